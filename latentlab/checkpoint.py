@@ -1,0 +1,143 @@
+"""The one checkpoint format every latentlab model uses.
+
+A checkpoint is a single file written with ``torch.save`` that holds only tensors and
+plain Python containers, so it is read back with ``torch.load(weights_only=True)``:
+loading never executes code from the file. Its top-level dictionary holds
+
+``format``            ``"latentlab-checkpoint"``
+``format_version``    an integer, bumped on incompatible changes
+``latentlab_version`` the version that wrote it
+``kind``              the model family (``"vae"``, ``"gan"``, ``"ddpm"``, ...)
+``config``            the full model/training configuration (plain dict)
+``weights``           ``{"model": state_dict, "ema": state_dict or None}``
+``training``          optional resume state (optimizers, step, RNG states, data order)
+``dataset``           optional description of the training data
+``extra``             optional free-form metadata (plain containers)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latentlab import __version__
+from latentlab._io import atomic_path
+
+FORMAT = "latentlab-checkpoint"
+FORMAT_VERSION = 1
+
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "FORMAT_VERSION"]
+
+
+@dataclass
+class Checkpoint:
+    """The content of a checkpoint file, as returned by :func:`load_checkpoint`."""
+
+    kind: str
+    config: dict
+    weights: dict
+    training: dict | None = None
+    dataset: dict | None = None
+    extra: dict = field(default_factory=dict)
+    latentlab_version: str = __version__
+    format_version: int = FORMAT_VERSION
+    created: str = ""
+    path: Path | None = None
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    kind: str,
+    config: dict,
+    weights: dict,
+    training: dict | None = None,
+    dataset: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename) and return its path.
+
+    ``weights`` maps names (``"model"``, ``"ema"``, ...) to state dicts. Overwrites an
+    existing file: callers that write a user's path check it first with
+    :func:`latentlab._io.check_can_write`.
+    """
+    if not isinstance(kind, str) or not kind:
+        raise ValueError("kind must be a non-empty string naming the model family")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "latentlab_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "kind": kind,
+        "config": config,
+        "weights": weights,
+        "training": training,
+        "dataset": dataset,
+        "extra": extra or {},
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint safely (no code from the file is run) and validate its header.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is
+    not a latentlab checkpoint or was written by an incompatible version.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a checkpoint file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"{path} is not a latentlab checkpoint: it holds objects that a safe load refuses ({first})"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"{path} is not a latentlab checkpoint (unreadable: {exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a latentlab checkpoint (no '{FORMAT}' header)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses checkpoint format {version!r}, written by latentlab "
+            f"{payload.get('latentlab_version', '?')}; this latentlab ({__version__}) reads format "
+            f"{FORMAT_VERSION} and older: upgrade latentlab to load it"
+        )
+    missing = [k for k in ("kind", "config", "weights") if k not in payload]
+    if missing:
+        raise ValueError(f"{path} is a damaged latentlab checkpoint: missing {', '.join(missing)}")
+    return Checkpoint(
+        kind=payload["kind"],
+        config=payload["config"],
+        weights=payload["weights"],
+        training=payload.get("training"),
+        dataset=payload.get("dataset"),
+        extra=payload.get("extra") or {},
+        latentlab_version=payload.get("latentlab_version", "?"),
+        format_version=version,
+        created=payload.get("created", ""),
+        path=path,
+    )
+
+
+def load(path: str | os.PathLike, device: str | torch.device | None = None):
+    """Load a trained model from a checkpoint and return it as a Generator.
+
+    The model family is read from the file; the EMA weights are used when present.
+    """
+    from latentlab.models import model_from_checkpoint
+
+    return model_from_checkpoint(load_checkpoint(path), device=device)

@@ -1,0 +1,89 @@
+"""The ``latentlab`` command line: a thin layer over the Python API.
+
+Every command parses its options, calls a public library function and prints. Errors a
+user can fix (bad option values, missing files, unknown names) are printed as one line
+on stderr with exit code 2 — never a traceback. Set ``LATENTLAB_DEBUG=1`` to see the
+traceback of such an error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from latentlab import __version__
+
+# What a user can fix: shown as one line, exit code 2.
+USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, IsADirectoryError,
+               NotADirectoryError, PermissionError)
+
+
+def _one_line(exc: BaseException) -> str:
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(str(msg).split()) or type(exc).__name__
+
+
+class _Group(click.Group):
+    """A click group that turns user errors into one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except click.Abort:
+            raise
+        except USER_ERRORS as exc:
+            if os.environ.get("LATENTLAB_DEBUG"):
+                raise
+            raise click.ClickException(_one_line(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="latentlab")
+def cli():
+    """Analyse the latent spaces of deep generative models (VAE, GAN, DDPM).
+
+    Train models on built-in or your own data, find attribute directions, map one
+    model's latent space into another's, estimate intrinsic dimension and make figures.
+    Run `latentlab COMMAND --help` for each command.
+    """
+
+
+def _register() -> None:
+    from latentlab.cli import data as data_cmds
+
+    cli.add_command(data_cmds.data)
+
+
+_register()
+
+
+def main(argv=None) -> None:
+    """Entry point of the ``latentlab`` console script.
+
+    Click's own usage errors and latentlab's user errors are printed as a single line
+    ``latentlab: error: ...`` and exit with status 2.
+    """
+    try:
+        rv = cli.main(args=argv, prog_name="latentlab", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"latentlab: error: {_one_line(exc)}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"latentlab: error: {_one_line(exc)}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("latentlab: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("latentlab: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,98 @@
+"""Datasets: built-in procedural data and loaders for users' own files.
+
+``load(name_or_path, **options)`` is the one entry point; ``available()`` lists the
+built-in names. Every loader returns a :class:`~latentlab.data.dataset.Dataset`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+from latentlab.data.dataset import ArraySource, Dataset
+
+__all__ = ["Dataset", "ArraySource", "load", "available", "describe_builtin"]
+
+# name -> ("module:function", one-line description)
+_BUILTIN = {
+    "faces": ("latentlab.data.faces:make_faces", "RGB cartoon faces (32/64 px) with CelebA-like attributes"),
+    "shapes": ("latentlab.data.shapes:make_shapes", "dSprites-like binary shapes (32/64 px) with 5 known factors"),
+    "rings": ("latentlab.data.toy2d:make_rings", "2-D mixture of 8 Gaussians on a circle (mode-collapse test)"),
+    "grid": ("latentlab.data.toy2d:make_grid", "2-D mixture of 25 Gaussians on a 5x5 grid (mode-collapse test)"),
+    "digits": ("latentlab.data.digits:make_digits", "scikit-learn's 8x8 handwritten digits, resized, labelled"),
+}
+
+# file loaders, tried in order for a path: (module:function, test)
+_FILE_LOADERS = {
+    "celeba": "latentlab.data.files:load_celeba",
+    "folder": "latentlab.data.files:load_image_folder",
+    "npz": "latentlab.data.files:load_npz",
+    "idx": "latentlab.data.files:load_idx",
+}
+
+
+def available() -> list[str]:
+    """Names of the built-in datasets."""
+    return sorted(_BUILTIN)
+
+
+def describe_builtin() -> dict[str, str]:
+    """Built-in dataset names with a one-line description each."""
+    return {name: desc for name, (_, desc) in sorted(_BUILTIN.items())}
+
+
+def _resolve(target: str):
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call(fn, what: str, options: dict):
+    params = inspect.signature(fn).parameters
+    valid = [p for p, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY or (v.default is not inspect.Parameter.empty)]
+    unknown = [k for k in options if k not in params]
+    if unknown:
+        raise TypeError(f"unknown option {unknown[0]!r} for {what}; valid options: {', '.join(valid)}")
+    return fn(**options)
+
+
+def _file_kind(path: Path) -> str:
+    if path.is_dir():
+        if (path / "list_attr_celeba.txt").exists() or (path / "Anno" / "list_attr_celeba.txt").exists():
+            return "celeba"
+        return "folder"
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return "npz"
+    if "idx" in name or "ubyte" in name:
+        return "idx"
+    raise ValueError(
+        f"don't know how to read {path}: give an image folder, a CelebA folder, an .npz file or "
+        "MNIST-format IDX files (names containing 'idx' or 'ubyte', optionally .gz)"
+    )
+
+
+def load(name_or_path, **options) -> Dataset:
+    """Load a built-in dataset by name or a user's data from a path.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        One of :func:`available` (``"faces"``, ``"shapes"``, ``"rings"``, ``"grid"``,
+        ``"digits"``), or a path to an image folder (optionally with an attribute CSV),
+        a CelebA folder (``img_align_celeba/`` + ``list_attr_celeba.txt``), an ``.npz``
+        file or MNIST-format IDX files.
+    **options
+        Passed to the loader, e.g. ``n=10000, size=32, seed=0`` for built-in data or
+        ``size=64`` for a folder. Unknown options raise ``TypeError`` listing the valid ones.
+    """
+    key = str(name_or_path)
+    if key in _BUILTIN:
+        return _call(_resolve(_BUILTIN[key][0]), f"dataset {key!r}", options)
+    path = Path(key).expanduser()
+    if not path.exists():
+        if "/" not in key and "\\" not in key and "." not in key:
+            raise ValueError(f"unknown dataset {key!r}; built-in datasets: {', '.join(available())} (or give a path)")
+        raise FileNotFoundError(f"{path} does not exist (built-in datasets: {', '.join(available())})")
+    kind = _file_kind(path)
+    return _call(_resolve(_FILE_LOADERS[kind]), f"{kind} data at {path}", {"path": path, **options})

@@ -1,0 +1,28 @@
+"""Generative models. Every model offers the :class:`~latentlab.models.base.Generator` interface.
+
+Model families register here under the ``kind`` stored in their checkpoints.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# kind -> "module:Class"; each class provides ``from_checkpoint(checkpoint, device=None)``
+MODEL_KINDS: dict[str, str] = {}
+
+
+def available_kinds() -> list[str]:
+    return sorted(MODEL_KINDS)
+
+
+def model_class(kind: str):
+    if kind not in MODEL_KINDS:
+        known = ", ".join(available_kinds()) or "none yet"
+        raise ValueError(f"unknown model kind {kind!r}; this latentlab knows: {known}")
+    module, _, name = MODEL_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def model_from_checkpoint(checkpoint, device=None):
+    """Rebuild the model stored in a :class:`~latentlab.checkpoint.Checkpoint`."""
+    return model_class(checkpoint.kind).from_checkpoint(checkpoint, device=device)

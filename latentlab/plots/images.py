@@ -1,0 +1,74 @@
+"""Image grids: samples, previews and labelled panels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from latentlab.plots.style import TWO_COLUMN, attach_data, new_figure
+
+__all__ = ["to_uint8", "tile_images", "image_grid"]
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images ``(N, C, H, W)`` in ``[-1, 1]`` -> uint8 array ``(N, H, W, C)`` in ``[0, 255]``."""
+    x = torch.as_tensor(images).detach().float().cpu()
+    if x.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W); got {tuple(x.shape)}")
+    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def tile_images(images, nrow: int | None = None, pad: int = 1, pad_value: int = 255) -> np.ndarray:
+    """Tile images ``(N, C, H, W)`` in ``[-1, 1]`` into one uint8 picture ``(rows*H, cols*W, C)``.
+
+    ``nrow`` is the number of images per row (default: a near-square grid).
+    """
+    pix = to_uint8(images)
+    n, h, w, c = pix.shape
+    cols = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        out[y : y + h, x : x + w] = pix[i]
+    return out
+
+
+def image_grid(images, nrow: int | None = None, labels=None, title: str | None = None, width: float = TWO_COLUMN):
+    """A figure showing images in a grid, optionally with a caption under each.
+
+    Parameters
+    ----------
+    images : tensor or array, shape (N, C, H, W), values in [-1, 1]
+    nrow : images per row (default: near-square)
+    labels : sequence of N strings, optional, drawn under the images
+    title : figure title
+    """
+    images = torch.as_tensor(images)
+    n, c, h, w = images.shape
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"got {len(labels)} labels for {n} images")
+    cols = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    pad = max(1, h // 16) if labels is None else max(1, h // 3)
+    tiled = tile_images(images, nrow=cols, pad=pad)
+    aspect = tiled.shape[0] / tiled.shape[1]
+    fig, ax = new_figure(width=width, aspect=aspect + (0.05 if title else 0))
+    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest", vmin=0, vmax=255)
+    ax.set_axis_off()
+    if labels is not None:
+        fontsize = max(4.0, min(8.0, 60.0 / cols))
+        for i, text in enumerate(labels):
+            r, col = divmod(i, cols)
+            ax.text(
+                pad + col * (w + pad) + w / 2, pad + r * (h + pad) + h + pad * 0.1, str(text),
+                ha="center", va="top", fontsize=fontsize,
+            )
+    if title:
+        ax.set_title(title)
+    attach_data(fig, images=images.detach().cpu().numpy(), **({"labels": np.asarray(labels, dtype=str)} if labels is not None else {}))
+    return fig
