@@ -105,8 +105,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise ValueError(
             f"{path} is not a latentlab checkpoint: it holds objects that a safe load refuses ({first})"
         ) from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ValueError(f"{path} is not a latentlab checkpoint (unreadable: {exc})") from None
+    except Exception as exc:  # torch raises many types for a file that is not a torch archive
+        raise ValueError(f"{path} is not a latentlab checkpoint (unreadable: {type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a latentlab checkpoint (no '{FORMAT}' header)")
     version = payload.get("format_version")

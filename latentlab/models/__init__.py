@@ -8,7 +8,10 @@ from __future__ import annotations
 import importlib
 
 # kind -> "module:Class"; each class provides ``from_checkpoint(checkpoint, device=None)``
-MODEL_KINDS: dict[str, str] = {}
+MODEL_KINDS: dict[str, str] = {
+    "vae": "latentlab.models.vae:VAE",
+    "gan": "latentlab.models.gan:GAN",
+}
 
 
 def available_kinds() -> list[str]:

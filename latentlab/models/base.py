@@ -1,0 +1,89 @@
+"""The Generator interface: the one view of a model that analysis code uses.
+
+Every latentlab model (VAE, GAN, DDPM) implements it, and so can a user's own model:
+subclass :class:`Generator`, set ``latent_shape``, implement ``decode`` (and ``encode``
+if the model can locate images in its latent space), and every analysis — directions,
+maps, intrinsic dimension, editing — works with it.
+
+Conventions: images are float tensors ``(N, C, H, W)`` with values in ``[-1, 1]``;
+latent codes are float tensors ``(N, *latent_shape)``.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import torch
+
+__all__ = ["Generator", "batched"]
+
+
+def batched(fn, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    """Apply ``fn`` to ``x`` in batches on ``device``; results are gathered on the CPU."""
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, not {batch_size}")
+    outs = [fn(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+class Generator(abc.ABC):
+    """A generative model seen through its latent space.
+
+    Attributes a subclass provides
+    ------------------------------
+    latent_shape : tuple of int
+        Shape of one latent code (``(d,)`` for vector codes; ``(C, H, W)`` for a
+        diffusion model whose latent is its starting noise).
+    """
+
+    latent_shape: tuple[int, ...] = ()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes. ``nn.Module`` subclasses get it from their parameters."""
+        params = getattr(self, "parameters", None)
+        if params is not None:
+            for p in params():
+                return p.device
+        return torch.device("cpu")
+
+    @property
+    def latent_dim(self) -> int:
+        """Number of numbers in one latent code."""
+        n = 1
+        for s in self.latent_shape:
+            n *= int(s)
+        return n
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw ``n`` codes from the prior (standard normal by default), on the CPU.
+
+        Codes are drawn on the CPU so that the same ``generator`` seed gives the same codes
+        on every device.
+        """
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        return torch.randn((n, *self.latent_shape), generator=generator)
+
+    @abc.abstractmethod
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``(N, *latent_shape)`` -> images ``(N, C, H, W)`` in ``[-1, 1]``."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, C, H, W)`` in ``[-1, 1]`` -> codes ``(N, *latent_shape)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot encode images into its latent space")
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` new images: ``decode(sample_latents(n, generator))``."""
+        return self.decode(self.sample_latents(n, generator))
+
+    def check_latents(self, z: torch.Tensor) -> torch.Tensor:
+        """Raise a clear error when codes do not have this model's latent shape."""
+        z = torch.as_tensor(z)
+        if tuple(z.shape[1:]) != tuple(self.latent_shape):
+            raise ValueError(
+                f"latent codes have shape {tuple(z.shape)}; this model expects (N, {', '.join(map(str, self.latent_shape))})"
+            )
+        if not torch.isfinite(z).all():
+            raise ValueError("latent codes contain NaN or infinite values")
+        return z

@@ -1,0 +1,105 @@
+"""What latentlab's own models share: config handling, checkpoint loading, optimizers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from latentlab.models.base import Generator
+
+__all__ = ["TrainableGenerator", "resolve_arch"]
+
+
+def resolve_arch(arch: str, sample_shape) -> str:
+    """``"auto"`` -> ``"conv"`` for images ``(C, H, W)``, ``"mlp"`` for vectors; checks the choice."""
+    is_image = len(sample_shape) == 3
+    if arch == "auto":
+        return "conv" if is_image else "mlp"
+    if arch == "conv" and not is_image:
+        raise ValueError(f"model.arch = 'conv' needs images, but the data has samples of shape {tuple(sample_shape)}; use 'mlp'")
+    if arch == "mlp" and is_image:
+        raise ValueError("model.arch = 'mlp' is for 2-D point data; use 'conv' for images")
+    return arch
+
+
+class TrainableGenerator(nn.Module, Generator):
+    """Base of the VAE, GAN and DDPM: an ``nn.Module`` built from a config dataclass.
+
+    Subclasses set ``Config`` (a dataclass with a ``kind`` field and a ``sample_shape``
+    list filled in from the data by :meth:`build`) and implement ``_decode``.
+    """
+
+    Config: type = None  # set by subclasses
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def build(cls, config, dataset) -> "TrainableGenerator":
+        """The model for ``dataset``: data-dependent fields of the config are filled in."""
+        shape = list(dataset.sample_shape)
+        if config.sample_shape and list(config.sample_shape) != shape:
+            raise ValueError(f"model.sample_shape = {config.sample_shape} does not match the data's samples {shape}")
+        return cls(dataclasses.replace(config, sample_shape=shape))
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint, device=None, use_ema: bool = True) -> "TrainableGenerator":
+        """Rebuild the model from a :class:`~latentlab.checkpoint.Checkpoint` (EMA weights by default)."""
+        from latentlab.training.config import validate_section
+
+        config = validate_section(cls.Config, dict(checkpoint.config["model"]), "model")
+        model = cls(config)
+        weights = checkpoint.weights.get("ema") if use_ema else None
+        model.load_state_dict(weights if weights is not None else checkpoint.weights["model"])
+        model.eval()
+        if device is not None:
+            from latentlab.training.loop import resolve_device
+
+            model.to(resolve_device(device))
+        return model
+
+    def make_optimizers(self, train_config) -> dict[str, torch.optim.Optimizer]:
+        """One Adam over all parameters; models with several players override this."""
+        return {"model": self.adam(self.parameters(), train_config)}
+
+    @staticmethod
+    def adam(params, tc, lr: float | None = None) -> torch.optim.Optimizer:
+        kwargs = {"lr": lr or tc.lr, "betas": tuple(tc.betas), "weight_decay": tc.weight_decay}
+        if torch.cuda.is_available():
+            kwargs["fused"] = True
+        params = list(params)
+        if params and params[0].device.type != "cuda":
+            kwargs.pop("fused", None)
+        return torch.optim.AdamW(params, **kwargs) if tc.weight_decay else torch.optim.Adam(params, **kwargs)
+
+    # -- the Generator interface ------------------------------------------------------
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.config.sample_shape)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``(N, *latent_shape)`` -> samples ``(N, *sample_shape)``, images in ``[-1, 1]``.
+
+        Differentiable (GAN inversion and Jacobian analyses need gradients); wrap in
+        ``torch.no_grad()`` when they are not needed. The result is on ``z``'s device.
+        """
+        z = self.check_latents(z)
+        return self._decode(z.to(self.device, torch.float32)).to(z.device)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        with torch.no_grad():
+            return self.decode(self.sample_latents(n, generator))
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """Raise a clear error when ``x`` is not a batch of this model's samples."""
+        x = torch.as_tensor(x)
+        if tuple(x.shape[1:]) != self.sample_shape:
+            raise ValueError(f"inputs have shape {tuple(x.shape)}; this model takes (N, {', '.join(map(str, self.sample_shape))})")
+        return x

@@ -1,0 +1,225 @@
+"""Run configurations: TOML files validated field by field.
+
+A run config has three sections::
+
+    [model]   kind = "vae" | "gan" | ... plus that model's fields (see its Config class)
+    [data]    name = "faces" (or a path) plus [data.options] passed to latentlab.data.load
+    [train]   steps, batch_size, lr, ... (:class:`TrainConfig`)
+
+Every field is checked for its type, its allowed values and its range; a mistake is
+reported with the section, the field and what is allowed. ``overrides`` such as
+``["train.steps=2000", "model.latent_dim=64"]`` replace fields after the file is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["TrainConfig", "DataConfig", "RunConfig", "load_config", "validate_section", "parse_override"]
+
+
+def _range(lo=None, hi=None, *, lo_open=False):
+    return {"min": lo, "max": hi, "lo_open": lo_open}
+
+
+@dataclass
+class TrainConfig:
+    """How to train (shared by every model family)."""
+
+    steps: int = field(default=2000, metadata=_range(1))
+    batch_size: int = field(default=64, metadata=_range(1))  # global batch, split over processes
+    lr: float = field(default=2e-4, metadata=_range(0, lo_open=True))
+    betas: list = field(default_factory=lambda: [0.5, 0.999])
+    weight_decay: float = field(default=0.0, metadata=_range(0))
+    ema_decay: float = field(default=0.999, metadata=_range(0, 1))  # 0 disables EMA
+    seed: int = 0
+    amp: bool = True  # bf16 autocast; only takes effect on CUDA
+    grad_clip: float = field(default=0.0, metadata=_range(0))  # 0 = off
+    log_every: int = field(default=50, metadata=_range(1))
+    sample_every: int = field(default=0, metadata=_range(0))  # 0 = only at the end
+    checkpoint_every: int = field(default=500, metadata=_range(0))  # 0 = only at the end
+    num_workers: int = field(default=0, metadata=_range(0))
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on: a built-in name or a path, and loader options."""
+
+    name: str = "faces"
+    options: dict = field(default_factory=dict)
+
+
+def _type_name(tp) -> str:
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _check_value(section: str, f: dataclasses.Field, value, tp):
+    where = f"{section}.{f.name}"
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ValueError(f"{where} = {value!r} is not allowed; choose one of: {', '.join(map(repr, allowed))}")
+        return value
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _check_value(section, f, value, non_none[0])
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, not {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be an integer, not {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a number, not {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be a string, not {value!r}")
+    elif tp in (list, tuple) or origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} must be a list, not {value!r}")
+        value = list(value)
+    elif tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} must be a table of key = value pairs, not {value!r}")
+    meta = f.metadata
+    if meta and isinstance(value, (int, float)):
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+            bound = f"> {lo}" if meta.get("lo_open") else f">= {lo}"
+            raise ValueError(f"{where} = {value!r} is out of range; it must be {bound}" + (f" and <= {hi}" if hi is not None else ""))
+        if hi is not None and value > hi:
+            raise ValueError(f"{where} = {value!r} is out of range; it must be <= {hi}")
+    return value
+
+
+def validate_section(cls, values: dict, section: str):
+    """Build dataclass ``cls`` from ``values``, checking every field; unknown keys are errors."""
+    if not isinstance(values, dict):
+        raise ValueError(f"[{section}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        raise ValueError(f"unknown field {section}.{unknown[0]}; [{section}] accepts: {', '.join(fields)}")
+    checked = {k: _check_value(section, fields[k], v, hints[k]) for k, v in values.items()}
+    obj = cls(**checked)
+    check = getattr(obj, "validate", None)
+    if check is not None:
+        check()
+    return obj
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.steps=2000"`` -> ``(["train", "steps"], 2000)``; values are TOML literals.
+
+    A value that is not valid TOML (``model.loss=hinge``) is taken as a string.
+    """
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or "." not in key:
+        raise ValueError(f"override {text!r} must look like SECTION.FIELD=VALUE, e.g. train.steps=2000")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+@dataclass
+class RunConfig:
+    """A validated run configuration: ``model`` (a model family's Config), ``data``, ``train``."""
+
+    model: Any
+    data: DataConfig
+    train: TrainConfig
+    source: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "model": dataclasses.asdict(self.model),
+            "data": dataclasses.asdict(self.data),
+            "train": dataclasses.asdict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict, source: str = "") -> "RunConfig":
+        from latentlab.models import model_class, available_kinds
+
+        unknown = [k for k in raw if k not in ("model", "data", "train")]
+        if unknown:
+            raise ValueError(f"unknown section [{unknown[0]}] in {source or 'config'}; sections: model, data, train")
+        model_raw = dict(raw.get("model", {}))
+        kind = model_raw.get("kind")
+        if kind is None:
+            raise ValueError(f"[model] needs a kind; one of: {', '.join(available_kinds())}")
+        config_cls = model_class(kind).Config
+        return cls(
+            model=validate_section(config_cls, model_raw, "model"),
+            data=validate_section(DataConfig, dict(raw.get("data", {})), "data"),
+            train=validate_section(TrainConfig, dict(raw.get("train", {})), "train"),
+            source=source,
+        )
+
+
+def bundled_config_dir() -> Path:
+    """The folder of configs shipped with latentlab (``pretrained_configs/``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("latentlab.pretrained_configs")))
+
+
+def _resolve_config_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if p.exists():
+        return p
+    bundled = bundled_config_dir()
+    for candidate in (bundled / p.name, bundled / f"{p.name}.toml"):
+        if candidate.exists():
+            return candidate
+    names = sorted(q.stem for q in bundled.glob("*.toml"))
+    raise FileNotFoundError(f"no config file {p}; bundled configs: {', '.join(names)}")
+
+
+def load_config(config, overrides=()) -> RunConfig:
+    """Read and validate a run config.
+
+    ``config`` is a path to a TOML file, the name of a bundled config (``"faces-vae"``,
+    see ``pretrained_configs/``), a dict, or a :class:`RunConfig`. ``overrides`` are
+    ``SECTION.FIELD=VALUE`` strings applied before validation.
+    """
+    if isinstance(config, RunConfig):
+        raw, source = config.to_dict(), config.source
+    elif isinstance(config, dict):
+        raw, source = config, "dict"
+    else:
+        path = _resolve_config_path(config)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        source = str(path)
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {text!r}: {k} is not a section")
+        node[keys[-1]] = value
+    return RunConfig.from_dict(raw, source=source)

@@ -1,0 +1,535 @@
+"""One training loop for every model family.
+
+The model supplies its loss step(s); the loop owns everything else: device, bf16
+autocast, EMA of the weights, the data order, logging, sample grids, progress,
+checkpoints (atomic), exact resume, NaN detection, Ctrl-C, and data parallelism over
+processes launched with ``torchrun``.
+
+A trainable model is an ``nn.Module`` that also provides
+
+``Config``                          a dataclass of its hyper-parameters (with ``kind``)
+``build(config, dataset)``          classmethod: the model for this data (fills in
+                                    data-dependent fields such as the image size)
+``make_optimizers(train_config)``   ``{name: torch.optim.Optimizer}``
+``train_step(x, y, step)``          one update from a batch, using ``step.update(name, loss)``
+                                    for each optimizer step and ``step.randn`` /
+                                    ``step.generator`` for every random draw; returns a
+                                    dict of scalar tensors to log
+
+Data parallelism: each process takes its share of every global batch and the gradients
+are averaged with one all-reduce per optimizer step before the update, so N processes
+compute the same update as one process on the whole batch. (torch's DDP wrapper is not
+used because its reducer does not support the double backward of the WGAN-GP penalty.)
+Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from latentlab._io import atomic_path, check_can_write
+from latentlab.checkpoint import load_checkpoint, save_checkpoint
+from latentlab.training.config import RunConfig, load_config
+
+__all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped with Ctrl-C after a checkpoint was written."""
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` -> cuda (this process's local rank), then mps, then cpu; else as given."""
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' was asked for but is not available here; use --device cpu")
+    return dev
+
+
+# --------------------------------------------------------------------------------------
+# the per-step context handed to a model's train_step
+# --------------------------------------------------------------------------------------
+class TrainStep:
+    """What a model's ``train_step`` may use: the step number, randomness, autocast, updates."""
+
+    def __init__(self, loop: "_Loop"):
+        self._loop = loop
+        self.step = 0
+
+    @property
+    def device(self) -> torch.device:
+        return self._loop.device
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The run's random generator (on the training device); its state is checkpointed."""
+        return self._loop.generator
+
+    def _per_sample(self, draw, n: int, shape) -> torch.Tensor:
+        # Every process draws the noise of the whole global batch from the same stream and
+        # keeps its own rows (the rows of its share of the batch), so a run gives the same
+        # result on any number of processes.
+        loop = self._loop
+        full = draw((n * loop.world_size, *shape), generator=loop.generator, device=loop.device)
+        return full[loop.rank :: loop.world_size] if loop.world_size > 1 else full
+
+    def randn(self, n: int, *shape) -> torch.Tensor:
+        """Standard normal noise for the ``n`` samples of this process's batch: ``(n, *shape)``."""
+        return self._per_sample(torch.randn, n, shape)
+
+    def rand(self, n: int, *shape) -> torch.Tensor:
+        """Uniform [0, 1) noise for the ``n`` samples of this process's batch: ``(n, *shape)``."""
+        return self._per_sample(torch.rand, n, shape)
+
+    def randint(self, high: int, n: int, *shape) -> torch.Tensor:
+        """Integers in [0, high) for the ``n`` samples of this process's batch."""
+        return self._per_sample(lambda size, **kw: torch.randint(high, size, **kw), n, shape)
+
+    def autocast(self):
+        """bf16 autocast on CUDA when ``train.amp`` is on; a no-op elsewhere."""
+        if self._loop.device.type == "cuda" and self._loop.cfg.train.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def frozen(module: torch.nn.Module):
+        """Parameters of ``module`` get no gradient inside this block (e.g. D during G's step)."""
+        params = [p for p in module.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+    def update(self, name: str, loss: torch.Tensor, grad_norm: bool = False) -> torch.Tensor | None:
+        """Zero the named optimizer's gradients, backpropagate ``loss``, average the gradients
+        over processes, clip (``train.grad_clip``) and step.
+
+        With ``grad_norm=True`` returns the total gradient norm (before clipping)."""
+        opt = self._loop.optimizers[name]
+        params = [p for group in opt.param_groups for p in group["params"]]
+        for p in params:
+            p.grad = None
+        loss.backward()
+        grads = [p for p in params if p.grad is not None]
+        if self._loop.world_size > 1 and grads:
+            flat = torch.cat([p.grad.reshape(-1) for p in grads])
+            dist.all_reduce(flat)
+            flat /= self._loop.world_size
+            offset = 0
+            for p in grads:
+                n = p.grad.numel()
+                p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+                offset += n
+        clip = self._loop.cfg.train.grad_clip
+        norm = None
+        if clip > 0 and grads:
+            norm = torch.nn.utils.clip_grad_norm_(grads, clip)
+        elif grad_norm and grads:
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in grads]))
+        opt.step()
+        return norm.detach() if grad_norm and norm is not None else None
+
+
+# --------------------------------------------------------------------------------------
+# data order: a pure function of (seed, step), so resume continues identically
+# --------------------------------------------------------------------------------------
+def batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int = 0, world_size: int = 1) -> np.ndarray:
+    """Indices of this process's share of the global batch number ``step``.
+
+    Each epoch is a fresh permutation seeded by ``(seed, epoch)``; the last incomplete
+    batch of an epoch is dropped.
+    """
+    per_epoch = n // batch_size
+    epoch, pos = divmod(step, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[pos * batch_size : (pos + 1) * batch_size][rank::world_size]
+
+
+class _BatchView(torch.utils.data.Dataset):
+    """Makes ``dataset.get(indices)`` a DataLoader item, so lazy sources load in workers."""
+
+    def __init__(self, dataset, steps):
+        self.dataset, self.steps = dataset, steps
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __getitem__(self, i):
+        idx = self.steps[i]
+        return self.dataset.get(idx), torch.as_tensor(self.dataset.labels(idx), dtype=torch.float32)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    model: torch.nn.Module  # the EMA model when EMA is on (what a user samples from), in eval mode
+    raw_model: torch.nn.Module
+    checkpoint: Path | None
+    step: int
+    history: list = field(default_factory=list)  # one dict of losses per step of this call
+
+
+class _Loop:
+    def __init__(self, cfg: RunConfig, dataset, device, out: Path | None, progress: bool):
+        self.cfg, self.dataset, self.out, self.progress = cfg, dataset, out, progress
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.world_size = dist.get_world_size() if dist.is_initialized() else 1
+        self.device = device
+        # one stream, identical on every process (see TrainStep._per_sample)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(int(np.random.SeedSequence([cfg.train.seed, 1]).generate_state(1)[0]))
+        self.stop_requested = False
+        self.optimizers: dict = {}
+
+
+def _metrics_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".metrics.jsonl")
+
+
+def _samples_dir(out: Path) -> Path:
+    return out.with_name(out.stem + ".samples")
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Keep only the log lines up to ``step`` (a resumed run rewrites what came after)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in kept))
+
+
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, updates: int) -> None:
+    # warm-up: early on the average follows the weights closely (decay grows with the step count)
+    d = min(decay, (1 + updates) / (10 + updates))
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pm.detach(), 1 - d)
+        for be, bm in zip(ema.buffers(), model.buffers()):
+            be.copy_(bm)
+
+
+def _save_samples(model, dataset, path: Path) -> None:
+    g = torch.Generator().manual_seed(0)
+    was_training = model.training
+    model.eval()  # batch-norm statistics must not move while drawing samples
+    try:
+        _draw_and_save(model, dataset, path, g)
+    finally:
+        model.train(was_training)
+
+
+def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
+    from latentlab.plots.images import tile_images
+
+    with torch.no_grad():
+        x = model.sample(64, generator=g).float().cpu()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if x.ndim == 4:
+        from PIL import Image
+
+        pix = tile_images(x, nrow=8)
+        with atomic_path(path) as tmp:
+            Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
+    else:  # 2-D points: scatter of samples over data
+        from latentlab.plots.style import new_figure
+
+        with torch.no_grad():
+            many = model.sample(2000, generator=g).float().cpu().numpy()
+        real = dataset.get(np.arange(min(2000, len(dataset)))).numpy()
+        fig, ax = new_figure("one", aspect=1.0)
+        ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="data")
+        ax.scatter(many[:, 0], many[:, 1], s=2, alpha=0.3, label="samples")
+        ax.legend(markerscale=4)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=150)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def _setup_distributed(device_arg) -> bool:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1). Returns True if joined here."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    wants_cuda = torch.cuda.is_available() and str(device_arg) in ("auto", "cuda") or str(device_arg).startswith("cuda")
+    if wants_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend="nccl" if wants_cuda else "gloo")
+    return True
+
+
+def train(
+    config,
+    *,
+    out: str | os.PathLike | None = None,
+    overrides=(),
+    resume: bool = False,
+    force: bool = False,
+    device: str | torch.device | None = None,
+    dataset=None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train a model from a run config; write its checkpoint to ``out``.
+
+    Parameters
+    ----------
+    config : path, bundled config name, dict or RunConfig
+        See :func:`latentlab.training.config.load_config`.
+    out : path of the checkpoint (``.pt``). The metrics log (``<stem>.metrics.jsonl``) and
+        sample grids (``<stem>.samples/``) are written beside it. ``None`` trains
+        without writing anything.
+    overrides : ``SECTION.FIELD=VALUE`` strings, e.g. ``["train.steps=200"]``.
+    resume : continue the run saved in ``out`` exactly where it stopped (model,
+        optimizers, EMA, step, data order and random state). The saved config is used;
+        only ``train.*`` fields may be overridden (e.g. more steps).
+    force : overwrite an existing ``out`` when not resuming.
+    device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    dataset : a :class:`~latentlab.data.Dataset` to use instead of the config's data.
+    progress : show a progress bar.
+    """
+    from latentlab import data as data_mod
+    from latentlab.models import model_class
+
+    out = Path(out) if out is not None else None
+    joined = _setup_distributed(device or "auto")
+    try:
+        ckpt = None
+        if resume:
+            if out is None or not out.exists():
+                raise FileNotFoundError(f"cannot resume: no checkpoint at {out}")
+            ckpt = load_checkpoint(out)
+            if ckpt.training is None:
+                raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
+            bad = [o for o in overrides if not o.strip().startswith("train.")]
+            if bad:
+                raise ValueError(f"when resuming only train.* fields can change; got {bad[0]!r}")
+            cfg = load_config(ckpt.config, overrides)
+        else:
+            cfg = load_config(config, overrides)
+            if out is not None:
+                check_can_write(out, overwrite=force)
+        dev = resolve_device(device or "auto")
+        if dataset is None:
+            dataset = data_mod.load(cfg.data.name, **cfg.data.options)
+        cls = model_class(cfg.model.kind)
+        # initial weights come from the run's seed, never from the global random state
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.train.seed)
+            model = cls.build(cfg.model, dataset)
+        cfg.model = model.config  # data-dependent fields resolved by build
+        return _run(cfg, model, dataset, dev, out, ckpt, progress)
+    finally:
+        if joined:
+            dist.destroy_process_group()
+
+
+def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResult:
+    loop = _Loop(cfg, dataset, dev, out, progress)
+    tc = cfg.train
+    world, rank = loop.world_size, loop.rank
+    if tc.batch_size % world:
+        raise ValueError(f"train.batch_size = {tc.batch_size} must be divisible by the number of processes ({world})")
+    if len(dataset) < tc.batch_size:
+        raise ValueError(f"train.batch_size = {tc.batch_size} is larger than the dataset ({len(dataset)} samples)")
+    if world > 1:  # identical starting weights on every process
+        for t in model.state_dict().values():
+            dist.broadcast(t, 0) if t.is_floating_point() or t.dtype == torch.long else None
+    model.to(dev)
+    ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
+    loop.optimizers = model.make_optimizers(tc)
+    start, ema_updates = 0, 0
+    if ckpt is not None:
+        model.load_state_dict(ckpt.weights["model"])
+        if ema is not None and ckpt.weights.get("ema") is not None:
+            ema.load_state_dict(ckpt.weights["ema"])
+        for name, opt in loop.optimizers.items():
+            opt.load_state_dict(ckpt.training["optimizers"][name])
+        start = int(ckpt.training["step"])
+        ema_updates = int(ckpt.training.get("ema_updates", start))
+        loop.generator.set_state(ckpt.training["generator_state"])
+    model.train()
+
+    # In-memory data goes to the device once; lazy sources stream through a DataLoader.
+    in_memory = dataset.source.__class__.__name__ == "ArraySource" or dataset._cache is not None
+    resident = resident_y = None
+    if in_memory:
+        resident = dataset.data.to(dev)
+        resident_y = torch.as_tensor(dataset.labels(), dtype=torch.float32, device=dev)
+    steps = range(start, tc.steps)
+    fetch = None
+    if not in_memory:
+        plan = [batch_indices(len(dataset), tc.batch_size, tc.seed, s, rank, world) for s in steps]
+        loader = torch.utils.data.DataLoader(_BatchView(dataset, plan), batch_size=None, shuffle=False,
+                                             num_workers=tc.num_workers, pin_memory=dev.type == "cuda")
+        fetch = iter(loader)
+
+    writer = rank == 0 and loop.out is not None
+    if writer and ckpt is not None:
+        _truncate_log(_metrics_path(loop.out), start)
+    history: list = []
+    window: list = []  # (step, {name: tensor}) since the last flush
+    last_good = (ckpt.path, start) if ckpt is not None else (None, start)
+    ctx = TrainStep(loop)
+
+    def flush(step_now: int) -> None:
+        nonlocal window
+        if not window:
+            return
+        names = list(window[0][1])
+        values = torch.stack([torch.stack([v[k].detach().float() for k in names]) for _, v in window])
+        if world > 1:  # log the whole global batch, not this process's share
+            dist.all_reduce(values)
+            values /= world
+        values = values.cpu()
+        bad = ~torch.isfinite(values).all(dim=1)
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            which = [n for n, v in zip(names, values[i].tolist()) if not math.isfinite(v)]
+            where = f"; the last good checkpoint is {last_good[0]} (step {last_good[1]})" if last_good[0] else "; no checkpoint was written"
+            raise TrainingDiverged(
+                f"training diverged: {', '.join(which)} became {values[i][names.index(which[0])].item()} at step {window[i][0] + 1}"
+                f"{where}. Try a lower train.lr or train.grad_clip"
+            )
+        rows = [{"step": s + 1, **dict(zip(names, vals))} for (s, _), vals in zip(window, values.tolist())]
+        history.extend(rows)
+        window = []
+        if writer:
+            mean = {k: float(np.mean([r[k] for r in rows])) for k in names}
+            line = {"step": step_now, **mean, "images_per_s": rate(), "time": round(time.time() - t0, 2)}
+            with open(_metrics_path(loop.out), "a") as f:
+                f.write(json.dumps(line) + "\n")
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in mean.items()})
+
+    def save(step_now: int) -> None:
+        nonlocal last_good
+        if world > 1:
+            dist.barrier()
+        if not writer:
+            return
+        training = {
+            "step": step_now,
+            "ema_updates": ema_updates,
+            "optimizers": {k: o.state_dict() for k, o in loop.optimizers.items()},
+            "generator_state": loop.generator.get_state().cpu(),
+            "world_size": world,
+        }
+        save_checkpoint(
+            loop.out, kind=cfg.model.kind, config=cfg.to_dict(),
+            weights={"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None},
+            training=training, dataset=dataset.describe(),
+        )
+        last_good = (loop.out, step_now)
+
+    t0 = time.time()
+    seen = 0
+
+    def rate() -> float:
+        return round(seen * world / max(time.time() - t0, 1e-9), 1)
+
+    bar = None
+    if progress and rank == 0 and len(steps):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=tc.steps, initial=start, desc=f"train {cfg.model.kind}", unit="step", dynamic_ncols=True)
+
+    previous_handler = None
+    if threading_main():
+        def _on_sigint(signum, frame):
+            if loop.stop_requested:  # second Ctrl-C: stop at once
+                raise KeyboardInterrupt
+            loop.stop_requested = True
+
+        previous_handler = signal.signal(signal.SIGINT, _on_sigint)
+    step = start
+    try:
+        for step in steps:
+            if fetch is not None:
+                x, y = next(fetch)
+                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            else:
+                idx = torch.as_tensor(batch_indices(len(dataset), tc.batch_size, tc.seed, step, rank, world), device=dev)
+                x, y = resident[idx], resident_y[idx]
+            ctx.step = step
+            logs = model.train_step(x, y, ctx)
+            seen += x.shape[0]
+            if ema is not None:
+                _ema_update(ema, model, tc.ema_decay, ema_updates)
+                ema_updates += 1
+            window.append((step, logs))
+            done = step + 1
+            if bar is not None:
+                bar.update(1)
+            stop = loop.stop_requested
+            if world > 1:  # every process stops at the same step
+                flag = torch.tensor([float(stop)], device=dev)
+                dist.all_reduce(flag)
+                stop = bool(flag.item() > 0)
+            if done % tc.log_every == 0 or stop:
+                flush(done)
+            if loop.out is not None and tc.checkpoint_every and done % tc.checkpoint_every == 0 and done < tc.steps:
+                flush(done)
+                save(done)
+            if writer and tc.sample_every and done % tc.sample_every == 0:
+                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
+            if stop:
+                flush(done)
+                if loop.out is not None:
+                    save(done)
+                raise TrainingInterrupted(
+                    f"interrupted at step {done}; "
+                    + (f"checkpoint saved to {loop.out}; continue with --resume" if loop.out else "nothing was saved (no output path)")
+                )
+        done = tc.steps if len(steps) else start
+        flush(done)
+        if loop.out is not None:
+            save(done)
+            if writer:
+                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+        if bar is not None:
+            bar.close()
+    final = ema if ema is not None else model
+    final.eval()
+    return TrainResult(model=final, raw_model=model, checkpoint=loop.out, step=done, history=history)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
