@@ -21,29 +21,47 @@ USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsErr
 
 
 def _one_line(exc: BaseException) -> str:
-    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, click.ClickException):
+        msg = exc.format_message()
+    else:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(str(msg).split()) or type(exc).__name__
 
 
 class _Group(click.Group):
-    """A click group that turns user errors into one line and exit code 2."""
+    """A click group that prints every error as one line and exits with status 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
-            raise
-        except click.Abort:
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except USER_ERRORS as exc:
             if os.environ.get("LATENTLAB_DEBUG"):
                 raise
             raise click.ClickException(_one_line(exc)) from None
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name or "latentlab", complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"latentlab: error: {_one_line(exc)}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"latentlab: error: {_one_line(exc)}", err=True)
+            sys.exit(2)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("latentlab: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+@click.group(name="latentlab", cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="latentlab")
 def cli():
     """Analyse the latent spaces of deep generative models (VAE, GAN, DDPM).
@@ -56,34 +74,16 @@ def cli():
 
 def _register() -> None:
     from latentlab.cli import data as data_cmds
+    from latentlab.cli import models as model_cmds
 
     cli.add_command(data_cmds.data)
+    for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):
+        cli.add_command(command)
 
 
 _register()
 
 
-def main(argv=None) -> None:
-    """Entry point of the ``latentlab`` console script.
-
-    Click's own usage errors and latentlab's user errors are printed as a single line
-    ``latentlab: error: ...`` and exit with status 2.
-    """
-    try:
-        rv = cli.main(args=argv, prog_name="latentlab", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        click.echo(f"latentlab: error: {_one_line(exc)}{hint}", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        click.echo(f"latentlab: error: {_one_line(exc)}", err=True)
-        sys.exit(2)
-    except click.Abort:
-        click.echo("latentlab: interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("latentlab: interrupted", err=True)
-        sys.exit(130)
-    sys.exit(rv if isinstance(rv, int) else 0)
+def main() -> None:
+    """Entry point of the ``latentlab`` console script and ``python -m latentlab``."""
+    cli(prog_name="latentlab")

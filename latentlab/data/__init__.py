@@ -12,7 +12,7 @@ from pathlib import Path
 
 from latentlab.data.dataset import ArraySource, Dataset
 
-__all__ = ["Dataset", "ArraySource", "load", "available", "describe_builtin"]
+__all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "describe_builtin"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -96,3 +96,23 @@ def load(name_or_path, **options) -> Dataset:
         raise FileNotFoundError(f"{path} does not exist (built-in datasets: {', '.join(available())})")
     kind = _file_kind(path)
     return _call(_resolve(_FILE_LOADERS[kind]), f"{kind} data at {path}", {"path": path, **options})
+
+
+def load_for_model(name_or_path, model, **options) -> Dataset:
+    """Load data shaped for ``model``: the image size defaults to the model's.
+
+    Built-in image datasets are rendered at the model's resolution and file loaders
+    resize to it, unless ``size=`` is given. Raises ``ValueError`` when the samples
+    still do not match what the model takes.
+    """
+    shape = tuple(getattr(model, "sample_shape", ()) or ())
+    key = str(name_or_path)
+    target = _resolve(_BUILTIN[key][0]) if key in _BUILTIN else None
+    if target is None and Path(key).expanduser().exists():
+        target = _resolve(_FILE_LOADERS[_file_kind(Path(key).expanduser())])
+    if len(shape) == 3 and "size" not in options and target is not None and "size" in inspect.signature(target).parameters:
+        options["size"] = shape[-1]
+    dataset = load(name_or_path, **options)
+    if shape and tuple(dataset.sample_shape) != shape:
+        raise ValueError(f"{dataset.name} has samples of shape {tuple(dataset.sample_shape)} but the model takes {shape}")
+    return dataset

@@ -16,7 +16,7 @@ hinge           relu(1 - f(x)) + relu(1 + f(G(z)))      -f(G(z))
 
 Each training step makes ``d_steps`` discriminator updates (generator frozen; each with
 fresh fake samples against the step's real batch) and one generator update
-(discriminator frozen). The log shows D(x), D(G(z)) (probabilities for the first two
+(discriminator frozen) through the last fake batch. The log shows D(x), D(G(z)) (probabilities for the first two
 losses, critic values otherwise) and the generator's gradient norm, so a vanishing
 gradient — the saturating loss against a confident discriminator — is visible.
 
@@ -142,23 +142,24 @@ class GAN(TrainableGenerator):
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         n, d = x.shape[0], self.config.latent_dim
-        for _ in range(self.config.d_steps):
-            with torch.no_grad(), step.autocast():
-                fake = self._decode(step.randn(n, d))
+        for i in range(self.config.d_steps):
+            z = step.randn(n, d)
+            last = i == self.config.d_steps - 1
+            # the last fake batch keeps its graph: the generator's step reuses it
+            with torch.set_grad_enabled(last), step.autocast():
+                fake = self._decode(z)
             eps = step.rand(n, *([1] * (x.ndim - 1))) if self.config.loss == "wgan-gp" else None
             with step.autocast():
                 real_out = self.discriminator(x)
-                fake_out = self.discriminator(fake.float())
-                loss_d = self._d_loss(real_out.float(), fake_out.float(), x, fake.float(), eps)
+                fake_out = self.discriminator(fake.detach())
+                loss_d = self._d_loss(real_out.float(), fake_out.float(), x, fake.detach().float(), eps)
             step.update("discriminator", loss_d)
             if self.config.loss == "wgan":
                 with torch.no_grad():
                     for p in self.discriminator.parameters():
                         p.clamp_(-self.config.clip_value, self.config.clip_value)
-        z = step.randn(n, d)
         with step.frozen(self.discriminator):
             with step.autocast():
-                fake = self._decode(z)
                 fake_out = self.discriminator(fake)
                 loss_g = self._g_loss(fake_out.float())
             g_norm = step.update("generator", loss_g, grad_norm=True)
@@ -167,12 +168,9 @@ class GAN(TrainableGenerator):
             "d_real": self._d_value(real_out.detach().float()), "d_fake": self._d_value(fake_out.detach().float()),
             "g_grad_norm": g_norm,
         }
-        if self.recoder_net is not None:
-            with torch.no_grad(), step.autocast():
-                target = step.randn(n, d)
-                made = self._decode(target).float()
+        if self.recoder_net is not None:  # learn to predict z from the generator's own samples
             with step.autocast():
-                loss_r = F.mse_loss(self.recoder_net(made).float(), target)
+                loss_r = F.mse_loss(self.recoder_net(fake.detach()).float(), z)
             step.update("recoder", loss_r)
             logs["loss_recoder"] = loss_r.detach()
         return logs

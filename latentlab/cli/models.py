@@ -1,0 +1,118 @@
+"""``latentlab train``, ``sample`` and ``encode``: the same commands for every model family."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import click
+
+from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+
+
+@click.command()
+@click.argument("config")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to write (default: CONFIG's name with .pt, in this folder).")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
+              help="Override a config field, repeatable (e.g. --set train.steps=2000).")
+@click.option("--resume", is_flag=True, help="Continue the run saved in --out exactly where it stopped.")
+@device_option
+@force_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config, out, overrides, resume, device, force, quiet):
+    """Train a model from CONFIG (a TOML file, or the name of a bundled config such as faces-vae).
+
+    The metrics log (OUT.metrics.jsonl) and sample grids (OUT.samples/) are written beside
+    the checkpoint. Ctrl-C stops at the end of the current step and saves a checkpoint;
+    continue with --resume. Multi-GPU: torchrun --nproc_per_node=N -m latentlab train CONFIG.
+    """
+    from latentlab.training import TrainingDiverged, TrainingInterrupted
+    from latentlab.training import train as run
+
+    out = Path(out) if out else Path(Path(config).stem + ".pt")
+    try:
+        result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet)
+    except TrainingDiverged as exc:
+        raise click.ClickException(str(exc)) from None
+    except TrainingInterrupted as exc:
+        click.echo(f"latentlab: {exc}", err=True)
+        raise SystemExit(130) from None
+    last = result.history[-1] if result.history else {}
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "step")
+    click.echo(f"trained {result.step} steps; wrote {out}" + (f" ({summary})" if summary else ""))
+
+
+@click.command()
+@click.argument("model")
+@click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
+              help="Output figure (.png/.pdf/.svg); the samples are saved beside it as .npz.")
+@click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), default=None, help="Diffusion models: sampler.")
+@click.option("--steps", type=click.IntRange(1), default=None, help="Diffusion models: number of sampling steps.")
+@click.option("--eta", type=click.FloatRange(0), default=None, help="DDIM: 0 deterministic, >0 stochastic.")
+@seed_option
+@device_option
+@force_option
+def sample(model, n, out, sampler, steps, eta, seed, device, force):
+    """Draw samples from a trained MODEL checkpoint and save them as an image grid."""
+    import torch
+
+    import latentlab
+    from latentlab.plots import image_grid, save_figure
+
+    gen = latentlab.load(model, device=device)
+    extra = {k: v for k, v in {"sampler": sampler, "steps": steps, "eta": eta}.items() if v is not None}
+    accepted = inspect.signature(gen.sample).parameters
+    unsupported = [k for k in extra if k not in accepted]
+    if unsupported:
+        raise ValueError(f"--{unsupported[0]} applies to diffusion models only; {model} is a {type(gen).__name__}")
+    x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
+    if x.ndim == 4:
+        fig = image_grid(x, title=f"{Path(model).name}: {n} samples (seed {seed})")
+    else:
+        from latentlab.plots import new_figure
+        from latentlab.plots.style import attach_data
+
+        fig, ax = new_figure("one", aspect=1.0)
+        pts = x.cpu().numpy()
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.5)
+        ax.set_aspect("equal")
+        attach_data(fig, x=pts[:, 0], y=pts[:, 1])
+    written = save_figure(fig, out, overwrite=force)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@click.command()
+@click.argument("model")
+@click.option("--data", "data_name", required=True, help="Built-in dataset name or a path to your data.")
+@click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
+              help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
+@click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
+              help="Output .npz: codes z plus the data's attributes and factors.")
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@seed_option
+@device_option
+@force_option
+def encode(model, data_name, n, out, options, batch_size, seed, device, force):
+    """Locate images of --data in MODEL's latent space (VAE posterior mean, GAN inversion, DDIM inversion)."""
+    import latentlab
+    from latentlab import data
+    from latentlab._io import check_can_write
+    from latentlab.codes import encode_dataset
+    from latentlab.data.stats import random_subset
+
+    check_can_write(out, force)
+    gen = latentlab.load(model, device=device)
+    opts = parse_data_options(options)
+    if data_name in data.available():
+        opts.setdefault("seed", seed)
+        if "n" in inspect.signature(data._resolve(data._BUILTIN[data_name][0])).parameters:
+            opts.setdefault("n", n)
+    dataset = random_subset(data.load_for_model(data_name, gen, **opts), n, seed=seed)
+    codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=True)
+    codes.info.update({"model": str(model), "data": str(data_name)})
+    codes.save(out, overwrite=True)
+    click.echo(f"encoded {len(codes)} samples into codes of shape {tuple(codes.z.shape[1:])}; wrote {out}"
+               f" (attributes: {', '.join(codes.attribute_names) or 'none'})")
