@@ -159,3 +159,27 @@ def test_two_process_gloo_matches_single_process(tmp_path):
         for key in ("loss", "recon", "kl"):
             assert a[key] == pytest.approx(b[key], rel=1e-3), (a["step"], key)
     assert load_checkpoint(tmp_path / "ddp.pt").training["step"] == 6  # rank 0 wrote the checkpoint
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    """SIGINT stops at the end of a step, writes a checkpoint, exits 130; --resume completes the run."""
+    import signal
+    import time
+
+    out = tmp_path / "vae.pt"
+    args = ["latentlab", "train", "faces-vae-tiny", "--out", str(out), "--quiet", "--set", "data.options.n=256",
+            "--set", "train.steps=100000", "--set", "train.log_every=1", "--set", "train.batch_size=16"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "vae.metrics.jsonl"
+    deadline = time.time() + 120
+    while not (log.exists() and log.read_text().count("\n") >= 2) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted at step" in err and "--resume" in err
+    saved = load_checkpoint(out).training["step"]
+    assert 2 <= saved < 100000
+    done = subprocess.run([*args[:-4], "--resume", "--set", f"train.steps={saved + 3}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(out).training["step"] == saved + 3

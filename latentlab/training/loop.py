@@ -333,10 +333,15 @@ def train(
             ckpt = load_checkpoint(out)
             if ckpt.training is None:
                 raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
-            bad = [o for o in overrides if not o.strip().startswith("train.")]
-            if bad:
-                raise ValueError(f"when resuming only train.* fields can change; got {bad[0]!r}")
             cfg = load_config(ckpt.config, overrides)
+            saved = load_config(ckpt.config).to_dict()
+            for section in ("model", "data"):  # the same command line may be repeated with --resume
+                changed = [k for k, v in cfg.to_dict()[section].items() if saved[section].get(k) != v]
+                if changed:
+                    raise ValueError(
+                        f"when resuming only train.* fields can change; {section}.{changed[0]} differs from the "
+                        f"saved run ({saved[section].get(changed[0])!r})"
+                    )
         else:
             cfg = load_config(config, overrides)
             if out is not None:
