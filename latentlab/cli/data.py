@@ -8,7 +8,7 @@ from latentlab.cli.options import force_option, parse_data_options, seed_option
 
 _option_option = click.option(
     "--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-    help="Loader option, repeatable (e.g. -o size=64 -o glasses_age_corr=0.6).",
+    help="Loader option, repeatable (e.g. -o size=64 -o correlations=glasses~age=0.6).",
 )
 
 

@@ -11,6 +11,8 @@ import importlib
 MODEL_KINDS: dict[str, str] = {
     "vae": "latentlab.models.vae:VAE",
     "gan": "latentlab.models.gan:GAN",
+    "classifier": "latentlab.models.classifier:AttributeClassifier",
+    "ddpm": "latentlab.models.ddpm:DDPM",
 }
 
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from latentlab.models.base import Generator
 
-__all__ = ["TrainableGenerator", "resolve_arch"]
+__all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch"]
 
 
 def resolve_arch(arch: str, sample_shape) -> str:
@@ -24,11 +24,11 @@ def resolve_arch(arch: str, sample_shape) -> str:
     return arch
 
 
-class TrainableGenerator(nn.Module, Generator):
-    """Base of the VAE, GAN and DDPM: an ``nn.Module`` built from a config dataclass.
+class TrainableModel(nn.Module):
+    """Base of every model latentlab trains: an ``nn.Module`` built from a config dataclass.
 
     Subclasses set ``Config`` (a dataclass with a ``kind`` field and a ``sample_shape``
-    list filled in from the data by :meth:`build`) and implement ``_decode``.
+    list filled in from the data by :meth:`build`) and implement ``train_step``.
     """
 
     Config: type = None  # set by subclasses
@@ -39,7 +39,7 @@ class TrainableGenerator(nn.Module, Generator):
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def build(cls, config, dataset) -> "TrainableGenerator":
+    def build(cls, config, dataset) -> "TrainableModel":
         """The model for ``dataset``: data-dependent fields of the config are filled in."""
         shape = list(dataset.sample_shape)
         if config.sample_shape and list(config.sample_shape) != shape:
@@ -47,7 +47,7 @@ class TrainableGenerator(nn.Module, Generator):
         return cls(dataclasses.replace(config, sample_shape=shape))
 
     @classmethod
-    def from_checkpoint(cls, checkpoint, device=None, use_ema: bool = True) -> "TrainableGenerator":
+    def from_checkpoint(cls, checkpoint, device=None, use_ema: bool = True) -> "TrainableModel":
         """Rebuild the model from a :class:`~latentlab.checkpoint.Checkpoint` (EMA weights by default)."""
         from latentlab.training.config import validate_section
 
@@ -76,10 +76,29 @@ class TrainableGenerator(nn.Module, Generator):
             kwargs.pop("fused", None)
         return torch.optim.AdamW(params, **kwargs) if tc.weight_decay else torch.optim.Adam(params, **kwargs)
 
-    # -- the Generator interface ------------------------------------------------------
     @property
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.config.sample_shape)
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def check_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """Raise a clear error when ``x`` is not a batch of this model's samples."""
+        x = torch.as_tensor(x)
+        if tuple(x.shape[1:]) != self.sample_shape:
+            raise ValueError(f"inputs have shape {tuple(x.shape)}; this model takes (N, {', '.join(map(str, self.sample_shape))})")
+        return x
+
+
+class TrainableGenerator(TrainableModel, Generator):
+    """Base of the VAE, GAN and DDPM: a trainable model with the Generator interface.
+
+    Subclasses implement ``_decode`` (codes to samples) and usually ``encode``.
+    """
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(N, *latent_shape)`` -> samples ``(N, *sample_shape)``, images in ``[-1, 1]``.
@@ -96,10 +115,3 @@ class TrainableGenerator(nn.Module, Generator):
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-    def check_samples(self, x: torch.Tensor) -> torch.Tensor:
-        """Raise a clear error when ``x`` is not a batch of this model's samples."""
-        x = torch.as_tensor(x)
-        if tuple(x.shape[1:]) != self.sample_shape:
-            raise ValueError(f"inputs have shape {tuple(x.shape)}; this model takes (N, {', '.join(map(str, self.sample_shape))})")
-        return x

@@ -46,6 +46,11 @@ from latentlab.training.config import RunConfig, load_config
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
 
 
+# Data up to this size is read (or rendered) once and kept on the training device;
+# larger data streams from its source through a DataLoader.
+RESIDENT_BYTES = 2 * 1024**3
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -242,6 +247,10 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
 
 
 def _save_samples(model, dataset, path: Path) -> None:
+    from latentlab.models.base import Generator
+
+    if not isinstance(model, Generator):  # e.g. a classifier: nothing to draw
+        return
     g = torch.Generator().manual_seed(0)
     was_training = model.training
     model.eval()  # batch-norm statistics must not move while drawing samples
@@ -388,7 +397,8 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
     model.train()
 
     # In-memory data goes to the device once; lazy sources stream through a DataLoader.
-    in_memory = dataset.source.__class__.__name__ == "ArraySource" or dataset._cache is not None
+    nbytes = 4 * len(dataset) * int(np.prod(dataset.sample_shape))
+    in_memory = nbytes <= RESIDENT_BYTES or dataset._cache is not None
     resident = resident_y = None
     if in_memory:
         resident = dataset.data.to(dev)
