@@ -14,8 +14,16 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "load": "latentlab.checkpoint",
+    "train": "latentlab.training.loop",
+    "Generator": "latentlab.models.base",
+    "AttributeDirection": "latentlab.analysis.directions",
+    "PCADirections": "latentlab.analysis.pca",
+    "orthogonalize": "latentlab.analysis.orthogonal",
+    "LatentMap": "latentlab.analysis.maps",
+    "estimate_id": "latentlab.id.estimate",
+    "LatentCodes": "latentlab.codes",
 }
-_SUBMODULES = ("data", "checkpoint", "plots", "models", "training", "analysis", "metrics", "id")
+_SUBMODULES = ("data", "checkpoint", "codes", "plots", "models", "training", "analysis", "metrics", "id")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

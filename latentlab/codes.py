@@ -17,15 +17,21 @@ import torch
 
 from latentlab._io import atomic_path, check_can_write
 
-__all__ = ["LatentCodes", "encode_dataset"]
+__all__ = ["LatentCodes", "encode_dataset", "label_samples"]
 
 
 @dataclass
 class LatentCodes:
-    """Codes ``z`` of shape ``(N, *latent_shape)`` with per-sample attributes and factors."""
+    """Codes ``z`` of shape ``(N, *latent_shape)`` with per-sample labels.
+
+    ``attrs`` are integer labels (the data's, or a classifier's predictions), ``scores``
+    continuous attribute scores (a classifier's log-odds) and ``factors`` known
+    generative factors, each an array of shape ``(N,)``.
+    """
 
     z: np.ndarray
     attrs: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
     factors: dict = field(default_factory=dict)
     attr_levels: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
@@ -38,10 +44,11 @@ class LatentCodes:
         return list(self.attrs)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Write an ``.npz`` with ``z``, ``attr/<name>``, ``factor/<name>`` and ``levels/<name>``."""
+        """Write an ``.npz`` with ``z``, ``attr/<name>``, ``score/<name>``, ``factor/<name>`` and ``levels/<name>``."""
         path = check_can_write(path, overwrite)
         arrays = {"z": self.z}
         arrays.update({f"attr/{k}": v for k, v in self.attrs.items()})
+        arrays.update({f"score/{k}": v for k, v in self.scores.items()})
         arrays.update({f"factor/{k}": v for k, v in self.factors.items()})
         arrays.update({f"levels/{k}": np.asarray(v, dtype=str) for k, v in self.attr_levels.items()})
         arrays.update({f"info/{k}": np.asarray(str(v)) for k, v in self.info.items()})
@@ -68,6 +75,8 @@ class LatentCodes:
                 group, _, name = key.partition("/")
                 if group == "attr":
                     out.attrs[name] = data[key]
+                elif group == "score":
+                    out.scores[name] = data[key]
                 elif group == "factor":
                     out.factors[name] = data[key]
                 elif group == "levels":
@@ -101,4 +110,35 @@ def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False
         factors={k: v.copy() for k, v in dataset.factors.items()},
         attr_levels=dict(dataset.attr_levels),
         info={"data": dataset.name, "model": type(model).__name__},
+    )
+
+
+def label_samples(generator, classifier, n: int = 10000, seed: int = 0, batch_size: int = 256,
+                  progress: bool = False) -> LatentCodes:
+    """Draw ``n`` codes from the prior, decode them and label the images with ``classifier``.
+
+    The usual route to attribute directions for GANs: ``attrs`` holds the predicted labels
+    and ``scores`` the classifier's log-odds of each binary attribute (for ranking by score).
+    """
+    from tqdm.auto import tqdm
+
+    if n < 1:
+        raise ValueError(f"n must be positive, not {n}")
+    z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed))
+    preds: dict = {}
+    scores: dict = {}
+    for start in tqdm(range(0, n, batch_size), desc="label samples", unit="batch", disable=not progress):
+        with torch.no_grad():
+            images = generator.decode(z[start : start + batch_size])
+        for k, v in classifier.predict(images).items():
+            preds.setdefault(k, []).append(v)
+        for k, v in classifier.scores(images).items():
+            if v.ndim == 1:
+                scores.setdefault(k, []).append(v)
+    return LatentCodes(
+        z=z.numpy(),
+        attrs={k: np.concatenate(v) for k, v in preds.items()},
+        scores={k: np.concatenate(v) for k, v in scores.items()},
+        attr_levels=dict(classifier.attr_levels),
+        info={"labels": "classifier", "model": type(generator).__name__, "seed": seed},
     )

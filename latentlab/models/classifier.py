@@ -31,6 +31,7 @@ class ClassifierConfig:
     sample_shape: list = field(default_factory=list)  # filled from the data
     attributes: list = field(default_factory=list)  # filled from the data: names in label order
     levels: list = field(default_factory=list)  # number of values of each attribute (2 = binary)
+    level_names: list = field(default_factory=list)  # the names of those values, per attribute
     base_channels: int = field(default=16, metadata={"min": 1})
     features: int = field(default=64, metadata={"min": 1})
 
@@ -58,12 +59,19 @@ class AttributeClassifier(TrainableModel):
         if not dataset.attrs:
             raise ValueError(f"dataset {dataset.name!r} has no attributes to learn")
         levels = [len(dataset.attr_levels[a]) for a in dataset.attribute_names]
+        names = [list(map(str, dataset.attr_levels[a])) for a in dataset.attribute_names]
         return cls(dataclasses.replace(config, sample_shape=list(dataset.sample_shape),
-                                       attributes=dataset.attribute_names, levels=levels))
+                                       attributes=dataset.attribute_names, levels=levels, level_names=names))
 
     @property
     def attribute_names(self) -> list[str]:
         return list(self.config.attributes)
+
+    @property
+    def attr_levels(self) -> dict[str, list[str]]:
+        """Names of each attribute's values (as in the training data)."""
+        names = self.config.level_names or [["no", "yes"] if k == 2 else [str(i) for i in range(k)] for k in self.config.levels]
+        return dict(zip(self.config.attributes, names))
 
     def _slices(self):
         start = 0

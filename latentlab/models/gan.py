@@ -27,6 +27,7 @@ the generator's own samples to predict z gives the first start.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -58,6 +59,11 @@ class GANConfig:
     spectral_norm: bool = False
     clip_value: float = field(default=0.01, metadata={"min": 0, "lo_open": True})  # wgan
     gp_weight: float = field(default=10.0, metadata={"min": 0})  # wgan-gp
+    cond_attr: str = ""  # dataset attribute used as class label; "" = unconditional
+    conditioning: Literal["projection", "acgan"] = "projection"
+    acgan_weight: float = field(default=1.0, metadata={"min": 0})
+    num_classes: int = field(default=0, metadata={"min": 0})  # filled from the data
+    cond_index: int = -1  # column of cond_attr in the dataset's label matrix (filled from the data)
     recoder: bool = True
     invert_steps: int = field(default=300, metadata={"min": 0})
     invert_restarts: int = field(default=4, metadata={"min": 1})
@@ -68,8 +74,37 @@ class GANConfig:
             raise ValueError("model.d_norm = 'batch' cannot be used with loss 'wgan-gp' (the penalty is per sample); use 'none'")
 
 
+class Discriminator(nn.Module):
+    """D(x) (a logit or critic value) from a feature body, optionally class-conditional.
+
+    ``projection`` (Miyato & Koyama 2018) adds ⟨embed(y), features⟩ to the output;
+    ``acgan`` (Odena et al. 2017) adds an auxiliary head that classifies the image.
+    """
+
+    def __init__(self, body: nn.Module, features: int, num_classes: int = 0, conditioning: str = "projection",
+                 spectral_norm: bool = False):
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        self.body = body
+        self.out = sn(nn.Linear(features, 1))
+        self.embed = sn(nn.Embedding(num_classes, features)) if num_classes and conditioning == "projection" else None
+        self.aux = sn(nn.Linear(features, num_classes)) if num_classes and conditioning == "acgan" else None
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None):
+        """``(out (N,), class logits (N, K) or None)``."""
+        h = self.body(x)
+        out = self.out(h).squeeze(1)
+        if self.embed is not None:
+            out = out + (self.embed(labels) * h).sum(dim=1)
+        return out, (self.aux(h) if self.aux is not None else None)
+
+
 class GAN(TrainableGenerator):
-    """A GAN whose latent code is the ``latent_dim``-vector ``z ~ N(0, I)``."""
+    """A GAN whose latent code is the ``latent_dim``-vector ``z ~ N(0, I)``.
+
+    A class-conditional GAN (``cond_attr`` set) generates the class in ``labels`` (or
+    ``default_label`` when the Generator interface calls ``decode(z)`` alone).
+    """
 
     Config = GANConfig
 
@@ -79,80 +114,151 @@ class GAN(TrainableGenerator):
         shape = list(config.sample_shape)
         if not shape:
             raise ValueError("model.sample_shape is empty: build the GAN with GAN.build(config, dataset)")
+        if config.cond_attr and config.num_classes < 2:
+            raise ValueError("a conditional GAN needs model.num_classes >= 2: build it with GAN.build(config, dataset)")
         self.arch = resolve_arch(config.arch, shape)
         d = config.latent_dim
+        k = config.num_classes if config.cond_attr else 0
         d_base = config.d_base_channels or config.base_channels
         sn = config.spectral_norm
         if self.arch == "conv":
             c, s = shape[0], shape[1]
             self.generator_net = ConvDecoder(d, c, s, base=config.base_channels, norm="batch")
-            self.discriminator = ConvEncoder(c, s, 1, base=d_base, norm=config.d_norm, act="leaky", spectral_norm=sn)
+            body = ConvEncoder(c, s, None, base=d_base, norm=config.d_norm, act="leaky", spectral_norm=sn)
             self.recoder_net = ConvEncoder(c, s, d, base=config.base_channels // 2 or 1, norm="group") if config.recoder else None
+            features = body.out_dim
         else:
             self.generator_net = MLP(d, shape[0], hidden=config.hidden)
-            self.discriminator = MLP(shape[0], 1, hidden=config.hidden, act="leaky", spectral_norm=sn)
+            body = nn.Sequential(MLP(shape[0], config.hidden, hidden=config.hidden, depth=2, act="leaky", spectral_norm=sn),
+                                 nn.LeakyReLU(0.2))
             self.recoder_net = MLP(shape[0], d, hidden=config.hidden) if config.recoder else None
+            features = config.hidden
+        self.discriminator = Discriminator(body, features, k, config.conditioning, sn)
+        self.class_embed = nn.Embedding(k, d) if k else None
         self.latent_shape = (d,)
+        self.default_label = 0
 
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+    @classmethod
+    def build(cls, config, dataset):
+        if config.cond_attr:
+            if config.cond_attr not in dataset.attrs:
+                raise ValueError(f"model.cond_attr = {config.cond_attr!r} is not an attribute of {dataset.name}; "
+                                 f"choose one of: {', '.join(dataset.attribute_names) or 'none'}")
+            config = dataclasses.replace(config, num_classes=len(dataset.attr_levels[config.cond_attr]),
+                                         cond_index=dataset.attribute_names.index(config.cond_attr))
+        return super().build(config, dataset)
+
+    @property
+    def conditional(self) -> bool:
+        return self.class_embed is not None
+
+    def _labels(self, n: int, labels, device) -> torch.Tensor | None:
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this GAN is unconditional: it takes no labels")
+            return None
+        if labels is None:
+            labels = torch.full((n,), int(self.default_label), dtype=torch.long)
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).expand(n) if torch.as_tensor(labels).numel() == 1 \
+            else torch.as_tensor(labels, dtype=torch.long)
+        if labels.shape != (n,) or labels.min() < 0 or labels.max() >= self.config.num_classes:
+            raise ValueError(f"labels must be {n} class indices in [0, {self.config.num_classes})")
+        return labels.to(device)
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if labels is not None:
+            z = z + self.class_embed(labels)
         out = self.generator_net(z)
         return torch.tanh(out) if self.arch == "conv" else out
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self._generate(z, self._labels(len(z), None, z.device))
+
+    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """Codes ``(N, latent_dim)`` -> samples; ``labels`` (conditional GANs) are class indices ``(N,)``
+        or one index for all (default: ``default_label``)."""
+        z = self.check_latents(z)
+        y = self._labels(len(z), labels, self.device)
+        return self._generate(z.to(self.device, torch.float32), y).to(z.device)
+
+    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+        """``n`` samples; a conditional GAN draws uniform random classes (with ``generator``) unless ``labels`` are given."""
+        z = self.sample_latents(n, generator)
+        if self.conditional and labels is None:
+            labels = torch.randint(self.config.num_classes, (n,), generator=generator)
+        with torch.no_grad():
+            return self.decode(z, labels)
+
+    def forward(self, z: torch.Tensor, labels=None) -> torch.Tensor:
         """G(z) — the samples for codes ``z``."""
-        return self._decode(z)
+        return self.decode(z, labels)
 
     # -- training -----------------------------------------------------------------------
     def make_optimizers(self, tc):
+        g_params = list(self.generator_net.parameters())
+        if self.class_embed is not None:
+            g_params += list(self.class_embed.parameters())
         opts = {
-            "generator": self.adam(self.generator_net.parameters(), tc),
+            "generator": self.adam(g_params, tc),
             "discriminator": self.adam(self.discriminator.parameters(), tc, lr=self.config.lr_d or None),
         }
         if self.recoder_net is not None:
             opts["recoder"] = self.adam(self.recoder_net.parameters(), tc)
         return opts
 
-    def _d_loss(self, real_out, fake_out, real, fake, eps=None) -> torch.Tensor:
+    def _d_loss(self, real_out, fake_out, real, fake, labels_real, labels_fake, eps=None) -> torch.Tensor:
         loss = self.config.loss
+        (r, r_aux), (f, f_aux) = real_out, fake_out
         if loss in ("minimax", "nonsaturating"):
-            return F.softplus(-real_out).mean() + F.softplus(fake_out).mean()
-        if loss == "hinge":
-            return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
-        critic = fake_out.mean() - real_out.mean()
-        if loss == "wgan-gp":
-            critic = critic + self.config.gp_weight * self._gradient_penalty(real, fake, eps)
-        return critic
+            total = F.softplus(-r).mean() + F.softplus(f).mean()
+        elif loss == "hinge":
+            total = F.relu(1 - r).mean() + F.relu(1 + f).mean()
+        else:
+            total = f.mean() - r.mean()
+            if loss == "wgan-gp":
+                total = total + self.config.gp_weight * self._gradient_penalty(real, fake, eps, labels_real)
+        if r_aux is not None:  # AC-GAN: D also learns to classify real and generated images
+            total = total + self.config.acgan_weight * (F.cross_entropy(r_aux, labels_real) + F.cross_entropy(f_aux, labels_fake))
+        return total
 
-    def _gradient_penalty(self, real, fake, eps) -> torch.Tensor:
+    def _gradient_penalty(self, real, fake, eps, labels) -> torch.Tensor:
         x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-        out = self.discriminator(x_hat)
+        out, _ = self.discriminator(x_hat, labels)  # conditional critics are probed with the real labels
         (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
         return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-    def _g_loss(self, fake_out) -> torch.Tensor:
+    def _g_loss(self, fake_out, labels_fake) -> torch.Tensor:
         loss = self.config.loss
+        f, f_aux = fake_out
         if loss == "minimax":
-            return -F.softplus(fake_out).mean()  # log(1 - sigmoid(l)) = -softplus(l)
-        if loss == "nonsaturating":
-            return F.softplus(-fake_out).mean()
-        return -fake_out.mean()
+            total = -F.softplus(f).mean()  # log(1 - sigmoid(l)) = -softplus(l)
+        elif loss == "nonsaturating":
+            total = F.softplus(-f).mean()
+        else:
+            total = -f.mean()
+        if f_aux is not None:
+            total = total + self.config.acgan_weight * F.cross_entropy(f_aux, labels_fake)
+        return total
 
     def _d_value(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out).mean() if self.config.loss in ("minimax", "nonsaturating") else out.mean()
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         n, d = x.shape[0], self.config.latent_dim
+        k = self.config.num_classes if self.conditional else 0
+        labels_real = y[:, self.config.cond_index].long() if k else None
         for i in range(self.config.d_steps):
             z = step.randn(n, d)
+            labels_fake = step.randint(k, n) if k else None
             last = i == self.config.d_steps - 1
             # the last fake batch keeps its graph: the generator's step reuses it
             with torch.set_grad_enabled(last), step.autocast():
-                fake = self._decode(z)
+                fake = self._generate(z, labels_fake)
             eps = step.rand(n, *([1] * (x.ndim - 1))) if self.config.loss == "wgan-gp" else None
             with step.autocast():
-                real_out = self.discriminator(x)
-                fake_out = self.discriminator(fake.detach())
-                loss_d = self._d_loss(real_out.float(), fake_out.float(), x, fake.detach().float(), eps)
+                real_out = [t.float() if t is not None else None for t in self.discriminator(x, labels_real)]
+                fake_out = [t.float() if t is not None else None for t in self.discriminator(fake.detach(), labels_fake)]
+                loss_d = self._d_loss(real_out, fake_out, x, fake.detach().float(), labels_real, labels_fake, eps)
             step.update("discriminator", loss_d)
             if self.config.loss == "wgan":
                 with torch.no_grad():
@@ -160,12 +266,12 @@ class GAN(TrainableGenerator):
                         p.clamp_(-self.config.clip_value, self.config.clip_value)
         with step.frozen(self.discriminator):
             with step.autocast():
-                fake_out = self.discriminator(fake)
-                loss_g = self._g_loss(fake_out.float())
+                fake_out = [t.float() if t is not None else None for t in self.discriminator(fake, labels_fake)]
+                loss_g = self._g_loss(fake_out, labels_fake)
             g_norm = step.update("generator", loss_g, grad_norm=True)
         logs = {
             "loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-            "d_real": self._d_value(real_out.detach().float()), "d_fake": self._d_value(fake_out.detach().float()),
+            "d_real": self._d_value(real_out[0].detach()), "d_fake": self._d_value(fake_out[0].detach()),
             "g_grad_norm": g_norm,
         }
         if self.recoder_net is not None:  # learn to predict z from the generator's own samples

@@ -32,13 +32,13 @@ def _maybe_sn(layer: nn.Module, spectral_norm: bool) -> nn.Module:
 
 
 class ConvEncoder(nn.Module):
-    """Images ``(N, C, S, S)`` -> features ``(N, out_features)``.
+    """Images ``(N, C, S, S)`` -> features ``(N, out_features)`` (``out_dim``).
 
     ``norm`` is ``"none"``, ``"batch"`` or ``"group"``; ``act`` is ``"relu"`` or ``"leaky"``
     (LeakyReLU 0.2, as in a DCGAN discriminator); ``spectral_norm`` wraps every layer.
     """
 
-    def __init__(self, in_channels: int, image_size: int, out_features: int, base: int = 32,
+    def __init__(self, in_channels: int, image_size: int, out_features: int | None, base: int = 32,
                  norm: str = "none", act: str = "relu", spectral_norm: bool = False):
         super().__init__()
         res, n_down = conv_plan(image_size)
@@ -54,7 +54,9 @@ class ConvEncoder(nn.Module):
             layers.append(nn.LeakyReLU(0.2) if act == "leaky" else nn.ReLU())
             ch = nxt
         self.features = nn.Sequential(*layers)
-        self.head = _maybe_sn(nn.Linear(ch * res * res, out_features), spectral_norm)
+        self.out_dim = ch * res * res if out_features is None else out_features
+        # out_features=None: return the flattened features themselves (no linear head)
+        self.head = nn.Identity() if out_features is None else _maybe_sn(nn.Linear(ch * res * res, out_features), spectral_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))

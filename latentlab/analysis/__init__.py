@@ -1,0 +1,52 @@
+"""Analysis of latent spaces on plain arrays.
+
+Every estimator takes latent codes as NumPy arrays or torch tensors of shape
+``(N, *latent_shape)`` and returns NumPy results in the latent shape; all follow the
+scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``).
+
+* :class:`AttributeDirection` — hyperplane normal separating an attribute (directions.py)
+* :func:`orthogonalize`, :func:`gram_schmidt`, :func:`cosine_matrix` — conditioning (orthogonal.py)
+* :class:`PCADirections` — unsupervised principal directions (pca.py)
+* :class:`LatentMap`, :func:`transport_direction` — maps between latent spaces (maps.py)
+* :func:`move`, :func:`traverse`, :func:`traversal_images`, :func:`interpolate` — edits (editing.py)
+* :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
+
+Names are imported lazily, so importing one tool does not load the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> module that defines it
+_EXPORTS = {
+    "AttributeDirection": "latentlab.analysis.directions",
+    "orthogonalize": "latentlab.analysis.orthogonal",
+    "orthogonalization_report": "latentlab.analysis.orthogonal",
+    "OrthogonalizationReport": "latentlab.analysis.orthogonal",
+    "gram_schmidt": "latentlab.analysis.orthogonal",
+    "cosine_matrix": "latentlab.analysis.orthogonal",
+    "PCADirections": "latentlab.analysis.pca",
+    "LatentMap": "latentlab.analysis.maps",
+    "transport_direction": "latentlab.analysis.maps",
+    "move": "latentlab.analysis.editing",
+    "traverse": "latentlab.analysis.editing",
+    "traversal_images": "latentlab.analysis.editing",
+    "interpolate": "latentlab.analysis.editing",
+    "edit_effects": "latentlab.analysis.edit_evaluation",
+    "EditEffects": "latentlab.analysis.edit_evaluation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'latentlab.analysis' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,185 @@
+"""Input checks and shape handling shared by the array-side analysis estimators.
+
+Every analysis estimator takes latent codes as NumPy arrays or torch tensors of shape
+``(N, *latent_shape)``: a flat code space ``(N, d)`` or codes with extra structure such
+as StyleGAN's ``(N, L, d)`` or a diffusion model's ``(N, C, H, W)``. The estimators work
+on the flattened ``(N, D)`` view, ``D = prod(latent_shape)``, and give results back in
+the latent shape. This module is the one home of that flatten/restore logic and of the
+checks on user input (numeric, finite, enough rows, matching shapes).
+
+Float32 input stays float32 (a million 512-d codes are 2 GB in float32 and 4 GB in
+float64); everything else is converted to float64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+# Rows per block when scanning big arrays, so that temporaries stay ~32 MB.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def to_numpy(X: Any, name: str) -> np.ndarray:
+    """Return ``X`` (array, torch tensor, nested list) as a NumPy array, without copying if possible."""
+    if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor; avoid importing torch here
+        X = X.detach().cpu().numpy()
+    if scipy.sparse.issparse(X):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array (X.toarray())")
+    try:
+        X = np.asarray(X)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a NumPy array or torch tensor of numbers; got {type(X).__name__}") from err
+    if np.iscomplexobj(X):
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}; pass real numbers")
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must hold real numbers; an entry failed to convert: {err}") from err
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    return X
+
+
+def as_float(X: np.ndarray) -> np.ndarray:
+    """``X`` as float32 if it already is, float64 otherwise."""
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+
+
+def check_finite(X: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` if ``X`` holds NaN or infinite values, naming the first bad row."""
+    if X.size == 0 or not np.issubdtype(X.dtype, np.floating):
+        return
+    flat = X.reshape(X.shape[0], -1) if X.ndim > 1 else X.reshape(-1, 1)
+    step = max(1, _BLOCK_ELEMENTS // max(1, flat.shape[1]))
+    ones = np.ones(flat.shape[1], dtype=flat.dtype)
+    for start in range(0, flat.shape[0], step):
+        block = flat[start : start + step]
+        # A NaN or inf makes its row sum non-finite; the BLAS row sum is a quick screen,
+        # and the exact test runs only when it fires (a finite row sum can overflow).
+        if np.isfinite(block @ ones).all():
+            continue
+        ok = np.isfinite(block).all(axis=1)
+        if not ok.all():
+            row = start + int(np.argmin(ok))
+            raise ValueError(f"{name} contains NaN or infinite values (first at row {row}); remove or impute them")
+
+
+def check_codes(Z: Any, name: str = "Z", *, min_samples: int = 1) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate latent codes and flatten them.
+
+    Parameters
+    ----------
+    Z : array-like or torch.Tensor, shape (N, *latent_shape)
+        Latent codes, one per row; at least 2-D.
+    name : str
+        Name used in error messages.
+    min_samples : int
+        Smallest accepted ``N``.
+
+    Returns
+    -------
+    Z_flat : ndarray, shape (N, D), float32 or float64
+        A view of ``Z`` where possible.
+    latent_shape : tuple of int
+        ``Z.shape[1:]``.
+    """
+    Z = as_float(to_numpy(Z, name))
+    if Z.ndim < 2:
+        raise ValueError(
+            f"{name} must have shape (n_samples, *latent_shape), at least 2-D; got shape {Z.shape}. "
+            "Reshape your data: a single code to (1, -1), a 1-D feature to (-1, 1)."
+        )
+    if Z.shape[0] < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples (rows); got {Z.shape[0]} sample(s)")
+    if 0 in Z.shape[1:]:
+        raise ValueError(f"{name} has 0 feature(s) (shape={Z.shape}) while a minimum of 1 is required.")
+    check_finite(Z, name)
+    latent_shape = tuple(int(s) for s in Z.shape[1:])
+    return Z.reshape(Z.shape[0], -1), latent_shape
+
+
+def flatten_like(Z: Any, latent_shape: tuple[int, ...], name: str = "Z", owner: str = "the estimator") -> np.ndarray:
+    """Flatten codes that must match a fitted latent shape.
+
+    Accepts ``(M, *latent_shape)`` or the flat ``(M, prod(latent_shape))``; anything else
+    raises ``ValueError`` naming the expected and the received shapes (and, in
+    scikit-learn's wording, the numbers of features; ``owner`` names the estimator).
+    """
+    Z = as_float(to_numpy(Z, name))
+    size = math.prod(latent_shape)
+    if Z.ndim >= 2 and (tuple(Z.shape[1:]) == tuple(latent_shape) or tuple(Z.shape[1:]) == (size,)):
+        check_finite(Z, name)
+        return Z.reshape(Z.shape[0], size)
+    expected = f"(n, {', '.join(map(str, latent_shape))})"
+    if len(latent_shape) > 1:
+        expected += f" or (n, {size})"
+    if Z.ndim < 2:
+        hint = " Reshape your data: a single code needs a leading batch axis."
+    else:
+        got = math.prod(Z.shape[1:])
+        hint = f" (X has {got} features, but {owner} is expecting {size} features as input.)"
+    raise ValueError(f"{name} has shape {tuple(Z.shape)}; expected {expected} as seen in fit.{hint}")
+
+
+def restore(v: np.ndarray, latent_shape: tuple[int, ...]) -> np.ndarray:
+    """Reshape flat vectors ``(..., D)`` back to ``(..., *latent_shape)``."""
+    return v.reshape(*v.shape[:-1], *latent_shape)
+
+
+def require_target(y: Any, owner: str, what: str) -> None:
+    """Raise ``ValueError`` when a supervised estimator is fitted without its target."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None; pass {what}")
+
+
+def check_targets(y: Any, n_samples: int, name: str = "y") -> np.ndarray:
+    """Validate a 1-D vector of labels or scores with one entry per sample."""
+    y = to_numpy(y, name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with one value per sample, shape ({n_samples},); got shape {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"{name} has {y.shape[0]} entries but the codes have {n_samples} rows; they must match")
+    check_finite(y, name)
+    return y
+
+
+def check_paired(X: np.ndarray, Y: np.ndarray, names: tuple[str, str]) -> None:
+    """Raise ``ValueError`` unless two code arrays have the same number of rows."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must hold the same samples in the same order; "
+            f"got {X.shape[0]} and {Y.shape[0]} rows"
+        )
+
+
+def as_direction(obj: Any, name: str = "direction") -> tuple[np.ndarray, tuple[int, ...]]:
+    """A direction as a flat float64 vector plus its shape.
+
+    ``obj`` is an array/tensor of any shape, or a fitted estimator with a ``direction_``
+    attribute (such as :class:`~latentlab.analysis.directions.AttributeDirection`).
+    """
+    if isinstance(obj, BaseEstimator):
+        check_is_fitted(obj, "direction_")
+        obj = obj.direction_
+    v = to_numpy(obj, name).astype(np.float64)
+    if v.ndim == 0 or v.size == 0:
+        raise ValueError(f"{name} must be a non-empty vector (any shape); got shape {v.shape}")
+    check_finite(v.reshape(1, -1), name)
+    return v.reshape(-1), tuple(v.shape)
+
+
+def unit(v: np.ndarray, name: str = "direction") -> np.ndarray:
+    """``v / ||v||``; ``ValueError`` for a zero vector."""
+    norm = float(np.linalg.norm(v))
+    if not norm > 0:
+        raise ValueError(f"{name} is the zero vector and has no direction")
+    return v / norm

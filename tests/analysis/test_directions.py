@@ -1,0 +1,202 @@
+"""AttributeDirection: planted hyperplanes are recovered, inputs are checked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.svm import LinearSVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from latentlab.analysis import AttributeDirection
+from latentlab.analysis.directions import METHODS
+
+
+def planted_normal(d, seed=0):
+    n = np.random.default_rng(seed).standard_normal(d)
+    return n / np.linalg.norm(n)
+
+
+def planted_binary(n_samples=4000, d=10, offset=0.5, noise=0.05, seed=0):
+    """Codes ~ N(0, I) labelled by the side of the hyperplane n·z - offset = 0 (plus label noise)."""
+    rng = np.random.default_rng(seed)
+    n = planted_normal(d, seed + 100)
+    Z = rng.standard_normal((n_samples, d))
+    y = Z @ n - offset + noise * rng.standard_normal(n_samples) > 0
+    return Z, y, n, -offset  # intercept of the planted hyperplane in signed-distance form
+
+
+def planted_scores(n_samples=20000, d=10, offset=0.7, noise=0.3, seed=1):
+    """Scores s = n·z + offset + noise with the codes centred so that median(s) ~ 0.
+
+    The extremes of the ranking are then split by the hyperplane n·z + offset = 0, which
+    does not pass through the origin.
+    """
+    rng = np.random.default_rng(seed)
+    n = planted_normal(d, seed + 100)
+    Z = rng.standard_normal((n_samples, d)) - offset * n
+    s = Z @ n + offset + noise * rng.standard_normal(n_samples)
+    return Z, s, n, offset
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_binary_labels_recover_planted_hyperplane(method):
+    Z, y, n, b = planted_binary()
+    est = AttributeDirection(method).fit(Z, y)
+    assert est.direction_ @ n >= 0.99
+    assert np.isclose(np.linalg.norm(est.direction_), 1.0)
+    assert abs(est.intercept_ - b) < 0.15  # b = -0.5: right sign and size
+    assert est.val_accuracy_ > 0.9
+    assert est.target_type_ == "binary"
+    assert np.isnan(est.accuracy_remaining_)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_continuous_scores_recover_planted_hyperplane(method):
+    Z, s, n, b = planted_scores()
+    est = AttributeDirection(method, fraction=0.1).fit(Z, s)
+    assert est.target_type_ == "scores"
+    assert est.direction_ @ n >= 0.99
+    assert abs(est.intercept_ - b) < 0.15  # b = +0.7
+    assert est.val_accuracy_ > 0.95
+    # the codes between the extremes are harder but still well above chance
+    assert 0.75 < est.accuracy_remaining_ < 1.0
+    assert est.n_train_ + est.n_val_ == 2 * int(0.1 * len(s))
+
+
+def test_direction_points_towards_positive_class():
+    Z, y, n, _ = planted_binary()
+    est = AttributeDirection().fit(Z, y)
+    dist = est.decision_function(Z)
+    assert dist[y].mean() > 0 > dist[~y].mean()
+    flipped = AttributeDirection().fit(Z, ~y)
+    assert flipped.direction_ @ est.direction_ < -0.99
+    # scores: higher score = more attribute
+    Z, s, n, _ = planted_scores(n_samples=5000)
+    assert AttributeDirection(fraction=0.1).fit(Z, s).direction_ @ n > 0.9
+    assert AttributeDirection(fraction=0.1).fit(Z, -s).direction_ @ n < -0.9
+
+
+def test_decision_function_is_signed_distance_in_latent_units():
+    Z, y, n, _ = planted_binary()
+    est = AttributeDirection().fit(Z, y)
+    z0 = Z[:5]
+    moved = z0 + 2.0 * est.direction_
+    assert np.allclose(est.decision_function(moved) - est.decision_function(z0), 2.0)
+    # a point on the hyperplane has distance 0
+    assert np.isclose(est.decision_function((-est.intercept_ * est.direction_)[None])[0], 0.0, atol=1e-12)
+
+
+def test_structured_codes_are_flattened_and_restored():
+    Z, y, n, b = planted_binary(d=12)
+    Z3 = Z.reshape(-1, 3, 4)
+    est = AttributeDirection().fit(Z3, y)
+    assert est.latent_shape_ == (3, 4)
+    assert est.direction_.shape == (3, 4)
+    assert est.direction_flat_.shape == (12,)
+    assert est.direction_.reshape(-1) @ n >= 0.99
+    assert np.allclose(est.decision_function(Z3[:7]), est.decision_function(Z[:7]))
+    with pytest.raises(ValueError, match=r"expected \(n, 3, 4\) or \(n, 12\).*got|\(7, 4, 3\)"):
+        est.decision_function(Z3[:7].reshape(7, 4, 3))
+
+
+def test_torch_float32_input_and_label_kinds():
+    Z, y, n, _ = planted_binary(n_samples=2000)
+    est = AttributeDirection().fit(torch.from_numpy(Z).float(), torch.from_numpy(y))
+    assert isinstance(est.direction_, np.ndarray) and est.direction_.dtype == np.float64
+    assert est.direction_ @ n >= 0.99
+    signed = np.where(y, 1, -1)
+    est2 = AttributeDirection().fit(Z, signed)
+    assert est2.classes_.tolist() == [-1, 1]
+    assert set(np.unique(est2.predict(Z))) <= {-1, 1}
+    assert est2.score(Z, signed) > 0.95
+    assert est2.direction_ @ est.direction_ > 0.999
+
+
+def test_agrees_with_liblinear_on_the_same_objective():
+    """Our Newton solver minimises LinearSVC's squared-hinge objective (bias unpenalised;
+    a huge intercept_scaling makes liblinear's bias penalty negligible)."""
+    Z, y, _, _ = planted_binary(n_samples=600, d=8, noise=0.5)
+    ours = AttributeDirection("svm", standardize=False, val_fraction=0, tol=1e-10).fit(Z, y)
+    ref = LinearSVC(C=1.0, dual=False, intercept_scaling=1e4, tol=1e-10, max_iter=100_000).fit(Z, y)
+    norm = np.linalg.norm(ref.coef_[0])
+    assert ours.direction_ @ (ref.coef_[0] / norm) > 0.9999
+    assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
+
+
+def test_fewer_samples_than_dimensions_matches_liblinear():
+    """N < D goes through the reduced (span of the samples) problem: same optimum."""
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((40, 100))
+    y = Z[:, 0] + 0.5 * Z[:, 1] > 0.3
+    ours = AttributeDirection("svm", standardize=False, val_fraction=0, tol=1e-10).fit(Z, y)
+    ref = LinearSVC(C=1.0, dual=False, intercept_scaling=1e4, tol=1e-10, max_iter=100_000).fit(Z, y)
+    norm = np.linalg.norm(ref.coef_[0])
+    assert ours.direction_ @ (ref.coef_[0] / norm) > 0.9999
+    assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
+    assert ours.train_accuracy_ == 1.0
+
+
+def test_standardisation_reports_the_normal_in_original_coordinates():
+    rng = np.random.default_rng(4)
+    scales = np.array([10.0, 0.1, 1.0, 3.0, 0.5, 1.0])
+    Z = rng.standard_normal((5000, 6)) * scales
+    n = np.array([0.05, 5.0, 1.0, 0.2, 1.0, -1.0])
+    n /= np.linalg.norm(n)
+    y = Z @ n > 0.2
+    for method in ("svm", "logistic"):
+        est = AttributeDirection(method, standardize=True).fit(Z, y)
+        assert est.direction_ @ n >= 0.99, method
+
+
+def test_split_is_seeded_and_max_samples_balances():
+    Z, y, _, _ = planted_binary(n_samples=3000)
+    a = AttributeDirection(random_state=7).fit(Z, y)
+    b = AttributeDirection(random_state=7).fit(Z, y)
+    assert np.array_equal(a.direction_, b.direction_) and a.val_accuracy_ == b.val_accuracy_
+    sub = AttributeDirection(max_samples=400, random_state=0).fit(Z, y)
+    assert sub.n_train_ + sub.n_val_ == 400
+
+
+def test_convergence_warning_when_max_iter_too_small():
+    Z, y, _, _ = planted_binary(n_samples=2000, noise=0.0)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        AttributeDirection(max_iter=1, tol=1e-12).fit(Z, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "Z", "y", "match"),
+    [
+        ({"method": "kernel"}, np.zeros((10, 2)), np.arange(10) % 2, "'svm', 'logistic', 'lda', 'mean_difference'"),
+        ({}, np.random.default_rng(0).normal(size=(10, 2)), np.ones(10), "single value"),
+        ({}, np.random.default_rng(0).normal(size=(10, 2)), np.r_[1, np.zeros(9)], "at least 2 of each"),
+        ({}, np.random.default_rng(0).normal(size=(50, 2)), np.arange(50.0), "keeps 1 samples .* at least 2"),
+        ({"fraction": 0.7}, np.zeros((10, 2)), np.arange(10) % 2, r"fraction must be a number in \(0, 0.5\]"),
+        ({}, np.full((10, 2), np.nan), np.arange(10) % 2, "NaN or infinite"),
+        ({}, np.zeros((10, 2)), np.r_[np.inf, np.arange(9.0)], "y contains NaN or infinite"),
+        ({}, np.zeros((10, 2)), np.arange(9) % 2, "9 entries but the codes have 10 rows"),
+        ({}, np.zeros(10), np.arange(10) % 2, "at least 2-D"),
+        ({}, np.zeros((3, 2)), np.arange(3) % 2, "at least 4 samples"),
+    ],
+)
+def test_bad_input_raises_clear_errors(kwargs, Z, y, match):
+    with pytest.raises(ValueError, match=match):
+        AttributeDirection(**kwargs).fit(Z, y)
+
+
+def test_unfitted_and_clone():
+    est = AttributeDirection("lda", fraction=0.1, C=3.0)
+    with pytest.raises(NotFittedError):
+        est.decision_function(np.zeros((1, 3)))
+    twin = clone(est)
+    assert twin.get_params() == est.get_params()
+    twin.set_params(method="logistic")
+    assert twin.method == "logistic" and est.method == "lda"
+
+
+# fraction=0.5 keeps every code at one end or the other, so the checks' small data work.
+@parametrize_with_checks([AttributeDirection(fraction=0.5)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
