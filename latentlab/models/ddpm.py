@@ -1,0 +1,334 @@
+"""Denoising diffusion probabilistic model (Ho et al. 2020) with DDIM sampling and inversion.
+
+Training: an image ``x0`` in [-1, 1], a noise level drawn per sample (a timestep
+t ~ U{0..T-1} of a discrete schedule, or u ~ U(0, 1) of a continuous one), noise
+``eps ~ N(0, I)``, ``x_t = sqrt(ᾱ) x0 + sqrt(1 - ᾱ) eps``; the U-Net sees ``x_t`` and the
+level and is fitted by mean squared error to ``eps`` (default), ``v`` or ``x0``
+(:mod:`latentlab.models.schedules`).
+
+Latent space: the starting noise ``x_T`` of deterministic DDIM (η = 0) is the latent
+code, of shape ``latent_shape = (C, H, W)``. ``decode(z)`` runs DDIM from ``z`` with
+``decode_steps`` steps; ``encode(x)`` is DDIM inversion, which runs the same update
+towards more noise. :meth:`DDPM.reconstruction_error` measures how well the two undo
+each other for several step counts.
+
+Class conditioning (optional): ``cond_attr`` names the dataset attribute used as the
+class; labels are replaced by a "no label" token with probability ``label_dropout``
+during training, so the same network also predicts unconditionally and sampling can
+use classifier-free guidance (Ho & Salimans 2022):
+``out = out_uncond + guidance_scale · (out_cond - out_uncond)``.
+
+The network is told the noise level as its log-SNR (:mod:`latentlab.models.schedules`),
+so it never depends on how the levels are indexed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
+from latentlab.models.schedules import (
+    add_noise, continuous_log_snr, is_continuous, log_snr_table, prediction_target,
+)
+from latentlab.models.trainable import TrainableGenerator
+from latentlab.models.unet import UNet
+
+__all__ = ["DDPM", "DDPMConfig", "SAMPLERS"]
+
+SAMPLERS = ("ddim", "ddpm")
+
+# The network's conditioning input is LEVEL_SCALE · log-SNR, clamped: a log-SNR range of
+# about ±20 then spans about ±500, the same range of sinusoid phases as DDPM's integer
+# timesteps 0..999.
+LEVEL_SCALE = 25.0
+LOG_SNR_CLAMP = 20.0
+
+
+@dataclass
+class DDPMConfig:
+    kind: Literal["ddpm"] = "ddpm"
+    sample_shape: list = field(default_factory=list)  # filled from the data
+    # the U-Net
+    base_channels: int = field(default=64, metadata={"min": 1})
+    channel_mults: list = field(default_factory=lambda: [1, 2, 2])
+    num_res_blocks: int = field(default=2, metadata={"min": 1})
+    attention_resolutions: list = field(default_factory=list)  # feature-map sides, e.g. [16]
+    attention_heads: int = field(default=1, metadata={"min": 1})
+    dropout: float = field(default=0.0, metadata={"min": 0, "max": 0.99})
+    norm_groups: int = field(default=32, metadata={"min": 1})
+    # the diffusion process
+    schedule: Literal["linear", "cosine", "cosine-continuous", "logsnr-linear"] = "linear"
+    timesteps: int = field(default=1000, metadata={"min": 2})
+    prediction: Literal["eps", "v", "x0"] = "eps"
+    # the latent space: deterministic DDIM from x_T
+    decode_steps: int = field(default=50, metadata={"min": 1})
+    clip_denoised: bool = False  # clip x̂0 to [-1, 1] inside DDIM decoding
+    # class conditioning with classifier-free guidance
+    cond_attr: str = ""  # dataset attribute holding the class; "" = unconditional
+    num_classes: int = field(default=0, metadata={"min": 0})  # 0 with cond_attr = from the data
+    cond_column: int = field(default=-1, metadata={"min": -1})  # filled from the data
+    label_dropout: float = field(default=0.1, metadata={"min": 0, "max": 1})
+    guidance_scale: float = field(default=1.0, metadata={"min": 0})
+
+    def validate(self):
+        for name in ("channel_mults", "attention_resolutions"):
+            values = getattr(self, name)
+            if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+                raise ValueError(f"model.{name} must be a list of positive integers, not {values}")
+        if not self.channel_mults:
+            raise ValueError("model.channel_mults must list at least one level, e.g. [1, 2, 2]")
+        if self.decode_steps > self.timesteps:
+            raise ValueError(f"model.decode_steps = {self.decode_steps} cannot exceed model.timesteps = {self.timesteps}")
+        if self.num_classes > 0 and not self.cond_attr:
+            raise ValueError("model.num_classes > 0 needs model.cond_attr, the dataset attribute that holds the class")
+
+
+class _GeneratorDraws:
+    """The ``randn`` / ``rand`` / ``randint`` of a training step, drawn from a torch.Generator."""
+
+    def __init__(self, generator: torch.Generator | None, device):
+        self.generator, self.device = generator, device
+
+    def _draw(self, fn, shape):
+        dev = self.generator.device if self.generator is not None else self.device
+        return fn(shape, generator=self.generator, device=dev).to(self.device)
+
+    def randn(self, n, *shape):
+        return self._draw(torch.randn, (n, *shape))
+
+    def rand(self, n, *shape):
+        return self._draw(torch.rand, (n, *shape))
+
+    def randint(self, high, n, *shape):
+        return self._draw(lambda size, **kw: torch.randint(high, size, **kw), (n, *shape))
+
+
+class DDPM(TrainableGenerator):
+    """A diffusion model whose latent code is the DDIM starting noise ``x_T``, shape ``(C, H, W)``."""
+
+    Config = DDPMConfig
+
+    def __init__(self, config: DDPMConfig):
+        super().__init__(config)
+        config.validate()
+        shape = list(config.sample_shape)
+        if not shape:
+            raise ValueError("model.sample_shape is empty: build the DDPM with DDPM.build(config, dataset)")
+        if len(shape) != 3 or shape[1] != shape[2]:
+            raise ValueError(f"the DDPM takes square images (C, H, H); the data has samples of shape {tuple(shape)}")
+        self.net = UNet(
+            shape[0], shape[1], base_channels=config.base_channels, channel_mults=config.channel_mults,
+            num_res_blocks=config.num_res_blocks, attention_resolutions=config.attention_resolutions,
+            attention_heads=config.attention_heads, dropout=config.dropout, norm_groups=config.norm_groups,
+            num_classes=config.num_classes,
+        )
+        # the schedule's levels travel with the weights (state_dict) and the device (.to)
+        self.register_buffer("log_snr", log_snr_table(config.schedule, config.timesteps).float())
+        self.latent_shape = tuple(shape)
+
+    @classmethod
+    def build(cls, config: DDPMConfig, dataset) -> "DDPM":
+        """The model for ``dataset``: image shape, and the class column when conditioning."""
+        if config.cond_attr:
+            names = list(dataset.attribute_names)
+            if config.cond_attr not in names:
+                raise ValueError(
+                    f"model.cond_attr = {config.cond_attr!r} is not an attribute of {dataset.name}; "
+                    f"its attributes: {', '.join(names) or 'none'}"
+                )
+            levels = len(dataset.attr_levels[config.cond_attr])
+            n_classes = config.num_classes or levels
+            if levels > n_classes:
+                raise ValueError(
+                    f"model.num_classes = {config.num_classes} but attribute {config.cond_attr!r} has {levels} values"
+                )
+            config = dataclasses.replace(config, num_classes=n_classes, cond_column=names.index(config.cond_attr))
+        return super().build(config, dataset)
+
+    # -- the denoiser -------------------------------------------------------------------
+    @property
+    def alpha_bars(self) -> torch.Tensor:
+        """Signal rates ᾱ of the T levels, ``(T,)``, decreasing."""
+        return torch.sigmoid(self.log_snr)
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes > 0
+
+    def denoise(self, x: torch.Tensor, log_snr: torch.Tensor, labels: torch.Tensor | None = None,
+                guidance_scale: float = 1.0) -> torch.Tensor:
+        """The network's prediction (``config.prediction``) for ``x_t`` ``(N, C, H, W)`` at levels ``(N,)``.
+
+        ``labels`` ``(N,)`` long class indices (``num_classes`` = no label) or ``None``
+        (no label). With labels and ``guidance_scale != 1`` the conditional and
+        unconditional predictions are combined by classifier-free guidance. Float32.
+        """
+        level = LEVEL_SCALE * log_snr.clamp(-LOG_SNR_CLAMP, LOG_SNR_CLAMP)
+        if labels is None or guidance_scale == 1.0:
+            return self.net(x, level, labels).float()
+        null = torch.full_like(labels, self.config.num_classes)
+        both = self.net(torch.cat([x, x]), torch.cat([level, level]), torch.cat([labels, null])).float()
+        cond, uncond = both.chunk(2)
+        return uncond + guidance_scale * (cond - uncond)
+
+    # -- training -----------------------------------------------------------------------
+    def _training_loss(self, x0: torch.Tensor, labels: torch.Tensor | None, draws) -> torch.Tensor:
+        n = x0.shape[0]
+        if is_continuous(self.config.schedule):
+            log_snr = continuous_log_snr(self.config.schedule, draws.rand(n))
+        else:
+            log_snr = self.log_snr[draws.randint(self.config.timesteps, n)]
+        noise = draws.randn(n, *self.latent_shape)
+        if labels is not None and self.config.label_dropout > 0:
+            drop = draws.rand(n) < self.config.label_dropout
+            labels = torch.where(drop, torch.full_like(labels, self.config.num_classes), labels)
+        out = self.denoise(add_noise(x0, noise, log_snr), log_snr, labels)
+        return F.mse_loss(out, prediction_target(self.config.prediction, x0.float(), noise, log_snr))
+
+    def _labels_from(self, y: torch.Tensor) -> torch.Tensor | None:
+        if not self.conditional:
+            return None
+        return y[:, self.config.cond_column].long()
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """The training loss (scalar) of images ``x`` ``(N, C, H, W)``; levels and noise drawn with ``generator``."""
+        x = self.check_samples(x).to(self.device, torch.float32)
+        if labels is not None:
+            labels = torch.as_tensor(labels, device=self.device).long()
+        return self._training_loss(x, labels if self.conditional else None, _GeneratorDraws(generator, self.device))
+
+    def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
+        with step.autocast():
+            loss = self._training_loss(x, self._labels_from(y), step)
+        step.update("model", loss)
+        return {"loss": loss.detach()}
+
+    # -- sampling -----------------------------------------------------------------------
+    def scheduler(self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0,
+                  clip: bool | None = None) -> DDIMScheduler | DDPMScheduler:
+        """A scheduler over this model's levels with its timesteps set.
+
+        ``sampler`` is ``"ddim"`` (``steps`` defaults to ``config.decode_steps``; x̂0 clipping
+        ``config.clip_denoised``) or ``"ddpm"`` (ancestral; ``steps`` defaults to all T;
+        clipping on). ``clip`` overrides the clipping default.
+        """
+        if sampler == "ddim":
+            sch = DDIMScheduler(self.log_snr, self.config.prediction, eta=eta,
+                                clip_sample=self.config.clip_denoised if clip is None else clip)
+            sch.set_timesteps(self.config.decode_steps if steps is None else steps)
+        elif sampler == "ddpm":
+            sch = DDPMScheduler(self.log_snr, self.config.prediction, clip_sample=True if clip is None else clip)
+            sch.set_timesteps(steps)
+        else:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
+        return sch
+
+    def _label_tensor(self, labels, n: int) -> torch.Tensor | None:
+        if labels is None:
+            return None
+        if not self.conditional:
+            raise ValueError("labels were given but this DDPM is unconditional (model.num_classes = 0)")
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+        if labels.numel() == 1:
+            labels = labels.expand(n)
+        if labels.shape != (n,):
+            raise ValueError(f"labels must be one class index or one per sample ({n}), not shape {tuple(labels.shape)}")
+        if labels.min() < 0 or labels.max() >= self.config.num_classes:
+            raise ValueError(f"class labels must lie in 0..{self.config.num_classes - 1}")
+        return labels
+
+    def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int) -> torch.Tensor:
+        z = self.check_latents(z)
+        labels = self._label_tensor(labels, z.shape[0])
+        scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, not {batch_size}")
+        outs = []
+        for i in range(0, z.shape[0], batch_size):
+            lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
+            denoiser = lambda x, lam: self.denoise(x, lam, lab, scale)  # noqa: E731
+            x = sample_loop(denoiser, scheduler, z[i : i + batch_size].to(self.device, torch.float32), generator)
+            outs.append(x.clamp(-1, 1).to(z.device))
+        return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
+
+    def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, guidance_scale: float | None = None,
+               batch_size: int = 256) -> torch.Tensor:
+        """Deterministic DDIM (η = 0) from codes ``z`` ``(N, C, H, W)``: images ``(N, C, H, W)`` in [-1, 1].
+
+        Parameters
+        ----------
+        z : Tensor
+            Starting noise x_T (the latent codes).
+        steps : int, optional
+            DDIM steps; ``config.decode_steps`` by default.
+        labels : int or Tensor ``(N,)``, optional
+            Class indices for a conditional model (``None``: unconditional).
+        guidance_scale : float, optional
+            Classifier-free guidance weight; ``config.guidance_scale`` by default.
+        batch_size : int
+            Codes denoised at once.
+
+        Differentiable (wrap in ``torch.no_grad()`` when gradients are not needed); the
+        result is on ``z``'s device.
+        """
+        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size)
+
+    def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = "ddim",
+               steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None,
+               guidance_scale: float | None = None, batch_size: int = 256) -> torch.Tensor:
+        """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.
+
+        x_T is drawn with ``generator`` (as :meth:`sample_latents`), and so is the noise of
+        stochastic samplers (``"ddpm"``, or ``"ddim"`` with ``eta > 0``). ``steps``
+        defaults to ``config.decode_steps`` for DDIM and to T for DDPM; ``clip`` (x̂0
+        clipping) to ``config.clip_denoised`` for DDIM and to on for DDPM. ``labels`` and
+        ``guidance_scale`` as in :meth:`decode`.
+        """
+        z = self.sample_latents(n, generator)
+        with torch.no_grad():
+            return self._run(z, self.scheduler(sampler, steps, eta, clip), labels, guidance_scale, generator, batch_size)
+
+    # -- inversion ----------------------------------------------------------------------
+    def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, fixed_point_iters: int = 0,
+               batch_size: int = 256) -> torch.Tensor:
+        """DDIM inversion: codes ``(N, C, H, W)`` from which :meth:`decode` regenerates ``x``.
+
+        ``x`` are images ``(N, C, H, W)`` in [-1, 1]; ``steps`` defaults to
+        ``config.decode_steps`` (use the same number for decoding); ``labels`` as in
+        :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
+        network calls per step make each step a closer inverse of the decoding step.
+        Results are on ``x``'s device.
+        """
+        x = self.check_samples(x)
+        labels = self._label_tensor(labels, x.shape[0])
+        sch = self.scheduler("ddim", steps, clip=False)
+        outs = []
+        with torch.no_grad():
+            for i in range(0, x.shape[0], batch_size):
+                lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
+                denoiser = lambda xt, lam: self.denoise(xt, lam, lab)  # noqa: E731
+                outs.append(ddim_invert(denoiser, sch, x[i : i + batch_size].to(self.device, torch.float32),
+                                        fixed_point_iters).to(x.device))
+        return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
+
+    def reconstruction_error(self, x: torch.Tensor, steps=(10, 20, 50, 100), *, labels=None,
+                             fixed_point_iters: int = 0, batch_size: int = 256) -> dict[int, torch.Tensor]:
+        """Pixel MSE of ``decode(encode(x))`` against ``x`` for each DDIM step count.
+
+        Returns ``{steps: Tensor (N,)}``, the per-image mean squared error in [-1, 1]
+        units, on the CPU. Inversion and decoding use the same number of steps.
+        """
+        x = self.check_samples(x)
+        errors = {}
+        for k in steps:
+            z = self.encode(x, k, labels=labels, fixed_point_iters=fixed_point_iters, batch_size=batch_size)
+            with torch.no_grad():
+                rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
+            errors[int(k)] = ((rec.float() - x.float().to(rec.device)) ** 2).flatten(1).mean(1).cpu()
+        return errors
