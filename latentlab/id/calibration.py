@@ -108,11 +108,11 @@ class CalibratedID(IntrinsicDimension):
 
     Examples
     --------
-    >>> from latentlab.id import CalibratedID, MLE, datasets
-    >>> X = datasets.hypercube(2500, 15, ambient_dim=30, random_state=0)
-    >>> est = CalibratedID(MLE()).fit(X)          # doctest: +SKIP
-    >>> est.raw_dimension_, est.dimension_        # doctest: +SKIP
-    (11.0..., 15.0...)
+    >>> from latentlab.id import CalibratedID, TwoNN, datasets
+    >>> X = datasets.make("Mn1_Nonlinear", 2500, random_state=0)  # an 18-manifold in R^72
+    >>> est = CalibratedID(TwoNN()).fit(X)
+    >>> round(est.raw_dimension_, 1), round(est.dimension_, 1)
+    (14.8, 18.5)
     """
 
     def __init__(self, estimator=None, reference: str = "ball", n_repeats: int = 3, max_dimension: int | None = None, max_samples: int = 10000, random_state: int = 0):
