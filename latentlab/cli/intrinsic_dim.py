@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, parse_data_options, seed_option
+from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
@@ -20,9 +20,12 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
               help="Correct the underestimate of neighbour-based estimators at high dimension.")
 @click.option("--boot", type=click.IntRange(0), default=20, show_default=True, help="Bootstrap resamples for the interval (0: none).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the TwoNN fit and ID against scale of the first point set to this file (.png/.pdf/.svg).")
 @seed_option
 @device_option
-def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, seed, device):
+@force_option
+def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, plot, seed, device, force):
     """Estimate intrinsic dimension (give exactly one of --data, --latents, --model) and suggest a latent size."""
     import inspect
 
@@ -69,6 +72,10 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
             points[f"data {trained_on}"] = real.data
             if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images is slow; skip by default
                 points[f"codes of {trained_on}"] = encode_dataset(gen, real).z
+    if plot:
+        from latentlab._io import check_can_write
+
+        check_can_write(plot, force)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed)
     click.echo(format_id_table(rows))
     if gen is not None:
@@ -78,3 +85,11 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     first = next((r for r in rows if r.what.startswith("data")), rows[0])
     click.echo(f"suggested latent size: {suggest_latent_size(first.dimension, first.ci)} "
                f"(1.5x the upper end of the {first.method} ID of {first.what}, rounded up to a multiple of 4)")
+    if plot:
+        from latentlab.analysis.intrinsic_dim import flatten_points
+        from latentlab.plots import save_figure
+        from latentlab.plots.intrinsic_dim import intrinsic_dim_figure
+
+        name, x = next(iter(points.items()))
+        written = save_figure(intrinsic_dim_figure(flatten_points(x), title=name), plot, overwrite=force)
+        click.echo(f"wrote {', '.join(str(p) for p in written)}")

@@ -71,6 +71,7 @@ class TwoNN(IntrinsicDimension):
         self._terms = np.log(dist[:, 1] / dist[:, 0])
         if not self._terms.any():
             raise ValueError("every point's two nearest neighbours are equally far (a regular grid?); the TwoNN ratio carries no information")
+        self.log_mu_ = self._terms  # log(r2 / r1) per point, shape (N,): the data of the TwoNN plot
         self.dimension_ = self._dimension_from_terms(self._terms)
 
     def _dimension_from_terms(self, log_mu: np.ndarray) -> float:

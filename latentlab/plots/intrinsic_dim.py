@@ -1,0 +1,64 @@
+"""Figures for intrinsic dimension: the TwoNN fit and ID against neighbourhood scale."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+
+__all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure"]
+
+
+def _twonn_panel(ax, log_mu: np.ndarray, dimension: float, discard_fraction: float):
+    n = len(log_mu)
+    x = np.sort(log_mu)[: n - 1]  # the largest ratio has F = 1: off the plot
+    y = -np.log1p(-np.arange(1, n) / n)
+    keep = max(1, min(n - 1, int(np.floor(n * (1.0 - discard_fraction)))))
+    ax.scatter(x[:keep], y[:keep], s=2, color=PALETTE[0], alpha=0.5, label="kept", rasterized=True)
+    ax.scatter(x[keep:], y[keep:], s=2, color=PALETTE[3], alpha=0.5, label="discarded", rasterized=True)
+    line = np.linspace(0, x[keep - 1], 50)
+    ax.plot(line, dimension * line, color="k", lw=1, label=f"slope d = {dimension:.2f}")
+    ax.set_xlabel(r"$\log \mu$  ($\mu = r_2 / r_1$)")
+    ax.set_ylabel(r"$-\log(1 - F(\mu))$")
+    ax.set_title("TwoNN fit")
+    ax.legend(frameon=False, markerscale=4)
+    return x, y
+
+
+def twonn_fit_figure(estimator):
+    """The TwoNN plot of a fitted :class:`latentlab.id.TwoNN`: a line whose slope is the ID."""
+    fig, ax = new_figure("one", aspect=0.8)
+    x, y = _twonn_panel(ax, estimator.log_mu_, estimator.dimension_, estimator.discard_fraction)
+    attach_data(fig, log_mu_sorted=x, neg_log_survival=y)
+    return fig
+
+
+def id_scale_figure(estimator):
+    """ID against neighbourhood scale from a fitted :class:`latentlab.id.MultiscaleID`."""
+    fig, ax = new_figure("one", aspect=0.8)
+    ax.plot(estimator.scales_, estimator.dimensions_, "o-", color=PALETTE[1], ms=3)
+    ax.set_xscale("log")
+    ax.set_xlabel("neighbourhood scale (median distance)")
+    ax.set_ylabel("intrinsic dimension")
+    ax.set_title("ID against scale (GRIDE)")
+    attach_data(fig, scale=np.asarray(estimator.scales_), dimension=np.asarray(estimator.dimensions_))
+    return fig
+
+
+def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0):
+    """Both panels for the points ``(N, D)``: the TwoNN fit and ID against scale."""
+    from latentlab.id import MultiscaleID, TwoNN
+
+    twonn = TwoNN().fit(points)
+    multi = MultiscaleID().fit(points)
+    fig, (a, b) = new_figure(TWO_COLUMN, aspect=0.38, ncols=2)
+    x, y = _twonn_panel(a, twonn.log_mu_, twonn.dimension_, twonn.discard_fraction)
+    b.plot(multi.scales_, multi.dimensions_, "o-", color=PALETTE[1], ms=3)
+    b.set_xscale("log")
+    b.set_xlabel("neighbourhood scale (median distance)")
+    b.set_ylabel("intrinsic dimension")
+    b.set_title("ID against scale (GRIDE)")
+    if title:
+        fig.suptitle(title)
+    attach_data(fig, log_mu_sorted=x, neg_log_survival=y, scale=np.asarray(multi.scales_), dimension=np.asarray(multi.dimensions_))
+    return fig
