@@ -10,6 +10,7 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :class:`LatentMap`, :func:`transport_direction` — maps between latent spaces (maps.py)
 * :func:`move`, :func:`traverse`, :func:`traversal_images`, :func:`interpolate` — edits (editing.py)
 * :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
+* :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
 
 Names are imported lazily, so importing one tool does not load the others.
 """
@@ -34,6 +35,11 @@ _EXPORTS = {
     "traversal_images": "latentlab.analysis.editing",
     "interpolate": "latentlab.analysis.editing",
     "edit_effects": "latentlab.analysis.edit_evaluation",
+    "find_direction": "latentlab.analysis.workflow",
+    "DirectionResult": "latentlab.analysis.workflow",
+    "pca_directions": "latentlab.analysis.workflow",
+    "PCAResult": "latentlab.analysis.workflow",
+    "evaluate_directions": "latentlab.analysis.workflow",
     "EditEffects": "latentlab.analysis.edit_evaluation",
 }
 

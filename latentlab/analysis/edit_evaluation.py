@@ -41,11 +41,11 @@ class EditEffects:
     def table(self) -> str:
         """The matrix as aligned text, one row per attribute."""
         width = max(len(a) for a in self.attributes) + 2
-        lines = [" " * width + "".join(f"{d[:10]:>11}" for d in self.directions)]
+        lines = [" " * width + "".join(f"{d[:13]:>14}" for d in self.directions)]
         for a, row in zip(self.attributes, self.matrix):
-            lines.append(f"{a:<{width}}" + "".join(f"{v:11.3f}" for v in row))
-        lines.append(f"{'flip rate':<{width}}" + "".join(f"{self.flip_rate[d]:11.3f}" for d in self.directions))
-        lines.append(f"{'off-target':<{width}}" + "".join(f"{self.off_target[d]:11.3f}" for d in self.directions))
+            lines.append(f"{a:<{width}}" + "".join(f"{v:14.3f}" for v in row))
+        lines.append(f"{'flip rate':<{width}}" + "".join(f"{self.flip_rate[d]:14.3f}" for d in self.directions))
+        lines.append(f"{'off-target':<{width}}" + "".join(f"{self.off_target[d]:14.3f}" for d in self.directions))
         return "\n".join(lines)
 
 

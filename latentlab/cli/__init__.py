@@ -75,12 +75,15 @@ def cli():
 def _register() -> None:
     from latentlab.cli import classifier as classifier_cmds
     from latentlab.cli import data as data_cmds
+    from latentlab.cli import directions as direction_cmds
     from latentlab.cli import intrinsic_dim as id_cmds
     from latentlab.cli import models as model_cmds
 
     cli.add_command(data_cmds.data)
     cli.add_command(classifier_cmds.classifier)
     cli.add_command(id_cmds.intrinsic_dim)
+    for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
+        cli.add_command(command)
     for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):
         cli.add_command(command)
 

@@ -138,7 +138,10 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
     if bad:
         raise ValueError(f"cannot save a figure as .{bad[0]}; allowed: {', '.join(sorted(allowed))}")
     targets = [path.with_suffix("." + s) for s in suffixes]
-    for target in targets:
+    data = figure_data(fig)
+    stem = path.with_suffix("")
+    data_files = [stem.with_suffix(".csv"), stem.with_suffix(".npz")] if data else []
+    for target in targets + [f for f in data_files if f.exists()]:
         check_can_write(target, overwrite)
     written = []
     with paper_style():
@@ -146,9 +149,8 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
             with atomic_path(target) as tmp:
                 fig.savefig(tmp, format=target.suffix.lstrip("."), dpi=300)
             written.append(target)
-    data = figure_data(fig)
     if data:
-        written += _write_data(data, path.with_suffix(""))
+        written += _write_data(data, stem)
     if close:
         plt.close(fig)
     return written

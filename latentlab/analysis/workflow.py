@@ -1,0 +1,698 @@
+"""Attribute directions for a model: label its codes, fit, condition, save, evaluate.
+
+The estimators in :mod:`~latentlab.analysis.directions`, :mod:`~latentlab.analysis.orthogonal`
+and :mod:`~latentlab.analysis.pca` work on arrays. This module is the model-facing layer the
+command line and users' scripts call: it obtains labelled latent codes from a Generator,
+fits the attribute's hyperplane (and those of the conditions), orthogonalizes, and keeps
+everything needed later in a result that saves to a plain ``.npz``.
+
+Where the labels come from (``labels_from``):
+
+* ``"classifier"`` — draw ``n`` codes from the prior, decode them and score the images
+  with an attribute classifier (:func:`~latentlab.codes.label_samples`). The
+  classifier's log-odds rank the codes and the top and bottom ``fraction`` are the two
+  classes (the InterFaceGAN recipe). Works for any Generator.
+* ``"data"`` — encode ``n`` real images of a labelled dataset with the model's ``encode``
+  (:func:`~latentlab.codes.encode_dataset`) and use the data's binary labels. Needs a
+  model that can encode (VAE posterior mean; GAN/DDPM inversion, which is slow).
+* ``"auto"`` — ``"classifier"`` when a classifier is given, ``"data"`` otherwise.
+
+Sections: results and their files, labelling, the workflow functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+
+from latentlab._io import atomic_path, check_can_write
+
+__all__ = [
+    "LABEL_SOURCES",
+    "DirectionResult",
+    "PCAResult",
+    "find_direction",
+    "pca_directions",
+    "evaluate_directions",
+    "load_direction_file",
+    "check_latent_shape",
+]
+
+LabelSource = Literal["auto", "classifier", "data"]
+LABEL_SOURCES = ("auto", "classifier", "data")
+
+# Markers stored in the files, so that any other .npz is refused with a clear message.
+_DIRECTION_FORMAT = "latentlab-direction"
+_PCA_FORMAT = "latentlab-pca"
+_FILE_VERSION = 1
+# Each class needs one code to train on and one to validate on.
+_MIN_PER_CLASS = 2
+
+
+# -- results and their files ------------------------------------------------------------
+def check_latent_shape(latent_shape: Sequence[int], model, *, what: str = "the direction", fitted_for: str = "") -> None:
+    """Raise ``ValueError`` unless ``model``'s codes have ``latent_shape``.
+
+    Parameters
+    ----------
+    latent_shape : tuple of int
+        Shape of one direction.
+    model : Generator
+        The model the direction is about to be used with.
+    what : str
+        How to name the direction in the message (e.g. a file name).
+    fitted_for : str
+        The model the direction was fitted for, named in the message when known.
+    """
+    expected = tuple(int(s) for s in model.latent_shape)
+    got = tuple(int(s) for s in latent_shape)
+    if expected != got:
+        origin = f" (fitted for {fitted_for})" if fitted_for else ""
+        raise ValueError(
+            f"{what} has latent shape {got}{origin} but this {type(model).__name__} has codes of shape "
+            f"{expected}: use it with the model it was fitted for"
+        )
+
+
+def _write_npz(path, arrays: dict, overwrite: bool) -> Path:
+    path = check_can_write(path, overwrite)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+    return path
+
+
+def _read_npz(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no direction file at {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a direction file (.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # np.load raises several types for a file that is not an .npz
+        raise ValueError(f"{path} is not an .npz file of directions ({type(exc).__name__}: {exc})") from None
+
+
+def _check_format(arrays: dict, path, expected: str) -> None:
+    found = str(arrays["format"]) if "format" in arrays else None
+    if found != expected:
+        kinds = {_DIRECTION_FORMAT: "an attribute direction (latentlab direction)",
+                 _PCA_FORMAT: "principal directions (latentlab directions pca)"}
+        raise ValueError(
+            f"{path} is not a file of {kinds[expected]}"
+            + (f"; it holds {kinds.get(found, found)}" if found else f"; it holds arrays: {', '.join(arrays) or 'none'}")
+        )
+    version = int(arrays.get("version", 0))
+    if version > _FILE_VERSION:
+        raise ValueError(f"{path} was written by a newer latentlab (file version {version}); upgrade latentlab to read it")
+
+
+def _strings(values) -> np.ndarray:
+    return np.asarray(list(values), dtype=str).reshape(-1)
+
+
+@dataclass(eq=False)  # arrays inside: compare fields explicitly
+class DirectionResult:
+    """An attribute direction found for a model, with how it was found and how good it is.
+
+    Attributes
+    ----------
+    attribute : str
+        The attribute (binary), e.g. ``"glasses"``.
+    direction : ndarray of shape latent_shape, float64
+        Unit vector to edit along: the primal direction made orthogonal to the
+        ``conditions`` when there are any, else the primal direction itself.
+    primal : ndarray of shape latent_shape, float64
+        Unit normal of the attribute's hyperplane, pointing towards the attribute.
+    intercept : float
+        Offset of that hyperplane in latent units: ``primal·z + intercept`` is the signed
+        distance of code ``z`` (positive on the attribute side).
+    conditions : tuple of str
+        Attributes the edit direction was made orthogonal to.
+    condition_directions : ndarray of shape (k, *latent_shape), float64
+        Their unit hyperplane normals, fitted on the same labelled codes.
+    cosines_before, cosines_after : ndarray of shape (k,), float64
+        Cosine between each condition and the primal, and the edit direction (about 0).
+    val_accuracy, train_accuracy : float
+        Accuracy of the attribute's hyperplane on the held-out and training codes.
+    labels_from : {"classifier", "data"}
+        How the codes were labelled.
+    label_source : str
+        What labelled them: the classifier's path or class, or the dataset's name.
+    data_options : dict
+        For data labels, the loader options of the images encoded (plain values).
+    method : str
+        The linear classifier of :class:`~latentlab.analysis.directions.AttributeDirection`.
+    fraction : float
+        Share of codes kept at each end of the score ranking (NaN for data labels).
+    n, seed : int
+        Number of labelled codes and the seed that drew them.
+    model : str
+        The model's checkpoint path (or class name when it was given as an object).
+    distances : ndarray of shape (n,), float64
+        Signed distance of every labelled code from the attribute's hyperplane.
+    labels : ndarray of shape (n,), int64
+        The attribute's 0/1 label of every code (the classifier's prediction or the data's label).
+    estimator : AttributeDirection or None
+        The fitted estimator when the direction was found in this session; ``None`` after
+        :meth:`load` (the arrays above hold everything an edit needs).
+    """
+
+    attribute: str
+    direction: np.ndarray
+    primal: np.ndarray
+    intercept: float
+    conditions: tuple = ()
+    condition_directions: np.ndarray | None = None
+    cosines_before: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cosines_after: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_accuracy: float = math.nan
+    train_accuracy: float = math.nan
+    labels_from: str = "data"
+    label_source: str = ""
+    data_options: dict = field(default_factory=dict)
+    method: str = "svm"
+    fraction: float = math.nan
+    n: int = 0
+    seed: int = 0
+    model: str = ""
+    distances: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    estimator: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.conditions = tuple(self.conditions)
+        if self.condition_directions is None:
+            self.condition_directions = np.zeros((0, *np.shape(self.direction)))
+
+    def __repr__(self) -> str:
+        return (f"DirectionResult({self.name!r}, latent_shape={self.latent_shape}, "
+                f"val_accuracy={self.val_accuracy:.3f}, labels_from={self.labels_from!r}, n={self.n}, "
+                f"model={self.model!r})")
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent code of the model the direction belongs to."""
+        return tuple(int(s) for s in np.shape(self.direction))
+
+    @property
+    def name(self) -> str:
+        """``"glasses"``, or ``"glasses|age|smile"`` when conditioned (the name
+        :func:`~latentlab.analysis.edit_evaluation.edit_effects` reads the target from)."""
+        return "|".join((self.attribute, *self.conditions))
+
+    def signed_distance(self, z) -> np.ndarray:
+        """Signed distance of codes ``(M, *latent_shape)`` from the attribute's hyperplane, ``(M,)``."""
+        arr = np.asarray(z.detach().cpu().numpy() if isinstance(z, torch.Tensor) else z, dtype=np.float64)
+        if arr.shape[1:] != self.latent_shape:
+            raise ValueError(f"codes have shape {arr.shape}; expected (M, {', '.join(map(str, self.latent_shape))})")
+        return arr.reshape(len(arr), -1) @ self.primal.reshape(-1) + self.intercept
+
+    def check_model(self, model, what: str = "the direction") -> None:
+        """Raise ``ValueError`` unless ``model`` has the latent shape this direction was fitted in."""
+        check_latent_shape(self.latent_shape, model, what=what, fitted_for=self.model)
+
+    def summary(self) -> list[str]:
+        """Human-readable lines: accuracy and the cosine with each condition."""
+        lines = [f"{self.attribute}: validation accuracy {self.val_accuracy:.3f} "
+                 f"(training {self.train_accuracy:.3f}; {self.n} codes labelled by {self.labels_from})"]
+        for name, before, after in zip(self.conditions, self.cosines_before, self.cosines_after):
+            lines.append(f"cosine with {name}: before {before:+.3f}, after {after:+.3f}")
+        return lines
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write an ``.npz`` of plain arrays (no pickle); refuse to overwrite unless asked."""
+        from latentlab import __version__
+
+        arrays = {
+            "format": np.asarray(_DIRECTION_FORMAT), "version": np.asarray(_FILE_VERSION),
+            "latentlab_version": np.asarray(__version__),
+            "attribute": np.asarray(self.attribute), "conditions": _strings(self.conditions),
+            "direction": np.asarray(self.direction, np.float64), "primal": np.asarray(self.primal, np.float64),
+            "intercept": np.asarray(float(self.intercept)),
+            "condition_directions": np.asarray(self.condition_directions, np.float64),
+            "cosines_before": np.asarray(self.cosines_before, np.float64),
+            "cosines_after": np.asarray(self.cosines_after, np.float64),
+            "val_accuracy": np.asarray(float(self.val_accuracy)), "train_accuracy": np.asarray(float(self.train_accuracy)),
+            "labels_from": np.asarray(self.labels_from), "label_source": np.asarray(self.label_source),
+            "data_options": np.asarray(json.dumps(self.data_options, sort_keys=True, default=str)),
+            "method": np.asarray(self.method), "fraction": np.asarray(float(self.fraction)),
+            "n": np.asarray(int(self.n)), "seed": np.asarray(int(self.seed)), "model": np.asarray(self.model),
+            "latent_shape": np.asarray(self.latent_shape, np.int64),
+            "distances": np.asarray(self.distances, np.float64), "labels": np.asarray(self.labels, np.int64),
+        }
+        return _write_npz(path, arrays, overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "DirectionResult":
+        """Read a file written by :meth:`save` (``latentlab direction``)."""
+        a = _read_npz(path)
+        _check_format(a, path, _DIRECTION_FORMAT)
+        shape = tuple(int(s) for s in a["latent_shape"])
+        if a["direction"].shape != shape:
+            raise ValueError(f"{path} is damaged: its direction has shape {a['direction'].shape}, not {shape}")
+        return cls(
+            attribute=str(a["attribute"]), direction=a["direction"], primal=a["primal"], intercept=float(a["intercept"]),
+            conditions=tuple(str(c) for c in a["conditions"]), condition_directions=a["condition_directions"],
+            cosines_before=a["cosines_before"], cosines_after=a["cosines_after"],
+            val_accuracy=float(a["val_accuracy"]), train_accuracy=float(a["train_accuracy"]),
+            labels_from=str(a["labels_from"]), label_source=str(a["label_source"]),
+            data_options=json.loads(str(a["data_options"])), method=str(a["method"]),
+            fraction=float(a["fraction"]), n=int(a["n"]), seed=int(a["seed"]), model=str(a["model"]),
+            distances=a["distances"], labels=a["labels"],
+        )
+
+
+@dataclass(eq=False)
+class PCAResult:
+    """Principal directions of a model's sampled codes (GANSpace-style), as saved to a file.
+
+    Attributes
+    ----------
+    components : ndarray of shape (k, *latent_shape), float64
+        Unit principal directions by decreasing variance.
+    explained_variance : ndarray of shape (k,)
+        Variance of the codes along each (squared latent units).
+    explained_variance_ratio : ndarray of shape (k,)
+        Its share of the total variance.
+    mean : ndarray of shape latent_shape
+        Mean sampled code.
+    codes : {"prior", "data"}
+        Whether the codes were drawn from the prior or are encoded images.
+    model : str
+        The model's checkpoint path (or class name).
+    n, seed : int
+        Number of codes and their seed.
+    """
+
+    components: np.ndarray
+    explained_variance: np.ndarray
+    explained_variance_ratio: np.ndarray
+    mean: np.ndarray
+    codes: str = "prior"
+    model: str = ""
+    n: int = 0
+    seed: int = 0
+
+    def __repr__(self) -> str:
+        return (f"PCAResult(k={len(self.components)}, latent_shape={self.latent_shape}, codes={self.codes!r}, "
+                f"n={self.n}, model={self.model!r})")
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.components.shape[1:])
+
+    @property
+    def names(self) -> list[str]:
+        """``["pc0", "pc1", ...]``."""
+        return [f"pc{i}" for i in range(len(self.components))]
+
+    def check_model(self, model, what: str = "the principal directions") -> None:
+        """Raise ``ValueError`` unless ``model`` has the latent shape these directions were found in."""
+        check_latent_shape(self.latent_shape, model, what=what, fitted_for=self.model)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write an ``.npz`` of plain arrays; refuse to overwrite unless asked."""
+        from latentlab import __version__
+
+        arrays = {
+            "format": np.asarray(_PCA_FORMAT), "version": np.asarray(_FILE_VERSION),
+            "latentlab_version": np.asarray(__version__),
+            "components": np.asarray(self.components, np.float64),
+            "explained_variance": np.asarray(self.explained_variance, np.float64),
+            "explained_variance_ratio": np.asarray(self.explained_variance_ratio, np.float64),
+            "mean": np.asarray(self.mean, np.float64), "codes": np.asarray(self.codes), "model": np.asarray(self.model),
+            "n": np.asarray(int(self.n)), "seed": np.asarray(int(self.seed)),
+            "latent_shape": np.asarray(self.latent_shape, np.int64),
+        }
+        return _write_npz(path, arrays, overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "PCAResult":
+        """Read a file written by :meth:`save` (``latentlab directions pca --out``)."""
+        a = _read_npz(path)
+        _check_format(a, path, _PCA_FORMAT)
+        return cls(components=a["components"], explained_variance=a["explained_variance"],
+                   explained_variance_ratio=a["explained_variance_ratio"], mean=a["mean"], codes=str(a["codes"]),
+                   model=str(a["model"]),
+                   n=int(a["n"]), seed=int(a["seed"]))
+
+
+def load_direction_file(path: str | os.PathLike) -> DirectionResult | PCAResult:
+    """Read either kind of direction file, telling them apart by their format marker."""
+    arrays = _read_npz(path)
+    kind = str(arrays["format"]) if "format" in arrays else ""
+    if kind == _PCA_FORMAT:
+        return PCAResult.load(path)
+    return DirectionResult.load(path)  # raises a clear error for anything that is not a direction
+
+
+# -- labelling ----------------------------------------------------------------------------
+def _as_model(model, what: str, device=None):
+    """``(model object, name for messages)`` from an object or a checkpoint path (loaded on ``device``)."""
+    if isinstance(model, (str, os.PathLike)):
+        import latentlab
+
+        return latentlab.load(model, device=device), str(model)
+    if model is None:
+        raise ValueError(f"give the {what} (an object or a checkpoint path), not None")
+    return model, type(model).__name__
+
+
+def _binary_names(levels: dict) -> list[str]:
+    return [name for name, values in levels.items() if len(values) == 2]
+
+
+def _check_attributes(attribute: str, conditions: Sequence[str], levels: dict, source: str) -> None:
+    """``ValueError`` naming the binary attributes ``source`` offers, for an unknown or unusable name."""
+    binary = _binary_names(levels)
+    for role, name in [("attribute", attribute), *[("condition", c) for c in conditions]]:
+        if name in binary:
+            continue
+        if name in levels:
+            raise ValueError(
+                f"{role} {name!r} has {len(levels[name])} values; directions are fitted for binary attributes "
+                f"({source} has: {', '.join(binary) or 'none'})"
+            )
+        raise ValueError(f"unknown {role} {name!r}; {source} labels these binary attributes: {', '.join(binary) or 'none'}")
+    if attribute in conditions:
+        raise ValueError(f"{attribute!r} cannot be a condition of itself; conditions must be other attributes")
+    if len(set(conditions)) != len(conditions):
+        raise ValueError(f"conditions name an attribute twice: {', '.join(conditions)}")
+
+
+def _training_data_options(model_path: str | None, data: str) -> dict:
+    """Options of the built-in data ``model_path`` was trained on, when it was ``data``.
+
+    Codes are more meaningful for images like those the model learnt (a model trained on
+    centred faces encodes shifted ones poorly), so the data route draws fresh samples
+    with the training data's options (size, nuisance, correlations, ...) unless told otherwise.
+    """
+    from latentlab import data as data_mod
+    from latentlab.checkpoint import load_checkpoint
+
+    if model_path is None or data not in data_mod.available():
+        return {}
+    described = load_checkpoint(model_path).dataset or {}
+    info = described.get("info") or {}
+    if described.get("name") != data or info.get("name", data) != data:
+        return {}
+    accepted = inspect.signature(data_mod._resolve(data_mod._BUILTIN[data][0])).parameters
+    return {k: v for k, v in info.items() if k in accepted and k not in ("n", "seed")}
+
+
+def _load_data(data, model, model_path, n: int, seed: int, data_options: dict | None):
+    """``(dataset of at most n samples shaped for model, its name, the loader options used)``."""
+    from latentlab import data as data_mod
+    from latentlab.data.stats import random_subset
+
+    if isinstance(data, data_mod.Dataset):
+        return random_subset(data, n, seed=seed), data.name, {}
+    name = str(data)
+    options = _training_data_options(model_path, name) if data_options is None else {}
+    options.update(data_options or {})
+    if name in data_mod.available():
+        accepted = inspect.signature(data_mod._resolve(data_mod._BUILTIN[name][0])).parameters
+        # a seed other than any training seed, so the codes are of images the model has not seen
+        if "seed" in accepted:
+            options.setdefault("seed", 1_000_003 + seed)
+        if "n" in accepted:
+            options.setdefault("n", n)
+    dataset = data_mod.load_for_model(name, model, **options)
+    return random_subset(dataset, n, seed=seed), name, options
+
+
+def _labelled_codes(model, model_path, attribute, conditions, labels_from, classifier, data, n, seed,
+                    data_options, batch_size, progress, device):
+    """``(codes (n, *latent_shape), targets {name: (n,)}, labels {name: (n,) 0/1}, source, data options)``.
+
+    ``targets`` are the classifier's log-odds (ranked by the estimator) or the data's
+    0/1 labels.
+    """
+    from latentlab.codes import encode_dataset, label_samples
+
+    if labels_from == "classifier":
+        clf, clf_name = _as_model(classifier, "classifier", device)
+        _check_attributes(attribute, conditions, clf.attr_levels, f"the classifier {clf_name}")
+        codes = label_samples(model, clf, n=n, seed=seed, batch_size=batch_size, progress=progress)
+        return codes.z, codes.scores, codes.attrs, clf_name, {}
+    dataset, data_name, options = _load_data(data, model, model_path, n, seed, data_options)
+    _check_attributes(attribute, conditions, dataset.attr_levels, f"the data {data_name!r}")
+    try:
+        codes = encode_dataset(model, dataset, batch_size=batch_size, progress=progress)
+    except NotImplementedError:
+        raise ValueError(
+            f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
+            "use labels_from='classifier' with an attribute classifier"
+        ) from None
+    return codes.z, codes.attrs, codes.attrs, data_name, options
+
+
+def _check_both_classes(name: str, labels: np.ndarray, source: str) -> None:
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2)[:2]
+    if counts.min() < _MIN_PER_CLASS:
+        which = "without" if counts[0] < _MIN_PER_CLASS else "with"
+        raise ValueError(
+            f"only {counts.min()} of {len(labels)} codes are labelled {which} {name!r} by {source}; "
+            f"need at least {_MIN_PER_CLASS} with and without it to find a direction "
+            "(the attribute is missing from these samples or always present)"
+        )
+
+
+# -- the workflow functions ----------------------------------------------------------------
+def find_direction(
+    model,
+    attribute: str,
+    *,
+    conditions: Sequence[str] = (),
+    labels_from: LabelSource = "auto",
+    classifier=None,
+    data="faces",
+    data_options: dict | None = None,
+    n: int = 5000,
+    seed: int = 0,
+    method: str = "svm",
+    fraction: float = 0.1,
+    batch_size: int = 256,
+    device=None,
+    progress: bool = False,
+) -> DirectionResult:
+    """Find the direction of ``attribute`` in ``model``'s latent space.
+
+    Parameters
+    ----------
+    model : Generator or path of a checkpoint
+    attribute : str
+        A binary attribute the labels carry (e.g. ``"glasses"``).
+    conditions : sequence of str
+        Attributes the edit must leave alone: the returned ``direction`` is the
+        attribute's normal made orthogonal to theirs (fitted on the same codes).
+    labels_from : {"auto", "classifier", "data"}
+        See the module docstring; ``"auto"`` is ``"classifier"`` when ``classifier`` is given.
+    classifier : AttributeClassifier, path of its checkpoint, or None
+    data : str, path or Dataset
+        Labelled images for ``labels_from="data"`` (built-in name or a path).
+    data_options : dict or None
+        Loader options for ``data``. ``None``: when ``model`` is a checkpoint path and
+        ``data`` the built-in data it was trained on, the training data's options
+        (fresh samples from another seed); otherwise the loader's defaults.
+    n : int
+        Codes to label (samples drawn, or images encoded).
+    seed : int
+        Seed of the codes drawn, the images chosen and the train/validation split.
+    method : {"svm", "logistic", "lda", "mean_difference"}
+        The linear classifier (see :class:`~latentlab.analysis.directions.AttributeDirection`).
+    fraction : float in (0, 0.5]
+        Classifier labels: share of the codes kept at each end of the score ranking.
+        InterFaceGAN keeps 2 % of 500,000 codes; with thousands of codes a larger share
+        keeps hundreds per class.
+    batch_size : int
+        Images per decode/encode/classifier call.
+    device : str or torch.device, optional
+        Where models given as paths are loaded (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    DirectionResult
+
+    Raises
+    ------
+    ValueError
+        For an unknown or non-binary attribute (the message lists the binary ones), a
+        ``labels_from`` not in ``LABEL_SOURCES``, classifier labels without a
+        classifier, a model that cannot encode with data labels, or labels where one
+        class has fewer than 2 codes.
+    """
+    from latentlab.analysis.directions import METHODS, AttributeDirection
+    from latentlab.analysis.orthogonal import orthogonalization_report
+
+    if labels_from not in LABEL_SOURCES:
+        raise ValueError(f"labels_from={labels_from!r} is not one of {', '.join(map(repr, LABEL_SOURCES))}")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 * _MIN_PER_CLASS:
+        raise ValueError(f"n must be an int >= {2 * _MIN_PER_CLASS} (codes to label); got {n!r}")
+    if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 0.5):
+        raise ValueError(f"fraction must be a number in (0, 0.5]; got {fraction!r}")
+    if isinstance(conditions, str):
+        conditions = [conditions]
+    conditions = tuple(conditions)
+    if labels_from == "auto":
+        labels_from = "classifier" if classifier is not None else "data"
+    if labels_from == "classifier" and classifier is None:
+        raise ValueError(
+            "labels_from='classifier' needs an attribute classifier "
+            "(train one with `latentlab classifier train`); or use labels_from='data'"
+        )
+    model_path = str(model) if isinstance(model, (str, os.PathLike)) else None
+    gen, model_name = _as_model(model, "model", device)
+    z, targets, labels, source, used_options = _labelled_codes(
+        gen, model_path, attribute, conditions, labels_from, classifier, data, int(n), seed, data_options,
+        batch_size, progress, device,
+    )
+    for name in (attribute, *conditions):
+        _check_both_classes(name, labels[name], source)
+
+    def fit(name: str) -> AttributeDirection:
+        return AttributeDirection(method=method, fraction=fraction, random_state=seed).fit(z, targets[name])
+
+    primal = fit(attribute)
+    fitted_conditions = [fit(c) for c in conditions]
+    report = orthogonalization_report(primal, fitted_conditions)
+    shape = primal.direction_.shape
+    return DirectionResult(
+        attribute=attribute,
+        direction=report.direction,
+        primal=primal.direction_.copy(),
+        intercept=float(primal.intercept_),
+        conditions=conditions,
+        condition_directions=(np.stack([c.direction_ for c in fitted_conditions]) if fitted_conditions
+                              else np.zeros((0, *shape))),
+        cosines_before=np.asarray(report.cosines_before, np.float64),
+        cosines_after=np.asarray(report.cosines_after, np.float64),
+        val_accuracy=float(primal.val_accuracy_),
+        train_accuracy=float(primal.train_accuracy_),
+        labels_from=labels_from,
+        label_source=source,
+        data_options=used_options,
+        method=method,
+        fraction=float(fraction) if primal.target_type_ == "scores" else math.nan,
+        n=int(len(z)),
+        seed=int(seed),
+        model=model_name,
+        distances=primal.decision_function(z),
+        labels=np.asarray(labels[attribute], np.int64),
+        estimator=primal,
+    )
+
+
+def pca_directions(model, *, k: int = 10, codes: Literal["prior", "data"] = "prior", n: int = 5000, seed: int = 0,
+                   data="faces", data_options: dict | None = None, batch_size: int = 256, device=None,
+                   progress: bool = False) -> PCAResult:
+    """Principal directions of ``n`` latent codes of ``model`` (GANSpace-style, no labels).
+
+    With ``codes="prior"`` the codes are drawn from the model's prior. For the isotropic
+    Gaussian prior of a VAE or a GAN's z every direction then has variance about 1 and
+    the principal directions are arbitrary: the flat spectrum says so. ``codes="data"``
+    encodes real images instead (see :func:`find_direction` for ``data`` and
+    ``data_options``), whose codes do have preferred axes.
+
+    Parameters
+    ----------
+    model : Generator or checkpoint path
+    k : int
+        Directions to keep, ``1 <= k <= min(n, latent size)``.
+    codes : {"prior", "data"}
+    n : int
+        Codes drawn or images encoded (seeded by ``seed``).
+
+    Returns
+    -------
+    PCAResult
+    """
+    from latentlab.analysis.pca import PCADirections
+    from latentlab.codes import encode_dataset
+
+    if codes not in ("prior", "data"):
+        raise ValueError(f"codes={codes!r} is not one of 'prior', 'data'")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an int >= 2 (codes to use); got {n!r}")
+    model_path = str(model) if isinstance(model, (str, os.PathLike)) else None
+    gen, name = _as_model(model, "model", device)
+    if codes == "prior":
+        z = gen.sample_latents(int(n), generator=torch.Generator().manual_seed(seed))
+    else:
+        dataset, _, _ = _load_data(data, gen, model_path, int(n), seed, data_options)
+        try:
+            z = encode_dataset(gen, dataset, batch_size=batch_size, progress=progress).z
+        except NotImplementedError:
+            raise ValueError(f"{type(gen).__name__} cannot encode images; use codes='prior'") from None
+    pca = PCADirections(n_components=k).fit(z)
+    return PCAResult(components=pca.directions(), explained_variance=pca.explained_variance_,
+                     explained_variance_ratio=pca.explained_variance_ratio_,
+                     mean=pca.mean_.reshape(pca.latent_shape_), codes=codes, model=name, n=int(len(z)), seed=int(seed))
+
+
+def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *, n: int = 256, step: float = 2.0,
+                        seed: int = 0, batch_size: int = 256, device=None):
+    """Measure the edits of attribute directions, before and after their conditioning.
+
+    All edits start from the same ``n`` codes (``seed``) and are scored by the classifier.
+
+    Parameters
+    ----------
+    model : Generator or checkpoint path
+    classifier : AttributeClassifier or checkpoint path
+    results : sequence of DirectionResult
+        Directions of this model (checked against its latent shape).
+    n, step, seed, batch_size
+        As in :func:`~latentlab.analysis.edit_evaluation.edit_effects`.
+    device : str or torch.device, optional
+        Where models given as paths are loaded.
+
+    Returns
+    -------
+    before : EditEffects
+        One column per result, editing along its primal direction (named by attribute).
+    after : EditEffects or None
+        One column per conditioned result, editing along its orthogonalized direction
+        (named ``"attr|cond..."``); ``None`` when no result has conditions.
+    """
+    from latentlab.analysis.edit_evaluation import edit_effects
+
+    if not results:
+        raise ValueError("give at least one direction to evaluate")
+    gen, _ = _as_model(model, "model", device)
+    clf, _ = _as_model(classifier, "classifier", device)
+    directions, before_names, after_names = {}, [], []
+    for i, r in enumerate(results):
+        r.check_model(gen, what=f"direction {i} ({r.name})")
+        if r.attribute in directions:
+            raise ValueError(f"two directions for {r.attribute!r}; give each attribute once")
+        directions[r.attribute] = r.primal
+        before_names.append(r.attribute)
+        if r.conditions:
+            directions[r.name] = r.direction
+            after_names.append(r.name)
+    effects = edit_effects(gen, clf, directions, n=n, step=step, seed=seed, batch_size=batch_size)
+
+    def columns(names):
+        idx = [effects.directions.index(c) for c in names]
+        return dataclasses.replace(effects, directions=list(names), matrix=effects.matrix[:, idx],
+                                   flip_rate={c: effects.flip_rate[c] for c in names},
+                                   off_target={c: effects.off_target[c] for c in names})
+
+    return columns(before_names), (columns(after_names) if after_names else None)

@@ -1,0 +1,265 @@
+"""``latentlab direction``, ``edit``, ``evaluate-edit`` and ``directions pca``.
+
+Thin commands over :mod:`latentlab.analysis.workflow`. Run in a folder where the
+quickstart trained its models, they need no paths: the model is the first of
+``gan.pt``, ``vae.pt``, ``ddpm.pt`` found there and the classifier ``classifier.pt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+
+# Looked for, in this order, in the current folder when --model is not given.
+DEFAULT_MODELS = ("gan.pt", "vae.pt", "ddpm.pt")
+DEFAULT_CLASSIFIER = "classifier.pt"
+
+model_option = click.option(
+    "--model", type=click.Path(dir_okay=False), default=None,
+    help=f"Model checkpoint (default: the first of {', '.join(DEFAULT_MODELS)} in this folder).",
+)
+classifier_option = click.option(
+    "--classifier", type=click.Path(dir_okay=False), default=None,
+    help=f"Attribute classifier checkpoint (default: {DEFAULT_CLASSIFIER} if it is in this folder).",
+)
+data_options = [
+    click.option("--data", "data_name", default="faces", show_default=True,
+                 help="Labelled images for --labels-from data: built-in dataset or a path."),
+    click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
+                 help="Data loader option, repeatable (default: those of the data the model was trained on)."),
+]
+
+
+def _stack(options):
+    def decorate(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return decorate
+
+
+def resolve_model(model: str | None) -> str:
+    """``model``, or the first default checkpoint in the current folder (announced on stdout)."""
+    if model:
+        return model
+    for name in DEFAULT_MODELS:
+        if Path(name).is_file():
+            click.echo(f"using model {name} (choose another with --model)")
+            return name
+    raise click.UsageError(
+        f"no model given and none of {', '.join(DEFAULT_MODELS)} in this folder; pass --model PATH "
+        "(or train one: latentlab train faces-gan-tiny --out gan.pt)"
+    )
+
+
+def resolve_classifier(classifier: str | None, required: bool = False) -> str | None:
+    """``classifier``, or ``classifier.pt`` in the current folder when present."""
+    if classifier:
+        return classifier
+    if Path(DEFAULT_CLASSIFIER).is_file():
+        click.echo(f"using classifier {DEFAULT_CLASSIFIER} (choose another with --classifier)")
+        return DEFAULT_CLASSIFIER
+    if required:
+        raise click.UsageError(
+            f"no classifier given and no {DEFAULT_CLASSIFIER} in this folder; pass --classifier PATH "
+            "(or train one: latentlab classifier train)"
+        )
+    return None
+
+
+def check_figure_out(out: str, inputs, force: bool) -> None:
+    """Refuse a figure path whose data file (saved beside it) would replace an input or an existing file."""
+    from latentlab._io import check_can_write
+
+    out = Path(out)
+    check_can_write(out, force)
+    resolved = {Path(p).resolve() for p in inputs}
+    for suffix in (".npz", ".csv"):
+        data = out.with_suffix(suffix)
+        if data.resolve() in resolved:
+            raise ValueError(f"--out {out} would save the figure's data as {data}, replacing an input; choose another --out")
+    if not force:
+        for suffix in (".npz", ".csv"):
+            check_can_write(out.with_suffix(suffix), False)
+
+
+def _conditions(values) -> list[str]:
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+@click.command()
+@click.option("--attr", "attribute", required=True, help="Binary attribute, e.g. glasses.")
+@click.option("--condition", "conditions", multiple=True, metavar="ATTR",
+              help="Attribute the edit must leave alone, repeatable (or comma-separated).")
+@model_option
+@click.option("--labels-from", type=click.Choice(["auto", "classifier", "data"]), default="auto", show_default=True,
+              help="Label the model's samples with the classifier, or encode labelled data; auto: classifier if one is found.")
+@classifier_option
+@_stack(data_options)
+@click.option("--n", type=click.IntRange(4), default=5000, show_default=True, help="Codes to label.")
+@click.option("--fraction", type=click.FloatRange(0, 0.5, min_open=True), default=0.1, show_default=True,
+              help="Classifier labels: share of codes kept at each end of the score ranking.")
+@click.option("--method", type=click.Choice(["svm", "logistic", "lda", "mean_difference"]), default="svm",
+              show_default=True, help="Linear classifier that finds the hyperplane.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Direction file to write (default: ATTR.npz).")
+@seed_option
+@device_option
+@force_option
+def direction(attribute, conditions, model, labels_from, classifier, data_name, options, n, fraction, method, out,
+              seed, device, force):
+    """Find the latent direction of an attribute (optionally orthogonal to --condition attributes).
+
+    Prints the validation accuracy of the attribute's hyperplane and the cosine with each
+    condition before and after orthogonalization, and writes a .npz for `latentlab edit`.
+    """
+    from latentlab._io import check_can_write
+    from latentlab.analysis.workflow import find_direction
+
+    out = out or f"{attribute}.npz"
+    check_can_write(out, force)
+    model = resolve_model(model)
+    classifier = None if labels_from == "data" else resolve_classifier(classifier, required=labels_from == "classifier")
+    if labels_from == "auto":
+        labels_from = "classifier" if classifier else "data"
+    if labels_from == "classifier":
+        click.echo(f"labels: classifier {classifier} on {n} samples of {model}")
+    else:
+        click.echo(f"labels: images of {data_name} encoded by {model}" + ("" if classifier else " (no classifier found)"))
+    result = find_direction(
+        model, attribute, conditions=_conditions(conditions), labels_from=labels_from, classifier=classifier,
+        data=data_name, data_options=parse_data_options(options) if options else None, n=n, seed=seed,
+        method=method, fraction=fraction, device=device, progress=True,
+    )
+    for line in result.summary():
+        click.echo(line)
+    result.save(out, overwrite=force)
+    click.echo(f"wrote {out}")
+
+
+@click.command()
+@model_option
+@click.option("--direction", "direction_file", type=click.Path(dir_okay=False), required=True,
+              help="Direction file from `latentlab direction` or `latentlab directions pca`.")
+@click.option("--component", type=click.IntRange(0), default=0, show_default=True,
+              help="Which principal direction, for a file from `directions pca`.")
+@click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True, help="Codes (rows) to edit.")
+@click.option("--range", "span", type=(float, float), default=(-3.0, 3.0), show_default=True, metavar="LO HI",
+              help="Steps from LO to HI, in latent units.")
+@click.option("--steps", type=click.IntRange(2, 21), default=7, show_default=True, help="Columns.")
+@click.option("--out", type=click.Path(dir_okay=False), default="edit.png", show_default=True,
+              help="Figure (.png/.pdf/.svg); the images are saved beside it as .npz.")
+@seed_option
+@device_option
+@force_option
+def edit(model, direction_file, component, n, span, steps, out, seed, device, force):
+    """Draw codes, move each along a direction and save the traversal grid."""
+    import numpy as np
+    import torch
+
+    import latentlab
+    from latentlab.analysis.editing import traversal_images
+    from latentlab.analysis.workflow import PCAResult, load_direction_file
+    from latentlab.plots import save_figure
+    from latentlab.plots.directions import traversal_figure
+
+    check_figure_out(out, [direction_file], force)
+    model = resolve_model(model)
+    found = load_direction_file(direction_file)
+    gen = latentlab.load(model, device=device)
+    found.check_model(gen, what=str(direction_file))
+    if isinstance(found, PCAResult):
+        if component >= len(found.components):
+            raise ValueError(f"--component {component} is out of range: {direction_file} holds {len(found.components)} directions")
+        vector, name = found.components[component], found.names[component]
+    else:
+        vector, name = found.direction, found.name
+    grid = np.linspace(span[0], span[1], steps)
+    z = gen.sample_latents(n, generator=torch.Generator().manual_seed(seed))
+    images = traversal_images(gen, z, vector, steps=grid)
+    fig = traversal_figure(images, grid, title=f"{Path(model).name}: {name}")
+    written = save_figure(fig, out, overwrite=force)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@click.command("evaluate-edit")
+@model_option
+@classifier_option
+@click.option("--direction", "direction_files", type=click.Path(dir_okay=False), multiple=True, required=True,
+              help="Direction file from `latentlab direction`, repeatable.")
+@click.option("--step", type=float, default=2.0, show_default=True, help="Edit size, in latent units (not 0).")
+@click.option("--n", type=click.IntRange(1), default=256, show_default=True, help="Codes edited.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Also save the entanglement matrices as a figure (.png/.pdf/.svg).")
+@seed_option
+@device_option
+@force_option
+def evaluate_edit(model, classifier, direction_files, step, n, out, seed, device, force):
+    """Score edits with the classifier: entanglement matrix, flip rate, off-target change.
+
+    Each column is the mean change of P(attribute) per unit step. A direction with
+    conditions is evaluated twice: as fitted (named by its attribute) and orthogonalized
+    (named ATTR|CONDITIONS).
+    """
+    import latentlab
+    from latentlab.analysis.workflow import DirectionResult, evaluate_directions
+    from latentlab.plots import save_figure
+    from latentlab.plots.directions import entanglement_figure
+
+    if out:
+        check_figure_out(out, direction_files, force)
+    model = resolve_model(model)
+    classifier = resolve_classifier(classifier, required=True)
+    results = [DirectionResult.load(p) for p in direction_files]
+    gen = latentlab.load(model, device=device)
+    for path, r in zip(direction_files, results):
+        r.check_model(gen, what=str(path))
+    before, after = evaluate_directions(gen, latentlab.load(classifier, device=device), results, n=n, step=step,
+                                        seed=seed)
+    click.echo(f"change of P(attribute) per unit step, {n} codes, step {step:g}:")
+    click.echo(before.table())
+    if after is not None:
+        click.echo("orthogonalized to their conditions:")
+        click.echo(after.table())
+    if out:
+        written = save_figure(entanglement_figure(before, after), out, overwrite=force)
+        click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@click.group()
+def directions():
+    """Directions found without labels."""
+
+
+@directions.command("pca")
+@model_option
+@click.option("--k", type=click.IntRange(1), default=10, show_default=True, help="Directions to keep.")
+@click.option("--codes", type=click.Choice(["prior", "data"]), default="prior", show_default=True,
+              help="Codes drawn from the prior, or encoded images of --data (a Gaussian prior has no preferred axes).")
+@_stack(data_options)
+@click.option("--n", type=click.IntRange(2), default=5000, show_default=True, help="Codes used.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the directions (.npz) for `latentlab edit`.")
+@seed_option
+@device_option
+@force_option
+def pca(model, k, codes, data_name, options, n, out, seed, device, force):
+    """Principal directions of the model's latent codes; prints the variance along each."""
+    from latentlab._io import check_can_write
+    from latentlab.analysis.workflow import pca_directions
+
+    if out:
+        check_can_write(out, force)
+    model = resolve_model(model)
+    result = pca_directions(model, k=k, codes=codes, n=n, seed=seed, data=data_name,
+                            data_options=parse_data_options(options) if options else None, device=device,
+                            progress=True)
+    click.echo(f"{'direction':<10}{'variance':>10}{'share':>8}{'cumulative':>12}")
+    cumulative = 0.0
+    for name, var, ratio in zip(result.names, result.explained_variance, result.explained_variance_ratio):
+        cumulative += ratio
+        click.echo(f"{name:<10}{var:>10.4g}{ratio:>8.3f}{cumulative:>12.3f}")
+    if out:
+        result.save(out, overwrite=force)
+        click.echo(f"wrote {out}")
