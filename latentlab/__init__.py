@@ -20,6 +20,7 @@ _EXPORTS = {
     "PCADirections": "latentlab.analysis.pca",
     "orthogonalize": "latentlab.analysis.orthogonal",
     "LatentMap": "latentlab.analysis.maps",
+    "support_set": "latentlab.analysis.support",
     "estimate_id": "latentlab.id.estimate",
     "LatentCodes": "latentlab.codes",
 }

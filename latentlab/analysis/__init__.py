@@ -9,6 +9,7 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :class:`PCADirections` — unsupervised principal directions (pca.py)
 * :class:`LatentMap`, :func:`transport_direction` — maps between latent spaces (maps.py)
 * :func:`move`, :func:`traverse`, :func:`traversal_images`, :func:`interpolate` — edits (editing.py)
+* :func:`support_set`, :func:`evaluate_maps`, :func:`support_curve`, :func:`ssim` — maps between models (support.py, map_evaluation.py)
 * :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
 * :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
 
@@ -35,6 +36,12 @@ _EXPORTS = {
     "traversal_images": "latentlab.analysis.editing",
     "interpolate": "latentlab.analysis.editing",
     "edit_effects": "latentlab.analysis.edit_evaluation",
+    "support_set": "latentlab.analysis.support",
+    "SupportSet": "latentlab.analysis.support",
+    "evaluate_maps": "latentlab.analysis.map_evaluation",
+    "compare_maps": "latentlab.analysis.map_evaluation",
+    "support_curve": "latentlab.analysis.map_evaluation",
+    "ssim": "latentlab.analysis.map_evaluation",
     "find_direction": "latentlab.analysis.workflow",
     "DirectionResult": "latentlab.analysis.workflow",
     "pca_directions": "latentlab.analysis.workflow",

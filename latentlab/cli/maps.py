@@ -1,0 +1,149 @@
+"""``latentlab map``: fit a linear map between two models' latent spaces; ``map apply``: use one.
+
+::
+
+    latentlab map --src gan.pt --dst vae.pt [--support 2000] [--kind affine] --out gan2vae.npz
+    latentlab map apply gan2vae.npz --src gan.pt --dst vae.pt --n 16 --out mapped.png
+
+``map`` with options and no subcommand fits; the group is invoked without a command for
+that (``invoke_without_command``), so its options are the fitting options.
+"""
+
+from __future__ import annotations
+
+import click
+
+from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+
+_KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.KINDS, without importing numpy here
+
+
+@click.group(name="map", invoke_without_command=True, subcommand_metavar="[apply MAP_FILE ...]")
+@click.option("--src", "src_path", type=click.Path(dir_okay=False), help="Source model checkpoint (.pt). Required to fit.")
+@click.option("--dst", "dst_path", type=click.Path(dir_okay=False), help="Destination model checkpoint (.pt). Required to fit.")
+@click.option("--support", type=click.IntRange(2), default=2000, show_default=True,
+              help="Support points (image pairs) the map is fitted on.")
+@click.option("--test", "n_test", type=click.IntRange(1), default=256, show_default=True,
+              help="Further images held out to score the maps (R/L/M table).")
+@click.option("--kind", "kinds", type=click.Choice(_KINDS), multiple=True,
+              help="Kind of map, repeatable to compare several; the first is written to --out. [default: affine]")
+@click.option("--alpha", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="Ridge penalty (--kind ridge).")
+@click.option("--source", type=click.Choice(["data", "generated"]), default="data", show_default=True,
+              help="data: real images encoded by both models; generated: the source's samples encoded by --dst.")
+@click.option("--data", "data_name", default="faces", show_default=True,
+              help="Built-in dataset or a path to your images (--source data).")
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@click.option("--out", type=click.Path(dir_okay=False), default="map.npz", show_default=True,
+              help="Where to write the fitted map (.npz).")
+@click.option("--curve", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the held-out image error against the support size to this figure (.png/.pdf/.svg).")
+@click.option("--table-figure", type=click.Path(dir_okay=False), default=None,
+              help="Also draw the R/L/M table to this figure.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@seed_option
+@device_option
+@force_option
+@click.pass_context
+def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, data_name, options, out, curve,
+              table_figure, batch_size, quiet, seed, device, force):
+    """Fit a linear map from --src's latent space to --dst's, score it, write it to --out.
+
+    The same images are located in both latent spaces (--source), --test of them are
+    held out, and the map is fitted on the other --support. The table printed holds, on
+    the held-out images: R, the destination's own reconstruction error; L, the latent
+    error of the mapped codes against the destination's codes; M, the image error of
+    source code -> map -> destination decoder; and two baselines (a random orthogonal
+    map, the mean destination code).
+
+    `latentlab map apply MAP_FILE --src ... --dst ...` draws source samples above their
+    mapped counterparts.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [name for name, value in (("--src", src_path), ("--dst", dst_path)) if not value]
+    if missing:
+        raise click.UsageError(f"Missing option '{missing[0]}' (fitting a map needs --src and --dst).", ctx=ctx)
+
+    import latentlab
+    from latentlab._io import check_can_write
+    from latentlab.analysis.map_evaluation import evaluate_maps, support_curve
+    from latentlab.analysis.support import support_set
+    from latentlab.plots import save_figure
+    from latentlab.plots.maps import map_table_figure, support_curve_figure
+
+    kinds = kinds or ("affine",)
+    for path in (out, curve, table_figure):
+        if path:
+            check_can_write(path, force)
+    src, dst = latentlab.load(src_path, device=device), latentlab.load(dst_path, device=device)
+    pairs = support_set(src, dst, source=source, data=data_name, n=support + n_test, seed=seed,
+                        batch_size=batch_size, data_options=parse_data_options(options), progress=not quiet)
+    fit, test = pairs.split(n_test, seed=seed)
+    maps = {kind: fit.fit(kind, alpha=alpha) for kind in dict.fromkeys(kinds)}
+    evaluation = evaluate_maps(maps, test, dst, support=fit, random_state=seed, batch_size=batch_size)
+    click.echo(f"{src_path} -> {dst_path}: {len(fit)} support pairs ({source}), {len(test)} held out")
+    click.echo(evaluation.table())
+    maps[kinds[0]].save(out, overwrite=force)
+    written = [out]
+    if table_figure:
+        written += save_figure(map_table_figure(evaluation), table_figure, overwrite=force)
+    if curve:
+        result = support_curve(fit, test, dst, kinds=tuple(maps), alpha=alpha, random_state=seed, batch_size=batch_size)
+        written += save_figure(support_curve_figure(result), curve, overwrite=force)
+    click.echo(f"wrote {', '.join(str(p) for p in written)} ({kinds[0]} map)")
+
+
+@map_group.command("apply")
+@click.argument("map_file", type=click.Path(dir_okay=False))
+@click.option("--src", "src_path", required=True, type=click.Path(dir_okay=False),
+              help="Source model checkpoint the map was fitted from.")
+@click.option("--dst", "dst_path", required=True, type=click.Path(dir_okay=False),
+              help="Destination model checkpoint the map was fitted to.")
+@click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Number of source samples.")
+@click.option("--per-row", type=click.IntRange(1), default=16, show_default=True, help="Samples per row of the figure.")
+@click.option("--encoded", is_flag=True,
+              help="Add a row with the source samples located directly by --dst's encoder (slow for a GAN).")
+@click.option("--out", type=click.Path(dir_okay=False), default="mapped.png", show_default=True,
+              help="Output figure (.png/.pdf/.svg); the images are saved beside it as .npz.")
+@seed_option
+@device_option
+@force_option
+def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, force):
+    """Draw --n samples of --src above their images through MAP_FILE in --dst."""
+    import latentlab
+    from latentlab._io import check_can_write
+    from latentlab.analysis.map_evaluation import check_map_models, map_samples
+    from latentlab.plots import save_figure
+    from latentlab.plots.maps import mapped_samples_figure
+
+    check_can_write(out, force)
+    latent_map = _load_map(map_file)
+    src, dst = latentlab.load(src_path, device=device), latentlab.load(dst_path, device=device)
+    check_map_models(latent_map, src, dst)
+    samples = map_samples(latent_map, src, dst, n=n, seed=seed, encoded=encoded)
+    fig = mapped_samples_figure(samples.source, samples.mapped, samples.encoded, per_row=per_row,
+                                labels=("source", "mapped", "dst encoded"),
+                                title=f"{src_path} -> {dst_path} ({latent_map.kind} map, seed {seed})")
+    written = save_figure(fig, out, overwrite=force)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+def _load_map(path):
+    """A LatentMap from ``path``; a missing or foreign file is a one-line user error."""
+    import zipfile
+    from pathlib import Path
+
+    from latentlab.analysis.maps import LatentMap
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no map file at {path}")
+    try:
+        return LatentMap.load(path)
+    except ValueError as exc:
+        if "LatentMap" in str(exc):
+            raise
+        raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` ({type(exc).__name__})") from None

@@ -1,0 +1,179 @@
+"""Figures for maps between latent spaces: mapped samples, error vs support size, error table.
+
+Each function takes results of :mod:`latentlab.analysis.map_evaluation` (or plain
+tensors) and returns a ``Figure`` with its data attached; save it with
+:func:`~latentlab.plots.style.save_figure`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from matplotlib.table import Table
+
+from latentlab.plots.images import tile_images
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+
+__all__ = ["mapped_samples_figure", "support_curve_figure", "map_table_figure"]
+
+_METRIC_LABELS = {
+    "image_mse": "M: image MSE (per pixel)",
+    "image_ssim": "M: SSIM",
+    "latent_mse": "L: latent MSE (per coordinate)",
+    "latent_rel": "L: unexplained variance of the codes",
+}
+
+
+def mapped_samples_figure(source, mapped, encoded=None, *, labels=("source", "mapped", "encoded"),
+                          per_row: int = 16, title: str | None = None, width: float = TWO_COLUMN):
+    """Source samples above their counterparts in the destination model.
+
+    Parameters
+    ----------
+    source : tensor or array, shape (n, C, H, W), values in [-1, 1]
+        The source model's samples.
+    mapped : same shape
+        The destination's decodings of the mapped codes.
+    encoded : same shape, optional
+        The destination's decodings of its own codes of the source samples (a third row).
+    labels : sequence of str
+        Names of the rows, in that order.
+    per_row : int, default=16
+        Samples per row; more samples wrap into further blocks of rows.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = [torch.as_tensor(r).detach().float().cpu() for r in (source, mapped, encoded) if r is not None]
+    if rows[0].ndim != 4:
+        raise ValueError(f"mapped_samples_figure needs images (n, C, H, W); got samples of shape {tuple(rows[0].shape)}")
+    if any(r.shape != rows[0].shape for r in rows):
+        raise ValueError(f"all rows must have the same shape; got {[tuple(r.shape) for r in rows]}")
+    if len(labels) < len(rows):
+        raise ValueError(f"got {len(labels)} row labels for {len(rows)} rows")
+    if per_row < 1:
+        raise ValueError(f"per_row must be positive; got {per_row}")
+    n, c, h, w = rows[0].shape
+    cols = min(n, per_row)
+    blocks = math.ceil(n / cols)
+    blank = torch.ones(1, c, h, w)  # white, like the padding
+    order = []
+    for b in range(blocks):
+        for r in rows:
+            chunk = r[b * cols : (b + 1) * cols]
+            order.append(torch.cat([chunk, blank.expand(cols - len(chunk), c, h, w)]) if len(chunk) < cols else chunk)
+    pad = max(1, h // 16)
+    tiled = tile_images(torch.cat(order), nrow=cols, pad=pad)
+    fig, ax = new_figure(width=width, aspect=tiled.shape[0] / tiled.shape[1] + (0.05 if title else 0))
+    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest",
+              vmin=0, vmax=255)
+    centres = [pad + i * (h + pad) + h / 2 for i in range(blocks * len(rows))]
+    ax.set_yticks(centres, [labels[i % len(rows)] for i in range(len(centres))])
+    ax.set_xticks([])
+    ax.tick_params(left=False)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title)
+    attach_data(fig, **{str(labels[i]): r.numpy() for i, r in enumerate(rows)})
+    return fig
+
+
+def support_curve_figure(curve, *, metric: str = "image_mse", title: str | None = None, width="one"):
+    """Held-out error against the number of support points, one line per kind of map.
+
+    The baselines are horizontal dashed lines; for image metrics the destination's own
+    reconstruction error ``R`` (the floor for a map into that space) is a dotted line.
+
+    Parameters
+    ----------
+    curve : SupportCurve
+    metric : {"image_mse", "image_ssim", "latent_mse", "latent_rel"}
+    title : str, optional
+    width : "one", "two" or inches
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if metric not in _METRIC_LABELS:
+        raise ValueError(f"metric={metric!r} is not one of {', '.join(map(repr, _METRIC_LABELS))}")
+    fig, ax = new_figure(width=width, aspect=1.0)
+    data = {"support_size": np.asarray(curve.sizes)}
+    for i, (kind, errs) in enumerate(curve.errors.items()):
+        ax.plot(curve.sizes, errs[metric], marker="o", ms=3, color=PALETTE[i % len(PALETTE)], label=kind)
+        data[kind] = np.asarray(errs[metric])
+    styles = iter(PALETTE[len(curve.errors):] + PALETTE)
+    for name, scores in curve.baselines.items():
+        value = getattr(scores, metric)
+        if np.isfinite(value):
+            ax.axhline(value, ls="--", lw=0.9, color=next(styles), label=f"{name} (baseline)")
+            data[f"baseline {name}"] = np.full(len(curve.sizes), value)
+    if metric.startswith("image"):
+        recon = curve.recon_mse if metric == "image_mse" else curve.recon_ssim
+        if np.isfinite(recon):
+            ax.axhline(recon, ls=":", lw=0.9, color="0.3", label="R: dst reconstruction")
+            data["R"] = np.full(len(curve.sizes), recon)
+    ax.set_xscale("log")
+    values = np.concatenate([np.ravel(v) for v in data.values()][1:])
+    values = values[np.isfinite(values) & (values > 0)]
+    if metric != "image_ssim" and len(values) and values.max() > 10 * values.min():
+        ax.set_yscale("log")  # only when the errors span more than a decade
+    ax.set_xlabel("support points")
+    ax.set_ylabel(_METRIC_LABELS[metric])
+    fig.legend(frameon=False, loc="outside lower center", ncol=2)
+    ax.set_title(title or f"{curve.n_test} held-out images")
+    attach_data(fig, **data)
+    return fig
+
+
+def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"):
+    """The errors R, L and M of a :class:`MapEvaluation` as a table figure.
+
+    One row per map (baselines in grey, marked ``*``) and a first row with the
+    destination's reconstruction error ``R`` in the image columns.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from latentlab.analysis.map_evaluation import _fmt
+
+    header = ["map", "L mse/dim", "L rel", "M mse", "M ssim"]
+    cells = [["R: dst reconstruction", "", "", f"{evaluation.recon_mse:.4f}", _fmt(evaluation.recon_ssim)]]
+    for name, s in evaluation.scores.items():
+        cells.append([name + ("*" if name in evaluation.baselines else ""), f"{s.latent_mse:.4f}",
+                      f"{s.latent_rel:.3f}", f"{s.image_mse:.4f}", _fmt(s.image_ssim)])
+    fig, ax = new_figure(width=width, aspect=0.065 * (len(cells) + 1) + (0.06 if title is not False else 0))
+    ax.set_axis_off()
+    table = Table(ax, bbox=[0, 0, 1, 1])
+    widths = [0.36, 0.16, 0.16, 0.16, 0.16]
+    for row, values in enumerate([header, *cells]):
+        grey = row == 1 or values[0].endswith("*")  # R and the baselines: references, not results
+        for col, text in enumerate(values):
+            cell = table.add_cell(row, col, widths[col], 1.0, text=text, loc="left" if col == 0 else "right")
+            cell.set_linewidth(0.4)
+            cell.visible_edges = "B" if row == 0 else ("T" if row == 1 else "")
+            cell.get_text().set_fontsize(7)
+            if grey and row > 0:
+                cell.get_text().set_color("0.45")
+    table.auto_set_font_size(False)
+    ax.add_table(table)
+    if title is not False:
+        ax.set_title(title or f"{evaluation.n_test} held-out images (* baseline)")
+    rows = list(evaluation.scores.items())
+    attach_data(
+        fig,
+        map=np.asarray(["R"] + [n for n, _ in rows]),
+        baseline=np.asarray([False] + [n in evaluation.baselines for n, _ in rows]),
+        L_mse=np.asarray([np.nan] + [s.latent_mse for _, s in rows]),
+        L_rel=np.asarray([np.nan] + [s.latent_rel for _, s in rows]),
+        M_mse=np.asarray([evaluation.recon_mse] + [s.image_mse for _, s in rows]),
+        M_ssim=np.asarray([evaluation.recon_ssim] + [s.image_ssim for _, s in rows]),
+    )
+    return fig
