@@ -18,7 +18,6 @@ The result keeps the images, so a held-out part can score the map in pixel space
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import warnings
@@ -277,7 +276,7 @@ def _load_images(data, src, dst, n: int, seed: int, options: dict) -> tuple[torc
         name = str(data)
         opts = dict(options)
         if name in data_mod.available():
-            accepted = inspect.signature(data_mod._resolve(data_mod._BUILTIN[name][0])).parameters
+            accepted = data_mod.builtin_options(name)
             for key, value in (("n", n), ("seed", seed)):
                 if key in accepted:
                     opts.setdefault(key, value)

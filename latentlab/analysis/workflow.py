@@ -23,7 +23,6 @@ Sections: results and their files, labelling, the workflow functions.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import math
 import os
@@ -408,7 +407,7 @@ def _training_data_options(model_path: str | None, data: str) -> dict:
     info = described.get("info") or {}
     if described.get("name") != data or info.get("name", data) != data:
         return {}
-    accepted = inspect.signature(data_mod._resolve(data_mod._BUILTIN[data][0])).parameters
+    accepted = data_mod.builtin_options(data)
     return {k: v for k, v in info.items() if k in accepted and k not in ("n", "seed")}
 
 
@@ -423,7 +422,7 @@ def _load_data(data, model, model_path, n: int, seed: int, data_options: dict | 
     options = _training_data_options(model_path, name) if data_options is None else {}
     options.update(data_options or {})
     if name in data_mod.available():
-        accepted = inspect.signature(data_mod._resolve(data_mod._BUILTIN[name][0])).parameters
+        accepted = data_mod.builtin_options(name)
         # a seed other than any training seed, so the codes are of images the model has not seen
         if "seed" in accepted:
             options.setdefault("seed", 1_000_003 + seed)

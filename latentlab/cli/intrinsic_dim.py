@@ -27,8 +27,6 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @force_option
 def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, plot, seed, device, force):
     """Estimate intrinsic dimension (give exactly one of --data, --latents, --model) and suggest a latent size."""
-    import inspect
-
     import numpy as np
     import torch
 
@@ -45,7 +43,7 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     def load_data(name, **extra):
         if name in data_mod.available():
             opts.setdefault("seed", seed)
-            if "n" in inspect.signature(data_mod._resolve(data_mod._BUILTIN[name][0])).parameters:
+            if "n" in data_mod.builtin_options(name):
                 opts.setdefault("n", n)
         return random_subset(data_mod.load(name, **{**opts, **extra}), n, seed=seed)
 

@@ -108,7 +108,7 @@ def encode(model, data_name, n, out, options, batch_size, seed, device, force):
     opts = parse_data_options(options)
     if data_name in data.available():
         opts.setdefault("seed", seed)
-        if "n" in inspect.signature(data._resolve(data._BUILTIN[data_name][0])).parameters:
+        if "n" in data.builtin_options(data_name):
             opts.setdefault("n", n)
     dataset = random_subset(data.load_for_model(data_name, gen, **opts), n, seed=seed)
     codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from latentlab.data.dataset import ArraySource, Dataset
 
-__all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "describe_builtin"]
+__all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -116,3 +116,10 @@ def load_for_model(name_or_path, model, **options) -> Dataset:
     if shape and tuple(dataset.sample_shape) != shape:
         raise ValueError(f"{dataset.name} has samples of shape {tuple(dataset.sample_shape)} but the model takes {shape}")
     return dataset
+
+
+def builtin_options(name: str) -> list[str]:
+    """The options a built-in dataset's loader accepts (e.g. ``["n", "size", "seed", ...]``)."""
+    if name not in _BUILTIN:
+        raise ValueError(f"unknown dataset {name!r}; built-in datasets: {', '.join(available())}")
+    return list(inspect.signature(_resolve(_BUILTIN[name][0])).parameters)

@@ -160,7 +160,6 @@ def train_classifier(data: str = "faces", *, out=None, n: int = 20000, steps: in
 
     Returns ``(classifier, accuracy)`` where ``accuracy`` maps attribute -> held-out accuracy.
     """
-    import inspect
 
     from latentlab import data as data_mod
     from latentlab.data.stats import random_subset
@@ -169,8 +168,7 @@ def train_classifier(data: str = "faces", *, out=None, n: int = 20000, steps: in
     options = dict(data_options or {})
     builtin = data in data_mod.available()
     if builtin:
-        maker = data_mod._resolve(data_mod._BUILTIN[data][0])
-        if "n" in inspect.signature(maker).parameters:
+        if "n" in data_mod.builtin_options(data):
             options.setdefault("n", n)
         train_set = data_mod.load(data, **{**options, "seed": options.get("seed", seed)})
         test_opts = {**options, "seed": options.get("seed", seed) + 1_000_003}

@@ -53,7 +53,6 @@ def image_grid(images, nrow: int | None = None, labels=None, title: str | None =
     if labels is not None and len(labels) != n:
         raise ValueError(f"got {len(labels)} labels for {n} images")
     cols = nrow or max(1, math.ceil(math.sqrt(n)))
-    rows = max(1, math.ceil(n / cols))
     pad = max(1, h // 16) if labels is None else max(1, h // 3)
     tiled = tile_images(images, nrow=cols, pad=pad)
     aspect = tiled.shape[0] / tiled.shape[1]
