@@ -29,8 +29,9 @@ _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.
               help="Kind of map, repeatable to compare several; the first is written to --out. [default: affine]")
 @click.option("--alpha", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="Ridge penalty (--kind ridge).")
-@click.option("--source", type=click.Choice(["data", "generated"]), default="data", show_default=True,
-              help="data: real images encoded by both models; generated: the source's samples encoded by --dst.")
+@click.option("--source", type=click.Choice(["auto", "data", "generated"]), default="auto", show_default=True,
+              help="data: real images encoded by both models; generated: the source's samples encoded by --dst; "
+                   "auto: generated when --src can only encode by optimisation (GAN inversion, slow on a CPU), else data.")
 @click.option("--data", "data_name", default="faces", show_default=True,
               help="Built-in dataset or a path to your images (--source data).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
@@ -78,6 +79,10 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
         if path:
             check_can_write(path, force)
     src, dst = latentlab.load(src_path, device=device), latentlab.load(dst_path, device=device)
+    if source == "auto":
+        source = "generated" if hasattr(src, "invert") else "data"
+        click.echo(f"support: {'samples of ' + str(src_path) + ' located in ' + str(dst_path) if source == 'generated' else 'real images located in both models'}"
+                   f" (--source {'data' if source == 'generated' else 'generated'} for the other route)")
     pairs = support_set(src, dst, source=source, data=data_name, n=support + n_test, seed=seed,
                         batch_size=batch_size, data_options=parse_data_options(options), progress=not quiet)
     fit, test = pairs.split(n_test, seed=seed)
