@@ -114,7 +114,6 @@ def test_gan_inversion_beats_random_codes():
     with torch.no_grad():
         random_err = ((gan.decode(gan.sample_latents(8, generator=g)) - x) ** 2).flatten(1).mean(1)
     assert err.mean() < 0.1 * random_err.mean()
-    assert torch.allclose(gan.decode(z_found), x, atol=0.25) is not None  # shapes agree
     assert gan.encode(x).shape == (8, 4)
 
 

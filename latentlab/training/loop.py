@@ -380,7 +380,8 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
         raise ValueError(f"train.batch_size = {tc.batch_size} is larger than the dataset ({len(dataset)} samples)")
     if world > 1:  # identical starting weights on every process
         for t in model.state_dict().values():
-            dist.broadcast(t, 0) if t.is_floating_point() or t.dtype == torch.long else None
+            if t.is_floating_point() or t.dtype == torch.long:
+                dist.broadcast(t, 0)
     model.to(dev)
     ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
     loop.optimizers = model.make_optimizers(tc)
