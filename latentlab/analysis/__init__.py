@@ -42,6 +42,7 @@ _EXPORTS = {
     "compare_maps": "latentlab.analysis.map_evaluation",
     "support_curve": "latentlab.analysis.map_evaluation",
     "ssim": "latentlab.analysis.map_evaluation",
+    "direction_transfer": "latentlab.analysis.map_evaluation",
     "find_direction": "latentlab.analysis.workflow",
     "DirectionResult": "latentlab.analysis.workflow",
     "pca_directions": "latentlab.analysis.workflow",

@@ -510,3 +510,34 @@ def map_samples(latent_map: LatentMap, src, dst, n: int = 16, *, seed: int = 0, 
         direct = _decode(dst, z_direct.float().numpy(), batch_size)
     return MappedSamples(source=source, mapped=mapped, z_src=z.numpy(), z_mapped=z_mapped, encoded=direct,
                          info={"seed": int(seed), "kind": latent_map.kind})
+
+
+def direction_transfer(dst, classifier, latent_map, source_direction, *, direct_direction=None, attribute=None,
+                       n: int = 256, step: float = 2.0, seed: int = 0):
+    """Does an attribute direction fitted in the source space still edit the attribute in the destination?
+
+    The source direction is carried by the map's linear part (:func:`transport_direction`)
+    and applied to ``n`` destination codes drawn from its prior; the classifier scores
+    the edits. For comparison the same is done with ``direct_direction`` (fitted in the
+    destination itself, if given) and with a random direction (seeded) as the chance level.
+
+    Returns an :class:`~latentlab.analysis.edit_evaluation.EditEffects` whose columns are
+    ``carried``, ``direct`` (if given) and ``random``; ``flip_rate`` holds the share of
+    samples without ``attribute`` that gain it.
+    """
+    from latentlab.analysis.edit_evaluation import edit_effects
+    from latentlab.analysis.maps import transport_direction
+
+    carried = transport_direction(latent_map, source_direction)
+    if attribute is None:
+        attribute = getattr(source_direction, "attribute", None)
+    if attribute is None:
+        raise ValueError("name the attribute the direction edits (attribute=...)")
+    rng = np.random.default_rng(seed)
+    random_dir = rng.standard_normal(carried.shape)
+    directions = {"carried": carried}
+    if direct_direction is not None:
+        directions["direct"] = direct_direction
+    directions["random"] = random_dir / np.linalg.norm(random_dir)
+    return edit_effects(dst, classifier, directions, n=n, step=step, seed=seed,
+                        targets={name: attribute for name in directions})
