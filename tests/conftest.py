@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -13,3 +14,31 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run torch on one thread, then restore the setting.
+
+    Tiny models and small renders are overhead-bound: on a shared CPU a second thread only
+    adds hand-off cost; results are the same either way.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Module-wide :func:`single_thread`; opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    with single_thread():
+        yield
+
+
+@pytest.fixture(scope="session")
+def single_thread_context():
+    """:func:`single_thread` for fixtures in other folders (conftest modules are not importable)."""
+    return single_thread

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from latentlab.analysis.workflow import DirectionResult, PCAResult
@@ -25,11 +24,9 @@ def _tiny_models_helper():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convolutions: a second thread only adds contention on a shared CPU
-    yield _tiny_models_helper()(tmp_path_factory.getbasetemp() / "tiny-faces-models")
-    torch.set_num_threads(before)
+def trained(tmp_path_factory, single_thread_context):
+    with single_thread_context():
+        yield _tiny_models_helper()(tmp_path_factory.getbasetemp() / "tiny-faces-models")
 
 
 @pytest.fixture

@@ -115,10 +115,7 @@ class DDPM(TrainableGenerator):
 
     def __init__(self, config: DDPMConfig):
         super().__init__(config)
-        config.validate()
         shape = list(config.sample_shape)
-        if not shape:
-            raise ValueError("model.sample_shape is empty: build the DDPM with DDPM.build(config, dataset)")
         if len(shape) != 3 or shape[1] != shape[2]:
             raise ValueError(f"the DDPM takes square images (C, H, H); the data has samples of shape {tuple(shape)}")
         self.net = UNet(

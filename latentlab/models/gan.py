@@ -110,10 +110,7 @@ class GAN(TrainableGenerator):
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
-        config.validate()
         shape = list(config.sample_shape)
-        if not shape:
-            raise ValueError("model.sample_shape is empty: build the GAN with GAN.build(config, dataset)")
         if config.cond_attr and config.num_classes < 2:
             raise ValueError("a conditional GAN needs model.num_classes >= 2: build it with GAN.build(config, dataset)")
         self.arch = resolve_arch(config.arch, shape)

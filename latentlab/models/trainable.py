@@ -35,6 +35,12 @@ class TrainableModel(nn.Module):
 
     def __init__(self, config):
         super().__init__()
+        check = getattr(config, "validate", None)
+        if check is not None:
+            check()
+        if hasattr(config, "sample_shape") and not config.sample_shape:
+            name = type(self).__name__
+            raise ValueError(f"model.sample_shape is empty: build the {name} with {name}.build(config, dataset)")
         self.config = config
 
     # -- construction -----------------------------------------------------------------

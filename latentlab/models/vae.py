@@ -48,8 +48,6 @@ class VAE(TrainableGenerator):
     def __init__(self, config: VAEConfig):
         super().__init__(config)
         shape = list(config.sample_shape)
-        if not shape:
-            raise ValueError("model.sample_shape is empty: build the VAE with VAE.build(config, dataset)")
         self.arch = resolve_arch(config.arch, shape)
         d = config.latent_dim
         if self.arch == "conv":

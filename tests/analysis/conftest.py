@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 # Centred faces; the models are trained on them and the data route encodes them too.
 DATA_OPTIONS = {"n": 3000, "size": 32, "seed": 0, "nuisance": 0.0}
@@ -42,22 +41,18 @@ def train_tiny_models(folder: Path) -> dict[str, Path]:
     if done.exists():
         return paths
     folder.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        faces = load("faces", **DATA_OPTIONS)
-        train("faces-gan-tiny", out=paths["gan"], overrides=GAN_OVERRIDES, dataset=faces, progress=False, force=True)
-        train("faces-vae-tiny", out=paths["vae"], overrides=VAE_OVERRIDES, dataset=faces, progress=False, force=True)
-        options = {k: v for k, v in DATA_OPTIONS.items() if k != "n"}
-        train_classifier("faces", out=paths["classifier"], n=DATA_OPTIONS["n"], steps=CLASSIFIER_STEPS,
-                         data_options=options, progress=False, force=True)
-    finally:
-        torch.set_num_threads(threads)
+    faces = load("faces", **DATA_OPTIONS)
+    train("faces-gan-tiny", out=paths["gan"], overrides=GAN_OVERRIDES, dataset=faces, progress=False, force=True)
+    train("faces-vae-tiny", out=paths["vae"], overrides=VAE_OVERRIDES, dataset=faces, progress=False, force=True)
+    options = {k: v for k, v in DATA_OPTIONS.items() if k != "n"}
+    train_classifier("faces", out=paths["classifier"], n=DATA_OPTIONS["n"], steps=CLASSIFIER_STEPS,
+                     data_options=options, progress=False, force=True)
     done.touch()
     return paths
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
+def tiny_models(tmp_path_factory, single_thread_context) -> dict[str, Path]:
     """Paths of the tiny trained ``gan``, ``vae`` and ``classifier`` checkpoints."""
-    return train_tiny_models(tmp_path_factory.getbasetemp() / "tiny-faces-models")
+    with single_thread_context():  # tiny convolutions: a second thread only adds contention
+        return train_tiny_models(tmp_path_factory.getbasetemp() / "tiny-faces-models")

@@ -24,13 +24,7 @@ N_EDIT = 256  # codes edited when scoring an edit
 STEP = 2.0  # latent units
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny convolutions are overhead-bound: a second thread only adds contention on a shared CPU
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

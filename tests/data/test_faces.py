@@ -24,14 +24,7 @@ LOWER_FACE = ((0.45, 0.92), (0.2, 0.8))
 MOUTH_ONLY = ((0.6, 0.75), (0.38, 0.62))  # inside the face, clear of the hair beside the chin
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Rendering small batches gains nothing from threads, and on a busy machine their
-    # hand-offs cost more than the arithmetic; the pixels are the same either way.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _box_mask(box, size):

@@ -21,13 +21,7 @@ from latentlab.models.unet import SelfAttention, UNet
 from latentlab.training import load_config, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny convolutions are overhead-bound: a second thread only adds contention on a shared CPU
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------------------
