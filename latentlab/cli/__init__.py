@@ -79,11 +79,13 @@ def _register() -> None:
     from latentlab.cli import intrinsic_dim as id_cmds
     from latentlab.cli import maps as map_cmds
     from latentlab.cli import models as model_cmds
+    from latentlab.cli import quickstart as quickstart_cmds
 
     cli.add_command(data_cmds.data)
     cli.add_command(classifier_cmds.classifier)
     cli.add_command(id_cmds.intrinsic_dim)
     cli.add_command(map_cmds.map_group)
+    cli.add_command(quickstart_cmds.quickstart)
     for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
         cli.add_command(command)
     for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):

@@ -6,7 +6,7 @@ import numpy as np
 
 from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
 
-__all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure"]
+__all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure", "id_comparison_figure"]
 
 
 def _twonn_panel(ax, log_mu: np.ndarray, dimension: float, discard_fraction: float):
@@ -61,4 +61,50 @@ def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0
     if title:
         fig.suptitle(title)
     attach_data(fig, log_mu_sorted=x, neg_log_survival=y, scale=np.asarray(multi.scales_), dimension=np.asarray(multi.dimensions_))
+    return fig
+
+
+def id_comparison_figure(rows, *, title: str | None = None, width="one"):
+    """Intrinsic dimension of several point clouds side by side (one bar per cloud and method).
+
+    Parameters
+    ----------
+    rows : sequence of :class:`latentlab.analysis.intrinsic_dim.IDRow`
+        As returned by :func:`~latentlab.analysis.intrinsic_dim.id_table`; rows with an
+        interval get an error bar (95 %).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Data attached (a table): ``what``, ``method``, ``dimension``, ``ci_low``, ``ci_high``.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("no rows to plot; give the output of id_table")
+    clouds = list(dict.fromkeys(r.what for r in rows))
+    methods = list(dict.fromkeys(r.method for r in rows))
+    fig, ax = new_figure(width, aspect=0.55 + 0.05 * len(clouds))
+    bar = 0.8 / len(methods)
+    for j, method in enumerate(methods):
+        for i, cloud in enumerate(clouds):
+            r = next((r for r in rows if r.what == cloud and r.method == method), None)
+            if r is None:
+                continue
+            err = None
+            if r.ci is not None:
+                err = [[max(0.0, r.dimension - r.ci[0])], [max(0.0, r.ci[1] - r.dimension)]]
+            ax.barh(i + (j - (len(methods) - 1) / 2) * bar, r.dimension, height=bar, xerr=err, color=PALETTE[j % len(PALETTE)],
+                    label=method if i == 0 else None, error_kw={"lw": 0.8, "capsize": 2})
+    ax.set_yticks(range(len(clouds)), clouds)
+    ax.invert_yaxis()
+    ax.set_xlabel("intrinsic dimension")
+    if len(methods) > 1:
+        ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    nan = float("nan")
+    attach_data(fig, what=np.asarray([r.what for r in rows], dtype=str), method=np.asarray([r.method for r in rows], dtype=str),
+                dimension=np.asarray([r.dimension for r in rows]),
+                ci_low=np.asarray([r.ci[0] if r.ci else nan for r in rows]),
+                ci_high=np.asarray([r.ci[1] if r.ci else nan for r in rows]))
     return fig

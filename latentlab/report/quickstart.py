@@ -1,0 +1,357 @@
+"""The quickstart: everything latentlab does, on the built-in faces, in a few CPU minutes.
+
+:func:`run_quickstart` trains small VAE, GAN and DDPM generators and an attribute
+classifier, estimates intrinsic dimension, finds the glasses, smile and age directions in
+the GAN, removes age from glasses (entanglement before/after), edits faces, maps the GAN's
+latent space into the VAE's, and writes an HTML report with every figure (PNG and PDF,
+each with its data) and table. The checkpoints ``vae.pt``, ``gan.pt``, ``ddpm.pt`` and
+``classifier.pt`` are left in ``models_dir`` so the CLI's own examples
+(``latentlab direction --attr glasses``, ``latentlab map --src gan.pt --dst vae.pt``) work
+there right away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+__all__ = ["QuickstartSettings", "QuickstartResult", "run_quickstart", "MODEL_FILES"]
+
+# checkpoint files the quickstart leaves in models_dir, by role
+MODEL_FILES = {"vae": "vae.pt", "gan": "gan.pt", "ddpm": "ddpm.pt", "classifier": "classifier.pt"}
+ATTRIBUTES = ("glasses", "smile", "age")
+
+
+@dataclass(frozen=True)
+class QuickstartSettings:
+    """How much work each stage does. The defaults fit in about three minutes on 2 CPU cores.
+
+    Steps are optimizer updates; ``n_*`` are numbers of samples or codes.
+    """
+
+    vae_steps: int = 400
+    gan_steps: int = 500
+    ddpm_steps: int = 300
+    classifier_steps: int = 300
+    n_train: int = 8000  # faces the generators and the classifier train on
+    n_id: int = 1500  # points per intrinsic-dimension estimate
+    n_id_ddpm: int = 128  # DDPM samples cost a full DDIM run each
+    n_direction: int = 2000  # GAN codes labelled by the classifier per direction
+    n_edit: int = 256  # codes edited to measure entanglement
+    n_support: int = 1500  # support pairs of the GAN -> VAE map
+    n_test: int = 200  # held-out pairs scoring it
+    ddpm: bool = True
+    ddpm_decode_steps: int | None = None  # DDIM steps of the DDPM's samples (None: its config's)
+    direction_model: str = "gan"  # whose latent space the directions are found in: "gan" or "vae"
+    labels_from: str = "classifier"  # "classifier" (labels of samples) or "data" (encoded labelled faces; VAE only)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.direction_model not in ("gan", "vae"):
+            raise ValueError(f"direction_model must be 'gan' or 'vae', not {self.direction_model!r}")
+        if self.labels_from not in ("classifier", "data"):
+            raise ValueError(f"labels_from must be 'classifier' or 'data', not {self.labels_from!r}")
+        if self.labels_from == "data" and self.direction_model == "gan":
+            raise ValueError("labels_from='data' needs direction_model='vae' (a GAN encodes only by slow inversion)")
+
+    @classmethod
+    def tiny(cls, **changes) -> "QuickstartSettings":
+        """Seconds instead of minutes (tests): the same pipeline, meaningless models.
+
+        Directions come from the VAE with the data's labels, because a classifier trained
+        for a few steps may call no sample of a barely trained GAN "glasses".
+        """
+        base = dict(vae_steps=4, gan_steps=4, ddpm_steps=2, classifier_steps=4, n_train=256, n_id=120,
+                    n_id_ddpm=24, n_direction=200, n_edit=32, n_support=80, n_test=20, ddpm_decode_steps=2, direction_model="vae",
+                    labels_from="data")
+        return cls(**{**base, **changes})
+
+
+@dataclass
+class QuickstartResult:
+    """What :func:`run_quickstart` made."""
+
+    report: Path  # the HTML page
+    models: dict  # role -> checkpoint path
+    figures: list = field(default_factory=list)  # every figure and data file written
+    timings: dict = field(default_factory=dict)  # stage -> seconds
+    numbers: dict = field(default_factory=dict)  # headline numbers (IDs, accuracies, map errors)
+
+
+def _overrides(steps: int, n: int) -> list[str]:
+    return [f"train.steps={steps}", f"data.options.n={n}", f"train.checkpoint_every={steps}"]
+
+
+def _samples(gen, n: int, seed: int, batch: int = 256) -> torch.Tensor:
+    out = []
+    for i in range(0, n, batch):
+        out.append(gen.sample(min(batch, n - i), generator=torch.Generator().manual_seed(seed + i)).cpu())
+    return torch.cat(out)
+
+
+def run_quickstart(
+    out: str | os.PathLike = "report",
+    *,
+    models_dir: str | os.PathLike = ".",
+    settings: QuickstartSettings | None = None,
+    device: str | None = "auto",
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> QuickstartResult:
+    """Run the whole quickstart and write its report.
+
+    Parameters
+    ----------
+    out : path
+        Report folder: ``index.html``, ``figures/`` (PNG + PDF + data of each figure),
+        ``training/`` (logs and sample grids of each run), ``directions/`` (direction files)
+        and ``gan2vae.npz`` (the fitted map).
+    models_dir : path
+        Where ``vae.pt``, ``gan.pt``, ``ddpm.pt`` and ``classifier.pt`` are left.
+    settings : QuickstartSettings, optional
+        Sizes of each stage (default: the three-minute CPU setting).
+    device : ``"auto"``, ``"cpu"``, ``"cuda"``, ...
+    force : bool
+        Replace existing checkpoints and report files; without it nothing is overwritten
+        (the check happens before any work).
+    progress : bool
+        Progress bars for training and long loops.
+    log : callable
+        Receives one line per stage.
+    """
+    import latentlab
+    from latentlab._io import check_can_write
+    from latentlab.report.html import HTMLReport
+
+    settings = settings or QuickstartSettings()
+    out, models_dir = Path(out), Path(models_dir)
+    roles = [r for r in MODEL_FILES if settings.ddpm or r != "ddpm"]
+    models = {role: models_dir / MODEL_FILES[role] for role in roles}
+    for path in [*models.values(), out / "index.html", out / "gan2vae.npz"]:
+        check_can_write(path, force)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    train_dir = out / "training"
+    train_dir.mkdir(parents=True, exist_ok=True)
+    (out / "directions").mkdir(exist_ok=True)
+
+    report = HTMLReport(out, "latentlab quickstart: the latent spaces of cartoon faces", overwrite=force)
+    result = QuickstartResult(report=report.page, models={k: v for k, v in models.items()})
+    stages = 10 if settings.ddpm else 9
+    counter = iter(range(1, stages + 1))
+    seed = settings.seed
+
+    class stage:
+        def __init__(self, name):
+            self.name = name
+
+        def __enter__(self):
+            self.t0 = time.perf_counter()
+            log(f"[{next(counter)}/{stages}] {self.name}")
+
+        def __exit__(self, *exc):
+            result.timings[self.name] = time.perf_counter() - self.t0
+            if exc[0] is None:
+                log(f"      done in {result.timings[self.name]:.1f} s")
+
+    total0 = time.perf_counter()
+
+    # 1. data ---------------------------------------------------------------------------
+    from latentlab.data import load
+    from latentlab.plots import image_grid
+
+    with stage("the data: procedural faces with known attributes"):
+        faces = load("faces", n=settings.n_train, size=32, seed=seed)
+        preview = faces.subset(np.arange(18))
+        labels = [", ".join(a for a in ATTRIBUTES if preview.attrs[a][i]) or "-" for i in range(len(preview))]
+        report.section("Data")
+        report.text(f"{len(faces)} procedural 32 px faces (`latentlab.data.load('faces')`) with binary attributes "
+                    f"{', '.join(faces.attribute_names)}. Glasses and age are correlated (phi = 0.5 by default), as in "
+                    "photographs: an edit of glasses found naively also ages a face.")
+        report.add_figure(image_grid(preview.images, nrow=6, labels=labels, title="faces and their glasses/smile/age labels"),
+                          "data", "Training faces with their labels.")
+        rates = [[a, float(faces.attrs[a].mean())] for a in faces.attribute_names if set(np.unique(faces.attrs[a])) <= {0, 1}]
+        report.table(["attribute", "share of faces"], rates)
+
+    # 2. generators ---------------------------------------------------------------------
+    from latentlab.training import train
+
+    def fit_model(role, config, steps):
+        ckpt = train_dir / f"{role}.pt"
+        overrides = _overrides(steps, settings.n_train)
+        if role == "ddpm" and settings.ddpm_decode_steps:
+            overrides.append(f"model.decode_steps={settings.ddpm_decode_steps}")
+        train(config, out=ckpt, overrides=overrides, force=True, device=device, progress=progress)
+        shutil.copyfile(ckpt, models[role])  # the run's logs stay in the report; the model goes where the user is
+        return latentlab.load(models[role], device=device)
+
+    with stage(f"training a VAE ({settings.vae_steps} steps) and a GAN ({settings.gan_steps} steps)"):
+        vae = fit_model("vae", "faces-vae-tiny", settings.vae_steps)
+        gan = fit_model("gan", "faces-gan-tiny", settings.gan_steps)
+    gens = {"VAE": vae, "GAN": gan}
+    if settings.ddpm:
+        with stage(f"training a tiny DDPM ({settings.ddpm_steps} steps)"):
+            gens["DDPM"] = fit_model("ddpm", "faces-ddpm-tiny", settings.ddpm_steps)
+
+    from latentlab.plots.training import training_curves_figure
+
+    report.section("Generators")
+    report.text("Three generators trained by the one training loop (`latentlab train faces-vae-tiny`, "
+                "`faces-gan-tiny`, `faces-ddpm-tiny`), sized for a CPU: a VAE (16-d codes), a DCGAN with spectral "
+                "norm (32-d codes) and a DDPM whose latent code is its DDIM starting noise. Train longer (or on a GPU) "
+                "for sharper faces.")
+    drawn = {}  # each model's samples, drawn once: the first 32 shown, all used for the ID
+    with stage("drawing samples from each model"):
+        for name, gen in gens.items():
+            drawn[name] = _samples(gen, max(32, settings.n_id_ddpm if name == "DDPM" else settings.n_id), seed)
+    for name in gens:
+        report.add_figure(image_grid(drawn[name][:32], nrow=8, title=f"{name} samples"), f"samples-{name.lower()}",
+                          f"{name} samples (seed {seed}).", row=True)
+    report.add_figure(training_curves_figure({n: train_dir / f"{n.lower()}.metrics.jsonl" for n in gens}),
+                      "training-curves", "Training losses against step.")
+
+    # 3. classifier ---------------------------------------------------------------------
+    from latentlab.models.classifier import train_classifier
+
+    with stage(f"training the attribute classifier ({settings.classifier_steps} steps)"):
+        ckpt = train_dir / "classifier.pt"
+        classifier, accuracy = train_classifier("faces", out=ckpt, n=settings.n_train, steps=settings.classifier_steps,
+                                                seed=seed, data_options={"size": 32}, device=device, force=True,
+                                                progress=progress)
+        shutil.copyfile(ckpt, models["classifier"])
+    result.numbers["classifier_accuracy"] = dict(accuracy)
+
+    # 4. intrinsic dimension ------------------------------------------------------------
+    from latentlab.analysis.intrinsic_dim import id_table, suggest_latent_size
+    from latentlab.codes import encode_dataset
+    from latentlab.plots.intrinsic_dim import id_comparison_figure
+
+    with stage("intrinsic dimension of the data, the VAE's codes and each model's samples"):
+        held = load("faces", n=settings.n_id, size=32, seed=seed + 1)
+        clouds = {"faces (pixels)": held.images, "VAE codes of faces": encode_dataset(vae, held).z}
+        for name in gens:
+            clouds[f"{name} samples"] = drawn[name]
+        rows = id_table(clouds, ("twonn", "mle"), n_boot=20, seed=seed)
+    data_row = rows[0]
+    result.numbers["id"] = {f"{r.what} / {r.method}": r.dimension for r in rows}
+    report.section("Intrinsic dimension")
+    report.text("How many numbers does it take to describe a face? TwoNN and MLE (k = 20) estimates with 95% bootstrap "
+                f"intervals. The faces are drawn from about 20 factors; latent size advice from the data's ID: "
+                f"{suggest_latent_size(data_row.dimension, data_row.ci)} (`latentlab intrinsic-dim --data faces`).")
+    report.add_figure(id_comparison_figure(rows), "intrinsic-dimension", "Intrinsic dimension of each point cloud.")
+    report.table(["point cloud", "method", "ID", "95% interval", "N", "ambient dim"],
+                 [[r.what, r.method, r.dimension, f"[{r.ci[0]:.1f}, {r.ci[1]:.1f}]" if r.ci else "-", r.n, r.ambient]
+                  for r in rows])
+
+    # 5. directions and entanglement ---------------------------------------------------------
+    from latentlab.analysis.workflow import evaluate_directions, find_direction
+    from latentlab.plots.directions import cosine_heatmap, entanglement_figure
+
+    where = settings.direction_model.upper()
+    edited = gens[where]
+    with stage(f"attribute directions in the {where}: glasses, smile, age; glasses made orthogonal to age"):
+        found = {}
+        for attr in ATTRIBUTES:
+            found[attr] = find_direction(edited, attr, conditions=("age",) if attr == "glasses" else (),
+                                         classifier=classifier, labels_from=settings.labels_from, data=faces,
+                                         n=min(settings.n_direction, len(faces)), seed=seed)
+            found[attr].save(out / "directions" / f"{attr}.npz", overwrite=force)
+        before, after = evaluate_directions(edited, classifier, list(found.values()), n=settings.n_edit, seed=seed)
+    glasses = found["glasses"]
+    result.numbers["directions"] = {a: r.val_accuracy for a, r in found.items()}
+    result.numbers["glasses_age_cosine"] = (float(glasses.cosines_before[0]), float(glasses.cosines_after[0]))
+    age_row = before.attributes.index("age")
+    result.numbers["age_change_per_glasses_step"] = (float(before.matrix[age_row, before.directions.index("glasses")]),
+                                                     float(after.matrix[age_row, 0]))
+    report.section("Attribute directions")
+    if settings.labels_from == "classifier":
+        labelled = (f"{where} codes whose faces the classifier calls glasses / no glasses (the extremes of its score "
+                    f"over {settings.n_direction} samples)")
+    else:
+        labelled = f"the {where} codes of {settings.n_direction} labelled training faces, with and without glasses"
+    report.text(f"A linear SVM separates {labelled}; its unit normal is the glasses direction "
+                "(`latentlab direction --attr glasses`). The same for smile and age.")
+    report.table(["direction", "validation accuracy", "cosine with age before", "after orthogonalization"],
+                 [[r.name, r.val_accuracy, *(list(r.cosines_before[:1]) + list(r.cosines_after[:1]) or ["", ""])]
+                  for r in found.values()])
+    names = [*ATTRIBUTES, glasses.name]
+    report.add_figure(cosine_heatmap([found[a].primal for a in ATTRIBUTES] + [glasses.direction], names),
+                      "direction-cosines", "Cosines between directions: glasses and age share a component; "
+                      "glasses|age has none.", row=True)
+    report.add_figure(entanglement_figure(before, after), "entanglement",
+                      "Entanglement: change of each attribute's probability per unit step along each direction, "
+                      f"as fitted and after removing age ({settings.n_edit} edited codes, classifier-scored).", row=True)
+    report.text(f"Moving along glasses as fitted changes P(age) by {result.numbers['age_change_per_glasses_step'][0]:+.3f} "
+                f"per unit step; along glasses|age by {result.numbers['age_change_per_glasses_step'][1]:+.3f} "
+                "(`latentlab direction --attr glasses --condition age`, `latentlab evaluate-edit`).")
+
+    # 6. edits --------------------------------------------------------------------------------
+    from latentlab.analysis.editing import traversal_images
+    from latentlab.plots.directions import traversal_figure
+
+    with stage("editing faces along the directions"):
+        steps = np.linspace(-3, 3, 7)
+        z = edited.sample_latents(6, generator=torch.Generator().manual_seed(seed + 11))
+        report.section("Edits")
+        report.text(f"The same six {where} codes moved along each direction, from -3 to +3 latent units "
+                    "(`latentlab edit --direction glasses.npz`).")
+        for name, vec in [("glasses", glasses.primal), (glasses.name, glasses.direction), ("smile", found["smile"].primal),
+                          ("age", found["age"].primal)]:
+            fig = traversal_figure(traversal_images(edited, z, vec, steps=steps), steps, title=f"{where}: {name}")
+            report.add_figure(fig, "edit-" + name.replace("|", "-without-"), f"Traversal along {name}.", row=True)
+
+    # 7. GAN -> VAE map -----------------------------------------------------------------------
+    from latentlab.analysis.map_evaluation import evaluate_maps, map_samples
+    from latentlab.analysis.support import support_set
+    from latentlab.plots.maps import map_table_figure, mapped_samples_figure
+
+    with stage(f"a linear map from the GAN's latent space to the VAE's ({settings.n_support} support pairs)"):
+        pairs = support_set(gan, vae, source="generated", n=settings.n_support + settings.n_test, seed=seed,
+                            progress=progress)
+        fit, test = pairs.split(settings.n_test, seed=seed)
+        maps = {kind: fit.fit(kind) for kind in ("affine", "ridge")}
+        evaluation = evaluate_maps(maps, test, vae, support=fit, random_state=seed)
+        maps["affine"].save(out / "gan2vae.npz", overwrite=force)
+        shown = map_samples(maps["affine"], gan, vae, n=16, seed=seed + 3)
+    scores = evaluation.scores
+    result.numbers["map"] = {name: s.to_dict() for name, s in scores.items()} | {"R_mse": evaluation.recon_mse}
+    report.section("Maps between latent spaces")
+    report.text(f"GAN samples located in the VAE (its encoder) give {len(fit)} support pairs; an affine map fitted on them "
+                f"is scored on {len(test)} held-out samples (`latentlab map --src gan.pt --dst vae.pt`). R: the VAE's own "
+                "reconstruction error; L: latent error of mapped against encoded codes; M: image error of GAN code -> map "
+                "-> VAE decoder; against a random orthogonal map and the mean VAE code.")
+    report.table(["map", "L mse/dim", "L rel", "M mse", "M ssim"],
+                 [["R: VAE reconstruction", "", "", evaluation.recon_mse, evaluation.recon_ssim]]
+                 + [[name + (" (baseline)" if name in evaluation.baselines else ""), s.latent_mse, s.latent_rel,
+                     s.image_mse, s.image_ssim] for name, s in scores.items()])
+    report.add_figure(mapped_samples_figure(shown.source, shown.mapped, labels=("GAN sample", "VAE through map"),
+                                            title="GAN samples and their images through the map in the VAE"),
+                      "gan-to-vae", "Top: GAN samples. Bottom: the VAE's decoding of their mapped codes.")
+    report.add_figure(map_table_figure(evaluation), "map-errors", "The error table as a figure.")
+
+    # 8. report -------------------------------------------------------------------------------
+    with stage("writing the report"):
+        report.section("Next steps")
+        where = "" if models_dir.resolve() == Path.cwd().resolve() else f"cd {models_dir}  # where the models are\n"
+        report.text("The checkpoints are in place for the command line; in that folder:")
+        report.code(where + "latentlab direction --attr glasses            # finds the glasses direction in gan.pt\n"
+                    "latentlab edit --direction glasses.npz --out glasses-edit.png\n"
+                    "latentlab map --src gan.pt --dst vae.pt       # the GAN -> VAE map and its error table\n"
+                    "latentlab intrinsic-dim --model vae.pt\n"
+                    "latentlab sample ddpm.pt --sampler ddim --steps 50 --out ddpm-samples.png")
+        total = time.perf_counter() - total0
+        report.section("Run")
+        report.table(["stage", "seconds"], [[k, v] for k, v in result.timings.items()] + [["total", total]])
+        report.text(f"Settings: {dataclasses.asdict(settings)}; device {device}.")
+        report.write()
+    result.figures = list(report.files)
+    result.timings["total"] = time.perf_counter() - total0
+    return result
