@@ -1,9 +1,7 @@
 """``latentlab direction``, ``edit``, ``evaluate-edit``, ``directions pca``: defaults, outputs, one-line errors."""
 
-import importlib.util
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,19 +12,9 @@ from latentlab.cli import _Group
 from latentlab.cli import directions as commands
 
 
-def _tiny_models_helper():
-    # pytest shows tests/analysis/conftest.py's fixtures only below that folder; its
-    # training helper is loaded here so that both folders share one training per session.
-    spec = importlib.util.spec_from_file_location("_tiny_faces_models", Path(__file__).parent / "analysis" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.train_tiny_models
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, single_thread_context):
-    with single_thread_context():
-        yield _tiny_models_helper()(tmp_path_factory.getbasetemp() / "tiny-faces-models")
+def trained(tiny_faces_models):
+    return tiny_faces_models
 
 
 @pytest.fixture

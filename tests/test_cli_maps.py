@@ -135,3 +135,114 @@ def test_kind_choices_match_the_library():
     from latentlab.cli import maps as cli_maps
 
     assert cli_maps._KINDS == KINDS
+
+
+# -- map transfer ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def transfer_files(tmp_path_factory, single_thread_context, tiny_faces_models):
+    """Tiny faces GAN, VAE and classifier; glasses directions in both; a GAN -> VAE ridge map; a VAE identity map."""
+    import latentlab
+    from latentlab.analysis.support import support_set
+    from latentlab.analysis.workflow import find_direction
+
+    with single_thread_context():
+        paths = {k: str(v) for k, v in tiny_faces_models.items()}
+        folder = tmp_path_factory.mktemp("transfer")
+        gan, vae = latentlab.load(paths["gan"]), latentlab.load(paths["vae"])
+        paths["glasses-gan"] = str(folder / "glasses-gan.npz")
+        find_direction(paths["gan"], "glasses", classifier=paths["classifier"], n=2000).save(paths["glasses-gan"])
+        paths["glasses-vae"] = str(folder / "glasses-vae.npz")
+        find_direction(paths["vae"], "glasses", labels_from="data", n=1500).save(paths["glasses-vae"])
+        paths["gan2vae"] = str(folder / "gan2vae.npz")
+        support_set(gan, vae, source="generated", n=1000, seed=0).fit("ridge", alpha=1.0).save(paths["gan2vae"])
+        # W = I exactly: a linear fit of random codes onto themselves
+        z = np.random.default_rng(0).standard_normal((64, *vae.latent_shape))
+        paths["vae2vae"] = str(folder / "vae2vae.npz")
+        LatentMap("linear").fit(z, z).save(paths["vae2vae"])
+    return paths
+
+
+def flip_rates(stdout: str) -> dict:
+    line = next(line for line in stdout.splitlines() if line.startswith("flip rate of glasses: "))
+    return {name: float(value) for name, value in (part.split() for part in line.split(": ", 1)[1].split(", "))}
+
+
+def test_transfer_through_the_identity_map_is_the_direct_direction(transfer_files, tmp_path):
+    f = transfer_files
+    stdout, _ = run(["map", "transfer", f["vae2vae"], "--direction", f["glasses-vae"], "--dst", f["vae"],
+                     "--classifier", f["classifier"], "--direct", f["glasses-vae"], "--n", "64"])
+    rates = flip_rates(stdout)
+    assert rates["carried"] == rates["direct"], stdout
+    assert "cosine between the carried and the direct direction: +1.000" in stdout
+
+
+def test_transfer_gan_direction_edits_the_vae_and_saves_an_editable_direction(transfer_files, tmp_path):
+    from latentlab.analysis.maps import transport_direction
+    from latentlab.analysis.workflow import DirectionResult
+
+    f = transfer_files
+    out = tmp_path / "glasses-in-vae.npz"
+    args = ["map", "transfer", f["gan2vae"], "--direction", f["glasses-gan"], "--dst", f["vae"],
+            "--classifier", f["classifier"], "--direct", f["glasses-vae"], "--step", "3", "--out", str(out)]
+    stdout, _ = run(args)
+    rates = flip_rates(stdout)
+    assert list(rates) == ["carried", "direct", "random"]
+    assert rates["carried"] > rates["random"] + 0.2, stdout
+    assert rates["direct"] > rates["random"] + 0.2, stdout
+    saved = DirectionResult.load(out)
+    source = DirectionResult.load(f["glasses-gan"])
+    assert saved.attribute == "glasses" and saved.latent_shape == (16,) and saved.model == f["vae"]
+    np.testing.assert_allclose(saved.direction, transport_direction(LatentMap.load(f["gan2vae"]), source.direction))
+    assert np.isclose(np.linalg.norm(saved.direction), 1.0) and np.isnan(saved.intercept)
+    # the saved file drives `latentlab edit` in the destination model
+    if "edit" in _root().commands:
+        run(["edit", "--model", f["vae"], "--direction", str(out), "--n", "2", "--steps", "3",
+             "--out", str(tmp_path / "edit.png")])
+        assert (tmp_path / "edit.png").stat().st_size > 1000
+    # never overwritten without --force
+    _, err = run(args, expect=2)
+    assert "already exists" in err and err.strip().count("\n") == 0
+
+
+def test_transfer_errors_are_one_line_exit_2(transfer_files, tmp_path, monkeypatch):
+    import dataclasses
+
+    from latentlab.analysis.workflow import DirectionResult, PCAResult
+
+    f = transfer_files
+    out = tmp_path / "t.npz"
+
+    def error(map_file, direction, dst, *extra):
+        _, err = run(["map", "transfer", map_file, "--direction", direction, "--dst", dst,
+                      "--classifier", f["classifier"], "--out", str(out), *extra], expect=2)
+        assert err.startswith("latentlab: error:") and err.strip().count("\n") == 0, err
+        assert not out.exists()
+        return err
+
+    # a 32-d GAN direction through a map from the 16-d VAE space
+    err = error(f["vae2vae"], f["glasses-gan"], f["vae"])
+    assert "latent shape (32,)" in err and "source codes of shape (16,)" in err
+    # a map into the VAE, used with the GAN as destination
+    err = error(f["gan2vae"], f["glasses-gan"], f["gan"])
+    assert "destination codes of shape (16,)" in err and "latent shape (32,)" in err
+    # a --direct direction of the wrong model, or of another attribute
+    err = error(f["gan2vae"], f["glasses-gan"], f["vae"], "--direct", f["glasses-gan"])
+    assert "latent shape (32,)" in err
+    smile = tmp_path / "smile-vae.npz"
+    dataclasses.replace(DirectionResult.load(f["glasses-vae"]), attribute="smile").save(smile)
+    err = error(f["gan2vae"], f["glasses-gan"], f["vae"], "--direct", str(smile))
+    assert "'smile'" in err and "'glasses'" in err
+    # principal directions name no attribute
+    pca = tmp_path / "pca.npz"
+    PCAResult(components=np.eye(2, 32), explained_variance=np.ones(2), explained_variance_ratio=np.full(2, 0.5),
+              mean=np.zeros(32)).save(pca)
+    assert "principal directions" in error(f["gan2vae"], str(pca), f["vae"])
+    assert "is not a LatentMap file" in error(f["glasses-gan"], f["glasses-gan"], f["vae"])
+    # --out must not replace an input
+    _, err = run(["map", "transfer", f["gan2vae"], "--direction", f["glasses-gan"], "--dst", f["vae"],
+                  "--classifier", f["classifier"], "--out", f["glasses-gan"], "--force"], expect=2)
+    assert "replace an input" in err
+    # no classifier given and none in this folder
+    monkeypatch.chdir(tmp_path)
+    _, err = run(["map", "transfer", f["gan2vae"], "--direction", f["glasses-gan"], "--dst", f["vae"]], expect=2)
+    assert "classifier" in err and err.strip().count("\n") == 0

@@ -1,7 +1,6 @@
 """The quickstart pipeline and its HTML report, on tiny settings (seconds, meaningless models)."""
 
 import html.parser
-import os
 from pathlib import Path
 
 import numpy as np

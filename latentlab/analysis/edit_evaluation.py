@@ -40,7 +40,7 @@ class EditEffects:
 
     def table(self) -> str:
         """The matrix as aligned text, one row per attribute."""
-        width = max(len(a) for a in self.attributes) + 2
+        width = max(len(a) for a in [*self.attributes, "off-target"]) + 2
         lines = [" " * width + "".join(f"{d[:13]:>14}" for d in self.directions)]
         for a, row in zip(self.attributes, self.matrix):
             lines.append(f"{a:<{width}}" + "".join(f"{v:14.3f}" for v in row))

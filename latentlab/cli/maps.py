@@ -1,9 +1,12 @@
-"""``latentlab map``: fit a linear map between two models' latent spaces; ``map apply``: use one.
+"""``latentlab map``: fit a linear map between two models' latent spaces; ``map apply`` and
+``map transfer``: use one.
 
 ::
 
     latentlab map --src gan.pt --dst vae.pt [--support 2000] [--kind affine] --out gan2vae.npz
     latentlab map apply gan2vae.npz --src gan.pt --dst vae.pt --n 16 --out mapped.png
+    latentlab map transfer gan2vae.npz --direction glasses-gan.npz --dst vae.pt --classifier classifier.pt \
+        [--direct glasses-vae.npz] [--out glasses-in-vae.npz]
 
 ``map`` with options and no subcommand fits; the group is invoked without a command for
 that (``invoke_without_command``), so its options are the fitting options.
@@ -18,7 +21,7 @@ from latentlab.cli.options import device_option, force_option, parse_data_option
 _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.KINDS, without importing numpy here
 
 
-@click.group(name="map", invoke_without_command=True, subcommand_metavar="[apply MAP_FILE ...]")
+@click.group(name="map", invoke_without_command=True, subcommand_metavar="[apply|transfer MAP_FILE ...]")
 @click.option("--src", "src_path", type=click.Path(dir_okay=False), help="Source model checkpoint (.pt). Required to fit.")
 @click.option("--dst", "dst_path", type=click.Path(dir_okay=False), help="Destination model checkpoint (.pt). Required to fit.")
 @click.option("--support", type=click.IntRange(2), default=2000, show_default=True,
@@ -59,7 +62,8 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
     map, the mean destination code).
 
     `latentlab map apply MAP_FILE --src ... --dst ...` draws source samples above their
-    mapped counterparts.
+    mapped counterparts; `latentlab map transfer MAP_FILE --direction ... --dst ...`
+    carries an attribute direction into --dst and scores its edits there.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -133,6 +137,73 @@ def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, 
                                 title=f"{src_path} -> {dst_path} ({latent_map.kind} map, seed {seed})")
     written = save_figure(fig, out, overwrite=force)
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+@map_group.command("transfer")
+@click.argument("map_file", type=click.Path(dir_okay=False))
+@click.option("--direction", "direction_file", required=True, type=click.Path(dir_okay=False),
+              help="Direction file from `latentlab direction`, found in the map's source model.")
+@click.option("--dst", "dst_path", required=True, type=click.Path(dir_okay=False),
+              help="Destination model checkpoint the map was fitted to.")
+@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
+              help="Attribute classifier checkpoint that scores the edits (default: classifier.pt if it is in this folder).")
+@click.option("--direct", "direct_file", type=click.Path(dir_okay=False), default=None,
+              help="The same attribute's direction found in --dst itself, to compare with.")
+@click.option("--n", type=click.IntRange(1), default=256, show_default=True, help="Destination codes edited.")
+@click.option("--step", type=float, default=2.0, show_default=True, help="Edit size, in latent units (not 0).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Save the carried direction as a direction file (.npz) for `latentlab edit --model DST`.")
+@seed_option
+@device_option
+@force_option
+def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, step, out, seed, device, force):
+    """Carry an attribute direction through MAP_FILE into --dst and score its edits there.
+
+    The direction's edit is applied to --n codes of --dst, and the classifier measures
+    how many samples without the attribute gain it (flip rate), against the direction
+    found in --dst directly (--direct) and a random direction (chance level).
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    import latentlab
+    from latentlab._io import check_can_write
+    from latentlab.analysis.map_evaluation import carry_direction, check_map_models, direction_transfer
+    from latentlab.analysis.workflow import DirectionResult, PCAResult, load_direction_file
+    from latentlab.cli.directions import resolve_classifier
+
+    if out:
+        check_can_write(out, force)
+        if Path(out).resolve() in {Path(p).resolve() for p in (map_file, direction_file, direct_file) if p}:
+            raise ValueError(f"--out {out} would replace an input file; choose another --out")
+    classifier = resolve_classifier(classifier, required=True)
+    latent_map = _load_map(map_file)
+    found = load_direction_file(direction_file)
+    if isinstance(found, PCAResult):
+        raise ValueError(f"{direction_file} holds principal directions (latentlab directions pca), which name no "
+                         "attribute to score; give an attribute direction from `latentlab direction`")
+    carried = carry_direction(latent_map, found, model=str(dst_path), via=str(map_file), what=str(direction_file))
+    dst = latentlab.load(dst_path, device=device)
+    check_map_models(latent_map, None, dst)
+    direct = None
+    if direct_file:
+        direct = DirectionResult.load(direct_file)
+        direct.check_model(dst, what=str(direct_file))
+    effects = direction_transfer(dst, latentlab.load(classifier, device=device), latent_map, found,
+                                 direct_direction=direct, n=n, step=step, seed=seed)
+    click.echo(f"{found.attribute}: {direction_file} ({found.model or 'source'}) carried by {map_file} "
+               f"({latent_map.kind} map) into {dst_path}; {n} codes, step {step:g}")
+    click.echo("change of P(attribute) per unit step:")
+    click.echo(effects.table())
+    rates = ", ".join(f"{name} {effects.flip_rate[name]:.3f}" for name in effects.directions)
+    click.echo(f"flip rate of {found.attribute}: {rates}")
+    if direct is not None:
+        cosine = float(np.dot(carried.direction.reshape(-1), direct.direction.reshape(-1)))
+        click.echo(f"cosine between the carried and the direct direction: {cosine:+.3f}")
+    if out:
+        carried.save(out, overwrite=force)
+        click.echo(f"wrote {out} (use: latentlab edit --model {dst_path} --direction {out})")
 
 
 def _load_map(path):

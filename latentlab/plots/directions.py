@@ -7,35 +7,25 @@ was drawn from attached (:func:`~latentlab.plots.style.attach_data`), so
 
 from __future__ import annotations
 
-import functools
+import os
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from latentlab.plots.heatmaps import draw_heatmap
 from latentlab.plots.images import tile_images
-from latentlab.plots.style import DIVERGING_CMAP, ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, new_figure, paper_style
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure, styled
 
-__all__ = ["traversal_figure", "cosine_heatmap", "entanglement_figure", "distance_histogram"]
-
-
-def _styled(draw):
-    """Run a figure function inside :func:`paper_style`, so that artists added after
-    :func:`new_figure` (colour bars, legends, texts) get the latentlab style too."""
-
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with paper_style():
-            return draw(*args, **kwargs)
-
-    return wrapper
+__all__ = ["traversal_figure", "model_traversal_figure", "cosine_heatmap", "entanglement_figure", "distance_histogram"]
 
 
 def _step_label(s: float) -> str:
     return f"{s:+g}" if s != 0 else "0"
 
 
-@_styled
+@styled
 def traversal_figure(images, steps: Sequence[float], *, title: str | None = None, width: float = TWO_COLUMN):
     """A grid of edits: one row per code, one column per step along the direction.
 
@@ -77,22 +67,67 @@ def traversal_figure(images, steps: Sequence[float], *, title: str | None = None
     if title:
         ax.set_title(title)
     attach_data(fig, images=images.numpy(), steps=steps)
+    attach_recipe(fig, "traversal_figure", title=title, width=width)
     return fig
 
 
-def _annotated_matrix(ax, M: np.ndarray, vmax: float, fmt: str):
-    """Draw ``M`` with the diverging colormap centred on 0 and write each value in its cell."""
-    im = ax.imshow(M, cmap=DIVERGING_CMAP, vmin=-vmax, vmax=vmax, aspect="auto")
-    cmap = im.get_cmap()
-    for (i, j), v in np.ndenumerate(M):
-        # dark text on light cells, light on dark ones
-        r, g, b, _ = cmap((v + vmax) / (2 * vmax))
-        colour = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
-        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=6, color=colour)
-    return im
+@redrawable("traversal_figure")
+def _redraw_traversal(data: dict, **options):
+    return traversal_figure(data["images"], data["steps"], **options)
 
 
-@_styled
+def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, steps=(-3, -2, -1, 0, 1, 2, 3),
+                           seed: int = 0, device=None, title: str | None = None, width: float = TWO_COLUMN):
+    """Draw ``n`` codes from ``model``'s prior, move each along ``direction`` and show the grid.
+
+    Parameters
+    ----------
+    model : Generator or path of a checkpoint
+    direction : path of a direction file, DirectionResult, PCAResult or array of the latent shape
+        A file from ``latentlab direction`` or ``latentlab directions pca``; a PCA file
+        holds several directions, of which ``component`` is used.
+    component : int
+        Which principal direction of a PCA result.
+    n : int
+        Codes (rows), drawn with ``seed``.
+    steps : sequence of float
+        Signed steps (columns), in latent units.
+    title : str, optional
+        Default: the model and the direction's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        As :func:`traversal_figure`.
+    """
+    import latentlab
+    from latentlab.analysis.editing import traversal_images
+    from latentlab.analysis.workflow import DirectionResult, PCAResult, check_latent_shape, load_direction_file
+
+    model_name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    gen = latentlab.load(model, device=device) if isinstance(model, (str, os.PathLike)) else model
+    what = str(direction) if isinstance(direction, (str, os.PathLike)) else "the direction"
+    found = load_direction_file(direction) if isinstance(direction, (str, os.PathLike)) else direction
+    if isinstance(found, PCAResult):
+        if not 0 <= component < len(found.components):
+            raise ValueError(f"component {component} is out of range: {what} holds {len(found.components)} directions")
+        found.check_model(gen, what=what)
+        vector, name = found.components[component], found.names[component]
+    elif isinstance(found, DirectionResult):
+        found.check_model(gen, what=what)
+        vector, name = found.direction, found.name
+    else:
+        vector, name = np.asarray(found, dtype=np.float64), "direction"
+        check_latent_shape(vector.shape, gen, what=what)
+    if n < 1:
+        raise ValueError(f"n must be a positive number of codes, not {n}")
+    steps = np.asarray(steps, dtype=np.float64).reshape(-1)
+    z = gen.sample_latents(n, generator=torch.Generator().manual_seed(seed))
+    images = traversal_images(gen, z, vector, steps=steps)
+    return traversal_figure(images, steps, title=title or f"{model_name}: {name}", width=width)
+
+
+@styled
 def cosine_heatmap(directions, names: Sequence[str], *, title: str | None = None):
     """Cosine similarity of every pair of directions, annotated.
 
@@ -114,20 +149,28 @@ def cosine_heatmap(directions, names: Sequence[str], *, title: str | None = None
     names = [str(x) for x in names]
     if len(names) != len(cos):
         raise ValueError(f"got {len(names)} names for {len(cos)} directions")
+    return _cosine_figure(cos, names, title=title)
+
+
+@styled
+def _cosine_figure(cos: np.ndarray, names: list[str], *, title: str | None = None):
     side = min(TWO_COLUMN, max(ONE_COLUMN * 0.8, 0.45 * len(names) + 1.2))
     fig, ax = new_figure(width=side, aspect=0.85)
-    im = _annotated_matrix(ax, cos, 1.0, ".2f")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
-    ax.spines[:].set_visible(False)
+    im = draw_heatmap(ax, cos, names, names, center=0.0, vmin=-1.0, vmax=1.0, fmt=".2f")
     fig.colorbar(im, ax=ax, shrink=0.8, label="cosine")
     if title:
         ax.set_title(title)
     attach_data(fig, cosine=cos, names=np.asarray(names, dtype=str))
+    attach_recipe(fig, "cosine_heatmap", title=title)
     return fig
 
 
-@_styled
+@redrawable("cosine_heatmap")
+def _redraw_cosine(data: dict, **options):
+    return _cosine_figure(np.asarray(data["cosine"], dtype=np.float64), [str(x) for x in data["names"]], **options)
+
+
+@styled
 def entanglement_figure(before, after=None, *, titles: tuple[str, str] = ("as fitted", "conditioned")):
     """Entanglement matrices (attributes × directions), optionally before/after side by side.
 
@@ -150,33 +193,42 @@ def entanglement_figure(before, after=None, *, titles: tuple[str, str] = ("as fi
         Data attached: ``before`` (A, D1), ``attributes``, ``before_directions`` and, with
         ``after``, ``after`` (A, D2) and ``after_directions``.
     """
-    panels = [before] if after is None else [before, after]
     if after is not None and list(after.attributes) != list(before.attributes):
         raise ValueError("before and after must score the same attributes in the same order")
-    vmax = max(float(np.max(np.abs(p.matrix))) for p in panels) or 1.0
-    n_cols = sum(len(p.directions) for p in panels)
-    width = min(TWO_COLUMN, 1.4 + 0.55 * n_cols + 0.9 * len(panels))
-    rows = len(before.attributes)
-    fig, axes = new_figure(width=width, aspect=(0.28 * rows + 0.9) / width, ncols=len(panels),
-                           gridspec_kw={"width_ratios": [max(1, len(p.directions)) for p in panels]})
-    axes = np.atleast_1d(axes)
-    for k, (ax, p) in enumerate(zip(axes, panels)):
-        im = _annotated_matrix(ax, np.asarray(p.matrix), vmax, "+.2f")
-        ax.set_xticks(range(len(p.directions)), list(p.directions), rotation=30, ha="right")
-        ax.set_yticks(range(rows), list(p.attributes) if k == 0 else [""] * rows)
-        ax.spines[:].set_visible(False)
-        if after is not None:
-            ax.set_title(titles[k])
-    fig.colorbar(im, ax=list(axes), shrink=0.9, label=f"ΔP(attribute) per unit step (step {before.step:g})")
     data = {"before": np.asarray(before.matrix), "attributes": np.asarray(before.attributes, dtype=str),
             "before_directions": np.asarray(before.directions, dtype=str)}
     if after is not None:
         data.update(after=np.asarray(after.matrix), after_directions=np.asarray(after.directions, dtype=str))
+    return _entanglement_from_data(data, step=float(before.step), titles=titles)
+
+
+@redrawable("entanglement_figure")
+@styled
+def _entanglement_from_data(data: dict, *, step: float, titles=("as fitted", "conditioned")):
+    """The entanglement figure from its saved arrays (see :func:`entanglement_figure`)."""
+    attributes = [str(a) for a in data["attributes"]]
+    panels = [(np.asarray(data["before"], dtype=np.float64), [str(d) for d in data["before_directions"]])]
+    if "after" in data:
+        panels.append((np.asarray(data["after"], dtype=np.float64), [str(d) for d in data["after_directions"]]))
+    vmax = max(float(np.max(np.abs(m))) for m, _ in panels) or 1.0
+    n_cols = sum(len(d) for _, d in panels)
+    width = min(TWO_COLUMN, 1.4 + 0.55 * n_cols + 0.9 * len(panels))
+    rows = len(attributes)
+    fig, axes = new_figure(width=width, aspect=(0.28 * rows + 0.9) / width, ncols=len(panels),
+                           gridspec_kw={"width_ratios": [max(1, len(d)) for _, d in panels]})
+    axes = np.atleast_1d(axes)
+    for k, (ax, (matrix, directions)) in enumerate(zip(axes, panels)):
+        im = draw_heatmap(ax, matrix, attributes if k == 0 else [""] * rows, directions, center=0.0, vmin=-vmax,
+                          vmax=vmax, fmt="+.2f", col_rotation=30)
+        if len(panels) > 1:
+            ax.set_title(titles[k])
+    fig.colorbar(im, ax=list(axes), shrink=0.9, label=f"ΔP(attribute) per unit step (step {step:g})")
     attach_data(fig, **data)
+    attach_recipe(fig, "entanglement_figure", step=step, titles=list(titles))
     return fig
 
 
-@_styled
+@styled
 def distance_histogram(distances, labels, *, attribute: str = "attribute", level_names: Sequence[str] = ("no", "yes"),
                        bins: int = 40):
     """Histograms of signed distances from an attribute's hyperplane, one per class.
@@ -215,4 +267,10 @@ def distance_histogram(distances, labels, *, attribute: str = "attribute", level
     ax.set_ylabel("codes")
     ax.legend(frameon=False)
     attach_data(fig, distance=d, label=y.astype(np.int64))
+    attach_recipe(fig, "distance_histogram", attribute=attribute, level_names=list(level_names), bins=bins)
     return fig
+
+
+@redrawable("distance_histogram")
+def _redraw_distance_histogram(data: dict, **options):
+    return distance_histogram(data["distance"], data["label"], **options)

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import torch
 
-from latentlab.plots.style import TWO_COLUMN, attach_data, new_figure
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import TWO_COLUMN, attach_data, attach_recipe, new_figure
 
-__all__ = ["to_uint8", "tile_images", "image_grid"]
+__all__ = ["to_uint8", "tile_images", "image_grid", "attribute_labels"]
 
 
 def to_uint8(images) -> np.ndarray:
@@ -70,4 +71,38 @@ def image_grid(images, nrow: int | None = None, labels=None, title: str | None =
     if title:
         ax.set_title(title)
     attach_data(fig, images=images.detach().cpu().numpy(), **({"labels": np.asarray(labels, dtype=str)} if labels is not None else {}))
+    attach_recipe(fig, "image_grid", nrow=nrow, title=title, width=width)
     return fig
+
+
+@redrawable("image_grid")
+def _redraw_image_grid(data: dict, **options):
+    labels = data.get("labels")
+    return image_grid(data["images"], labels=None if labels is None else [str(x) for x in labels], **options)
+
+
+def attribute_labels(values, attribute: str, levels=None) -> list[str]:
+    """Captions for images from their values of one attribute.
+
+    A binary attribute reads ``"glasses"`` / ``"no glasses"``; one with more values
+    ``"hair_color=blond"`` (``levels[value]`` names value ``value``); without ``levels``,
+    ``"attribute=value"``.
+
+    Parameters
+    ----------
+    values : array of shape (N,)
+        Integer level of each image (or any values, without ``levels``).
+    attribute : str
+    levels : sequence of str, optional
+        Names of the levels, indexed by value.
+    """
+    values = np.asarray(values).reshape(-1)
+    if levels is None:
+        return [f"{attribute}={v}" for v in values.tolist()]
+    levels = [str(x) for x in levels]
+    if values.dtype.kind not in "biu" or (values.size and not (0 <= values.min() and values.max() < len(levels))):
+        raise ValueError(f"values of {attribute!r} must be integers in 0..{len(levels) - 1} to index its levels "
+                         f"{', '.join(levels)}")
+    if len(levels) == 2:
+        return [attribute if v else f"no {attribute}" for v in values.tolist()]
+    return [f"{attribute}={levels[v]}" for v in values.tolist()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
 
 __all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure", "id_comparison_figure"]
 
@@ -30,7 +31,22 @@ def twonn_fit_figure(estimator):
     fig, ax = new_figure("one", aspect=0.8)
     x, y = _twonn_panel(ax, estimator.log_mu_, estimator.dimension_, estimator.discard_fraction)
     attach_data(fig, log_mu_sorted=x, neg_log_survival=y)
+    attach_recipe(fig, "twonn_fit_figure", dimension=float(estimator.dimension_),
+                  discard_fraction=float(estimator.discard_fraction))
     return fig
+
+
+def _saved_log_mu(data: dict) -> np.ndarray:
+    # the largest ratio is not saved (it is off the plot); any larger value stands in for it
+    return np.append(data["log_mu_sorted"], np.inf)
+
+
+@redrawable("twonn_fit_figure")
+def _redraw_twonn(data: dict, *, dimension: float, discard_fraction: float):
+    from types import SimpleNamespace
+
+    return twonn_fit_figure(SimpleNamespace(log_mu_=_saved_log_mu(data), dimension_=dimension,
+                                            discard_fraction=discard_fraction))
 
 
 def id_scale_figure(estimator):
@@ -42,7 +58,15 @@ def id_scale_figure(estimator):
     ax.set_ylabel("intrinsic dimension")
     ax.set_title("ID against scale (GRIDE)")
     attach_data(fig, scale=np.asarray(estimator.scales_), dimension=np.asarray(estimator.dimensions_))
+    attach_recipe(fig, "id_scale_figure")
     return fig
+
+
+@redrawable("id_scale_figure")
+def _redraw_id_scale(data: dict):
+    from types import SimpleNamespace
+
+    return id_scale_figure(SimpleNamespace(scales_=data["scale"], dimensions_=data["dimension"]))
 
 
 def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0):
@@ -51,17 +75,29 @@ def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0
 
     twonn = TwoNN().fit(points)
     multi = MultiscaleID().fit(points)
+    return _both_panels(twonn.log_mu_, float(twonn.dimension_), float(twonn.discard_fraction), np.asarray(multi.scales_),
+                        np.asarray(multi.dimensions_), title=title)
+
+
+def _both_panels(log_mu, dimension, discard_fraction, scales, dimensions, *, title=None):
     fig, (a, b) = new_figure(TWO_COLUMN, aspect=0.38, ncols=2)
-    x, y = _twonn_panel(a, twonn.log_mu_, twonn.dimension_, twonn.discard_fraction)
-    b.plot(multi.scales_, multi.dimensions_, "o-", color=PALETTE[1], ms=3)
+    x, y = _twonn_panel(a, log_mu, dimension, discard_fraction)
+    b.plot(scales, dimensions, "o-", color=PALETTE[1], ms=3)
     b.set_xscale("log")
     b.set_xlabel("neighbourhood scale (median distance)")
     b.set_ylabel("intrinsic dimension")
     b.set_title("ID against scale (GRIDE)")
     if title:
         fig.suptitle(title)
-    attach_data(fig, log_mu_sorted=x, neg_log_survival=y, scale=np.asarray(multi.scales_), dimension=np.asarray(multi.dimensions_))
+    attach_data(fig, log_mu_sorted=x, neg_log_survival=y, scale=scales, dimension=dimensions)
+    attach_recipe(fig, "intrinsic_dim_figure", twonn_dimension=dimension, discard_fraction=discard_fraction, title=title)
     return fig
+
+
+@redrawable("intrinsic_dim_figure")
+def _redraw_intrinsic_dim(data: dict, *, twonn_dimension: float, discard_fraction: float, title=None):
+    return _both_panels(_saved_log_mu(data), twonn_dimension, discard_fraction, data["scale"], data["dimension"],
+                        title=title)
 
 
 def id_comparison_figure(rows, *, title: str | None = None, width="one"):
@@ -107,4 +143,15 @@ def id_comparison_figure(rows, *, title: str | None = None, width="one"):
                 dimension=np.asarray([r.dimension for r in rows]),
                 ci_low=np.asarray([r.ci[0] if r.ci else nan for r in rows]),
                 ci_high=np.asarray([r.ci[1] if r.ci else nan for r in rows]))
+    attach_recipe(fig, "id_comparison_figure", title=title, width=width)
     return fig
+
+
+@redrawable("id_comparison_figure")
+def _redraw_id_comparison(data: dict, **options):
+    from types import SimpleNamespace
+
+    rows = [SimpleNamespace(what=str(w), method=str(m), dimension=float(d),
+                            ci=None if np.isnan(lo) else (float(lo), float(hi)))
+            for w, m, d, lo, hi in zip(data["what"], data["method"], data["dimension"], data["ci_low"], data["ci_high"])]
+    return id_comparison_figure(rows, **options)

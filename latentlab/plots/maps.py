@@ -8,6 +8,7 @@ tensors) and returns a ``Figure`` with its data attached; save it with
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -15,7 +16,8 @@ import torch
 from matplotlib.table import Table
 
 from latentlab.plots.images import tile_images
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
 
 __all__ = ["mapped_samples_figure", "support_curve_figure", "map_table_figure"]
 
@@ -81,7 +83,14 @@ def mapped_samples_figure(source, mapped, encoded=None, *, labels=("source", "ma
     if title:
         ax.set_title(title)
     attach_data(fig, **{str(labels[i]): r.numpy() for i, r in enumerate(rows)})
+    attach_recipe(fig, "mapped_samples_figure", labels=[str(x) for x in labels[: len(rows)]], per_row=per_row,
+                  title=title, width=width)
     return fig
+
+
+@redrawable("mapped_samples_figure")
+def _redraw_mapped_samples(data, *, labels, **options):
+    return mapped_samples_figure(*[data[label] for label in labels], labels=labels, **options)
 
 
 def support_curve_figure(curve, *, metric: str = "image_mse", title: str | None = None, width="one"):
@@ -138,42 +147,85 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
     One row per map (baselines in grey, marked ``*``) and a first row with the
     destination's reconstruction error ``R`` in the image columns.
 
+    Parameters
+    ----------
+    evaluation : MapEvaluation, or dict of str -> MapEvaluation
+        A dict (e.g. ``{"VAE -> GAN": ..., "GAN -> VAE": ...}``) draws one block of rows
+        per entry, headed by its name and ``R``; the data saved gain a ``pair`` column.
+    title : str, False or None
+        ``None``: the number of held-out images; ``False``: no title.
+    width : "one", "two" or inches
+
     Returns
     -------
     matplotlib.figure.Figure
     """
     from latentlab.analysis.map_evaluation import _fmt
 
+    named = isinstance(evaluation, Mapping)
+    blocks = list(evaluation.items()) if named else [(None, evaluation)]
+    if not blocks:
+        raise ValueError("give at least one MapEvaluation")
     header = ["map", "L mse/dim", "L rel", "M mse", "M ssim"]
-    cells = [["R: dst reconstruction", "", "", f"{evaluation.recon_mse:.4f}", _fmt(evaluation.recon_ssim)]]
-    for name, s in evaluation.scores.items():
-        cells.append([name + ("*" if name in evaluation.baselines else ""), f"{s.latent_mse:.4f}",
-                      f"{s.latent_rel:.3f}", f"{s.image_mse:.4f}", _fmt(s.image_ssim)])
-    fig, ax = new_figure(width=width, aspect=0.065 * (len(cells) + 1) + (0.06 if title is not False else 0))
+    cells, grey, block_starts = [], [], []
+    data = {k: [] for k in ("pair", "map", "baseline", "L_mse", "L_rel", "M_mse", "M_ssim")}
+    for pair, ev in blocks:
+        block_starts.append(len(cells) + 1)
+        cells.append([("" if pair is None else f"{pair}:  ") + "R: dst reconstruction", "", "",
+                      f"{ev.recon_mse:.4f}", _fmt(ev.recon_ssim)])
+        grey.append(pair is None)
+        rows = list(ev.scores.items())
+        for name, s in rows:
+            cells.append([("" if pair is None else "    ") + name + ("*" if name in ev.baselines else ""),
+                          f"{s.latent_mse:.4f}", f"{s.latent_rel:.3f}", f"{s.image_mse:.4f}", _fmt(s.image_ssim)])
+            grey.append(name in ev.baselines)  # R and the baselines: references, not results
+        data["pair"] += [pair] * (len(rows) + 1)
+        data["map"] += ["R"] + [n for n, _ in rows]
+        data["baseline"] += [False] + [n in ev.baselines for n, _ in rows]
+        data["L_mse"] += [np.nan] + [s.latent_mse for _, s in rows]
+        data["L_rel"] += [np.nan] + [s.latent_rel for _, s in rows]
+        data["M_mse"] += [ev.recon_mse] + [s.image_mse for _, s in rows]
+        data["M_ssim"] += [ev.recon_ssim] + [s.image_ssim for _, s in rows]
+    fig, ax = new_figure(width=width)
+    # rows of a fixed height in inches (about 0.22), whatever the width
+    fig.set_figheight(ONE_COLUMN * (0.065 * (len(cells) + 1) + (0.06 if title is not False else 0)))
     ax.set_axis_off()
     table = Table(ax, bbox=[0, 0, 1, 1])
     widths = [0.36, 0.16, 0.16, 0.16, 0.16]
     for row, values in enumerate([header, *cells]):
-        grey = row == 1 or values[0].endswith("*")  # R and the baselines: references, not results
         for col, text in enumerate(values):
             cell = table.add_cell(row, col, widths[col], 1.0, text=text, loc="left" if col == 0 else "right")
             cell.set_linewidth(0.4)
-            cell.visible_edges = "B" if row == 0 else ("T" if row == 1 else "")
+            cell.visible_edges = "B" if row == 0 else ("T" if row in block_starts else "")
             cell.get_text().set_fontsize(7)
-            if grey and row > 0:
+            if row > 0 and grey[row - 1]:
                 cell.get_text().set_color("0.45")
+            if row in block_starts and named:
+                cell.get_text().set_fontweight("bold")
     table.auto_set_font_size(False)
     ax.add_table(table)
     if title is not False:
-        ax.set_title(title or f"{evaluation.n_test} held-out images (* baseline)")
-    rows = list(evaluation.scores.items())
-    attach_data(
-        fig,
-        map=np.asarray(["R"] + [n for n, _ in rows]),
-        baseline=np.asarray([False] + [n in evaluation.baselines for n, _ in rows]),
-        L_mse=np.asarray([np.nan] + [s.latent_mse for _, s in rows]),
-        L_rel=np.asarray([np.nan] + [s.latent_rel for _, s in rows]),
-        M_mse=np.asarray([evaluation.recon_mse] + [s.image_mse for _, s in rows]),
-        M_ssim=np.asarray([evaluation.recon_ssim] + [s.image_ssim for _, s in rows]),
-    )
+        n_test = sorted({ev.n_test for _, ev in blocks})
+        title = title or f"{', '.join(map(str, n_test))} held-out images (* baseline)"
+        ax.set_title(title)
+    if not named:
+        del data["pair"]
+    attach_data(fig, **{k: np.asarray(v) for k, v in data.items()})
+    attach_recipe(fig, "map_table_figure", title=title, width=width)
     return fig
+
+
+@redrawable("map_table_figure")
+def _redraw_map_table(data, **options):
+    from latentlab.analysis.map_evaluation import MapEvaluation, MapScores
+
+    pairs = data["pair"] if "pair" in data else np.full(len(data["map"]), "")
+    evaluations = {}
+    for pair in dict.fromkeys(str(p) for p in pairs):
+        rows = [i for i, p in enumerate(pairs) if str(p) == pair]
+        recon = next(i for i in rows if str(data["map"][i]) == "R")
+        scores = {str(data["map"][i]): MapScores(float(data["L_mse"][i]), float(data["L_rel"][i]), float(data["M_mse"][i]),
+                                                 float(data["M_ssim"][i])) for i in rows if i != recon}
+        baselines = tuple(str(data["map"][i]) for i in rows if i != recon and str(data["baseline"][i]) in ("True", "1"))
+        evaluations[pair] = MapEvaluation(scores, baselines, float(data["M_mse"][recon]), float(data["M_ssim"][recon]))
+    return map_table_figure(evaluations if "pair" in data else evaluations[""], **options)

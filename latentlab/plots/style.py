@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -31,10 +33,15 @@ __all__ = [
     "ONE_COLUMN",
     "TWO_COLUMN",
     "paper_style",
+    "styled",
     "new_figure",
     "attach_data",
+    "attach_recipe",
     "figure_data",
+    "figure_recipe",
     "save_figure",
+    "read_table",
+    "RECIPE_KEY",
 ]
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
@@ -74,6 +81,18 @@ def paper_style() -> Iterator[None]:
         yield
 
 
+def styled(draw):
+    """Decorator: run a figure function inside :func:`paper_style`, so that artists added
+    after :func:`new_figure` (colour bars, legends, texts) get the latentlab style too."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with paper_style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def new_figure(width: str | float = "one", aspect: float = 0.75, nrows: int = 1, ncols: int = 1, **kwargs):
     """A styled ``(Figure, axes)`` pair sized for a paper.
 
@@ -103,22 +122,121 @@ def figure_data(fig) -> dict:
     return dict(getattr(fig, "_latentlab_data", {}))
 
 
-def _write_data(data: dict, stem: Path) -> list[Path]:
-    """Tables (equal-length 1-D columns) go to CSV; anything else to NPZ."""
-    arrays = {k: np.asarray(v) for k, v in data.items()}
+# Key of the recipe inside a figure's .npz data file (a CSV table gets a <stem>.json sidecar).
+RECIPE_KEY = "__figure__"
+_RECIPE_FORMAT = "latentlab-figure"
+_RECIPE_VERSION = 1
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a figure option must be a plain value (str, number, bool, None, list, dict), not {type(value).__name__}")
+
+
+def attach_recipe(fig, drawer: str, **options) -> None:
+    """Record how to redraw ``fig`` from its attached data.
+
+    ``drawer`` is a name registered with :func:`latentlab.plots.redraw.redrawable`;
+    ``options`` are the plain keyword options (str, numbers, bools, None, lists) it was
+    drawn with. :func:`save_figure` stores both with the data, and
+    :func:`latentlab.plots.redraw` calls ``drawer(data, **options)`` to draw the figure again.
+    """
+    try:
+        options = json.loads(json.dumps(options, default=_plain))  # tuples -> lists, numpy scalars -> Python
+    except TypeError as exc:
+        raise TypeError(f"cannot record the options of {drawer!r}: {exc}") from None
+    fig._latentlab_recipe = {"drawer": str(drawer), "options": options}
+
+
+def figure_recipe(fig) -> dict | None:
+    """``{"drawer": name, "options": {...}}`` recorded by :func:`attach_recipe`, or ``None``."""
+    recipe = getattr(fig, "_latentlab_recipe", None)
+    return None if recipe is None else {"drawer": recipe["drawer"], "options": dict(recipe["options"])}
+
+
+def _recipe_json(recipe: dict, **extra) -> str:
+    from latentlab import __version__
+
+    return json.dumps({"format": _RECIPE_FORMAT, "version": _RECIPE_VERSION, "latentlab_version": __version__,
+                       **recipe, **extra}, sort_keys=True)
+
+
+def _file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (ties a ``.json`` recipe to the table it was written with)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _is_table(arrays: dict) -> bool:
     lengths = {a.shape[0] if a.ndim == 1 else -1 for a in arrays.values()}
-    if len(lengths) == 1 and -1 not in lengths:
+    return len(lengths) == 1 and -1 not in lengths
+
+
+def _write_data(data: dict, stem: Path, recipe: dict | None = None) -> list[Path]:
+    """Tables (equal-length 1-D columns) go to CSV; anything else to NPZ.
+
+    The recipe goes inside the NPZ (key :data:`RECIPE_KEY`); a CSV stays a plain table and
+    the recipe goes to ``<stem>.json`` beside it.
+    """
+    arrays = {k: np.asarray(v) for k, v in data.items()}
+    if _is_table(arrays):
         path = stem.with_suffix(".csv")
         with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(arrays)
             writer.writerows(zip(*[a.tolist() for a in arrays.values()]))
-        return [path]
+        written = [path]
+        if recipe is not None:
+            sidecar = stem.with_suffix(".json")
+            # the hash lets redraw refuse a recipe left beside a table it was not written with
+            text = _recipe_json(recipe, data=path.name, data_sha256=_file_sha256(path))
+            with atomic_path(sidecar) as tmp:
+                tmp.write_text(text + "\n")
+            written.append(sidecar)
+        return written
     path = stem.with_suffix(".npz")
+    if recipe is not None:
+        arrays[RECIPE_KEY] = np.asarray(_recipe_json(recipe))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
     return [path]
+
+
+def _parse_column(values: list[str]) -> np.ndarray:
+    """Strings of one CSV column -> int, float, bool or str array, the narrowest that reads them all."""
+    if values and all(v in ("True", "False") for v in values):
+        return np.asarray([v == "True" for v in values])
+    for cast in (int, float):
+        try:
+            return np.asarray([cast(v) for v in values])
+        except ValueError:
+            pass
+    return np.asarray(values, dtype=str)
+
+
+def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a CSV table with a header row into ``{column: 1-D array}`` (columns in file order).
+
+    Each column becomes ints, floats, booleans (``True``/``False``) or strings, whichever
+    reads all its cells; so a table written by :func:`save_figure` reads back as written.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no table at {path}")
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row]
+    if not rows:
+        raise ValueError(f"{path} is empty; expected a CSV table with a header row")
+    header, body = rows[0], rows[1:]
+    if len(set(header)) != len(header):
+        raise ValueError(f"{path} names a column twice in its header: {', '.join(header)}")
+    bad = [i + 2 for i, row in enumerate(body) if len(row) != len(header)]
+    if bad:
+        raise ValueError(f"{path}: line {bad[0]} has a different number of cells than the header ({len(header)})")
+    return {name: _parse_column([row[j] for row in body]) for j, name in enumerate(header)}
 
 
 def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool = False, close: bool = True) -> list[Path]:
@@ -126,7 +244,10 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
 
     ``path`` names the main file (``.png``, ``.pdf`` or ``.svg``); ``formats`` adds other
     formats with the same stem (e.g. ``("pdf", "png")``). PNGs are 300 dpi. The attached
-    data is written as ``<stem>.csv`` (a table) or ``<stem>.npz``.
+    data is written as ``<stem>.csv`` (a table) or ``<stem>.npz``. When the figure function
+    recorded a recipe (:func:`attach_recipe`), it is stored with the data (inside the
+    ``.npz``, or as ``<stem>.json`` beside a ``.csv``) and :func:`latentlab.plots.redraw`
+    draws the figure again from the data file alone.
     """
     path = Path(path)
     suffixes = [path.suffix.lstrip(".").lower() or "png"]
@@ -139,8 +260,13 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
         raise ValueError(f"cannot save a figure as .{bad[0]}; allowed: {', '.join(sorted(allowed))}")
     targets = [path.with_suffix("." + s) for s in suffixes]
     data = figure_data(fig)
+    if RECIPE_KEY in data:
+        raise ValueError(f"{RECIPE_KEY!r} is reserved for the figure's recipe; rename that data array")
+    recipe = figure_recipe(fig) if data else None
     stem = path.with_suffix("")
     data_files = [stem.with_suffix(".csv"), stem.with_suffix(".npz")] if data else []
+    if recipe is not None:
+        data_files.append(stem.with_suffix(".json"))
     for target in targets + [f for f in data_files if f.exists()]:
         check_can_write(target, overwrite)
     written = []
@@ -150,7 +276,7 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
                 fig.savefig(tmp, format=target.suffix.lstrip("."), dpi=300)
             written.append(target)
     if data:
-        written += _write_data(data, stem)
+        written += _write_data(data, stem, recipe)
     if close:
         plt.close(fig)
     return written

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
 
 __all__ = ["read_metrics_log", "training_curves_figure"]
 
@@ -55,4 +56,14 @@ def training_curves_figure(logs: dict, *, width: float = TWO_COLUMN):
         data.update({f"{name}/{k}": v for k, v in cols.items()})
     axes[0][0].set_ylabel("loss")
     attach_data(fig, **data)
+    attach_recipe(fig, "training_curves_figure", width=width)
     return fig
+
+
+@redrawable("training_curves_figure")
+def _redraw_training_curves(data, **options):
+    runs = {}
+    for key, values in data.items():
+        run, _, column = key.rpartition("/")
+        runs.setdefault(run, {})[column] = values
+    return training_curves_figure(runs, **options)

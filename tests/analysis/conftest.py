@@ -10,9 +10,8 @@ flipped 74-95 % of the samples.
 Training runs on one thread: on a shared 2-core machine a second thread makes these
 small convolutions several times slower, not faster.
 
-``tests/test_cli_directions.py`` reuses :func:`train_tiny_models` (pytest shows a
-conftest's fixtures only to the tests below it); both call it with the same folder, so
-the models are trained once per session.
+The session fixture ``tiny_faces_models`` in ``tests/conftest.py`` calls
+:func:`train_tiny_models` (on one thread), so tests in every folder share one training.
 """
 
 from __future__ import annotations
@@ -52,7 +51,6 @@ def train_tiny_models(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory, single_thread_context) -> dict[str, Path]:
+def tiny_models(tiny_faces_models) -> dict[str, Path]:
     """Paths of the tiny trained ``gan``, ``vae`` and ``classifier`` checkpoints."""
-    with single_thread_context():  # tiny convolutions: a second thread only adds contention
-        return train_tiny_models(tmp_path_factory.getbasetemp() / "tiny-faces-models")
+    return tiny_faces_models
