@@ -61,7 +61,7 @@ def test_report_links_every_figure_with_its_pdf_and_data(quickstart):
         assert stem.with_suffix(".csv").is_file() or stem.with_suffix(".npz").is_file()
     # progress: one announced line per stage, numbered to the end
     stages = [line for line in lines if line.startswith("[")]
-    assert stages[0].startswith("[1/10]") and stages[-1].startswith("[10/10]")
+    assert stages[0].startswith("[1/8]") and stages[-1].startswith("[8/8]")
 
 
 def test_report_numbers_come_from_the_run(quickstart):

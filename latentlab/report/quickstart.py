@@ -50,6 +50,7 @@ class QuickstartSettings:
     n_test: int = 200  # held-out pairs scoring it
     ddpm: bool = True
     ddpm_decode_steps: int | None = None  # DDIM steps of the DDPM's samples (None: its config's)
+    workers: int | None = None  # training processes; None: 2 on a CPU with 2+ cores, else 1
     direction_model: str = "gan"  # whose latent space the directions are found in: "gan" or "vae"
     labels_from: str = "classifier"  # "classifier" (labels of samples) or "data" (encoded labelled faces; VAE only)
     seed: int = 0
@@ -86,15 +87,100 @@ class QuickstartResult:
     numbers: dict = field(default_factory=dict)  # headline numbers (IDs, accuracies, map errors)
 
 
-def _overrides(steps: int, n: int) -> list[str]:
-    return [f"train.steps={steps}", f"data.options.n={n}", f"train.checkpoint_every={steps}"]
-
-
 def _samples(gen, n: int, seed: int, batch: int = 256) -> torch.Tensor:
     out = []
     for i in range(0, n, batch):
         out.append(gen.sample(min(batch, n - i), generator=torch.Generator().manual_seed(seed + i)).cpu())
     return torch.cat(out)
+
+
+def _training_jobs(settings: QuickstartSettings, folder: Path) -> dict:
+    """What to train, longest first (so two workers finish close together)."""
+    def overrides(steps, extra=()):
+        return [f"train.steps={steps}", f"data.options.n={settings.n_train}", f"train.checkpoint_every={steps}", *extra]
+
+    jobs = {}
+    if settings.ddpm:
+        extra = [f"model.decode_steps={settings.ddpm_decode_steps}"] if settings.ddpm_decode_steps else []
+        jobs["ddpm"] = {"config": "faces-ddpm-tiny", "steps": settings.ddpm_steps,
+                        "overrides": overrides(settings.ddpm_steps, extra)}
+    jobs["gan"] = {"config": "faces-gan-tiny", "steps": settings.gan_steps, "overrides": overrides(settings.gan_steps)}
+    jobs["vae"] = {"config": "faces-vae-tiny", "steps": settings.vae_steps, "overrides": overrides(settings.vae_steps)}
+    jobs["classifier"] = {"config": None, "steps": settings.classifier_steps, "n": settings.n_train, "seed": settings.seed}
+    for role, job in jobs.items():
+        job["out"] = str(folder / f"{role}.pt")
+    return jobs
+
+
+def _default_workers(device) -> int:
+    from latentlab.training.loop import resolve_device
+
+    if resolve_device(device).type != "cpu":
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if cores >= 2 else 1
+
+
+def _train_job(job: dict, device, progress: bool, threads: int | None) -> dict:
+    """Train one model (in a worker process or in this one); returns the classifier's accuracy or {}."""
+    if threads:
+        # small convolutions: one thread per process beats two threads sharing one model
+        torch.set_num_threads(threads)
+    if job["config"] is None:
+        from latentlab.models.classifier import train_classifier
+
+        _, accuracy = train_classifier("faces", out=job["out"], n=job["n"], steps=job["steps"], seed=job["seed"],
+                                       data_options={"size": 32}, device=device, force=True, progress=progress)
+        return dict(accuracy)
+    from latentlab.training import train
+
+    train(job["config"], out=job["out"], overrides=job["overrides"], force=True, device=device, progress=progress)
+    return {}
+
+
+def _logged_step(path: Path) -> int:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return 0
+    import json
+
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError):
+            continue
+    return 0
+
+
+def _run_training(jobs: dict, *, workers: int, device, progress: bool) -> dict:
+    """Train every job; with ``workers > 1`` in that many processes, one bar over all steps."""
+    accuracy = {}
+    if workers <= 1:
+        for job in jobs.values():
+            accuracy.update(_train_job(job, device, progress, None))
+        return accuracy
+    import concurrent.futures
+    import multiprocessing
+
+    from tqdm.auto import tqdm
+
+    logs = {role: Path(job["out"]).with_name(f"{role}.metrics.jsonl") for role, job in jobs.items()}
+    for log_file in logs.values():
+        log_file.unlink(missing_ok=True)  # the bar reads progress from these logs
+    total = sum(job["steps"] for job in jobs.values())
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool, \
+            tqdm(total=total, desc="training", unit="step", disable=not progress) as bar:
+        futures = {pool.submit(_train_job, job, device, False, 1): role for role, job in jobs.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(pending, timeout=0.5)
+            for future in done:
+                accuracy.update(future.result())  # re-raises a worker's error here
+            bar.n = sum(jobs[r]["steps"] if f.done() else _logged_step(logs[r]) for f, r in futures.items())
+            bar.refresh()
+    return accuracy
 
 
 def run_quickstart(
@@ -145,7 +231,7 @@ def run_quickstart(
 
     report = HTMLReport(out, "latentlab quickstart: the latent spaces of cartoon faces", overwrite=force)
     result = QuickstartResult(report=report.page, models={k: v for k, v in models.items()})
-    stages = 10 if settings.ddpm else 9
+    stages = 8
     counter = iter(range(1, stages + 1))
     seed = settings.seed
 
@@ -181,25 +267,20 @@ def run_quickstart(
         rates = [[a, float(faces.attrs[a].mean())] for a in faces.attribute_names if set(np.unique(faces.attrs[a])) <= {0, 1}]
         report.table(["attribute", "share of faces"], rates)
 
-    # 2. generators ---------------------------------------------------------------------
-    from latentlab.training import train
-
-    def fit_model(role, config, steps):
-        ckpt = train_dir / f"{role}.pt"
-        overrides = _overrides(steps, settings.n_train)
-        if role == "ddpm" and settings.ddpm_decode_steps:
-            overrides.append(f"model.decode_steps={settings.ddpm_decode_steps}")
-        train(config, out=ckpt, overrides=overrides, force=True, device=device, progress=progress)
-        shutil.copyfile(ckpt, models[role])  # the run's logs stay in the report; the model goes where the user is
-        return latentlab.load(models[role], device=device)
-
-    with stage(f"training a VAE ({settings.vae_steps} steps) and a GAN ({settings.gan_steps} steps)"):
-        vae = fit_model("vae", "faces-vae-tiny", settings.vae_steps)
-        gan = fit_model("gan", "faces-gan-tiny", settings.gan_steps)
+    # 2. training: the generators and the classifier ------------------------------------------
+    jobs = _training_jobs(settings, train_dir)
+    workers = settings.workers if settings.workers is not None else _default_workers(device)
+    names = ", ".join(f"{role} ({job['steps']} steps)" for role, job in jobs.items())
+    with stage(f"training {names}" + (f" in {workers} processes" if workers > 1 else "")):
+        accuracy = _run_training(jobs, workers=workers, device=device, progress=progress)
+    for role in jobs:
+        shutil.copyfile(train_dir / f"{role}.pt", models[role])  # the run's logs stay in the report
+    vae, gan = (latentlab.load(models[r], device=device) for r in ("vae", "gan"))
+    classifier = latentlab.load(models["classifier"], device=device)
     gens = {"VAE": vae, "GAN": gan}
     if settings.ddpm:
-        with stage(f"training a tiny DDPM ({settings.ddpm_steps} steps)"):
-            gens["DDPM"] = fit_model("ddpm", "faces-ddpm-tiny", settings.ddpm_steps)
+        gens["DDPM"] = latentlab.load(models["ddpm"], device=device)
+    result.numbers["classifier_accuracy"] = dict(accuracy)
 
     from latentlab.plots.training import training_curves_figure
 
@@ -217,17 +298,6 @@ def run_quickstart(
                           f"{name} samples (seed {seed}).", row=True)
     report.add_figure(training_curves_figure({n: train_dir / f"{n.lower()}.metrics.jsonl" for n in gens}),
                       "training-curves", "Training losses against step.")
-
-    # 3. classifier ---------------------------------------------------------------------
-    from latentlab.models.classifier import train_classifier
-
-    with stage(f"training the attribute classifier ({settings.classifier_steps} steps)"):
-        ckpt = train_dir / "classifier.pt"
-        classifier, accuracy = train_classifier("faces", out=ckpt, n=settings.n_train, steps=settings.classifier_steps,
-                                                seed=seed, data_options={"size": 32}, device=device, force=True,
-                                                progress=progress)
-        shutil.copyfile(ckpt, models["classifier"])
-    result.numbers["classifier_accuracy"] = dict(accuracy)
 
     # 4. intrinsic dimension ------------------------------------------------------------
     from latentlab.analysis.intrinsic_dim import id_table, suggest_latent_size
