@@ -76,9 +76,11 @@ def _register() -> None:
     from latentlab.cli import classifier as classifier_cmds
     from latentlab.cli import data as data_cmds
     from latentlab.cli import directions as direction_cmds
+    from latentlab.cli import evaluate as evaluate_cmds
     from latentlab.cli import intrinsic_dim as id_cmds
     from latentlab.cli import maps as map_cmds
     from latentlab.cli import models as model_cmds
+    from latentlab.cli import plots as plot_cmds
     from latentlab.cli import quickstart as quickstart_cmds
 
     cli.add_command(data_cmds.data)
@@ -86,6 +88,8 @@ def _register() -> None:
     cli.add_command(id_cmds.intrinsic_dim)
     cli.add_command(map_cmds.map_group)
     cli.add_command(quickstart_cmds.quickstart)
+    cli.add_command(plot_cmds.plot)
+    cli.add_command(evaluate_cmds.evaluate)
     for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
         cli.add_command(command)
     for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from latentlab.data.dataset import ArraySource, Dataset
 
-__all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin"]
+__all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
+           "is_procedural"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -22,6 +23,9 @@ _BUILTIN = {
     "grid": ("latentlab.data.toy2d:make_grid", "2-D mixture of 25 Gaussians on a 5x5 grid (mode-collapse test)"),
     "digits": ("latentlab.data.digits:make_digits", "scikit-learn's 8x8 handwritten digits, resized, labelled"),
 }
+
+# built-in datasets that are a fixed, finite set of samples (not drawn afresh from a seed)
+_FIXED = {"digits"}
 
 # file loaders, tried in order for a path: (module:function, test)
 _FILE_LOADERS = {
@@ -116,6 +120,11 @@ def load_for_model(name_or_path, model, **options) -> Dataset:
     if shape and tuple(dataset.sample_shape) != shape:
         raise ValueError(f"{dataset.name} has samples of shape {tuple(dataset.sample_shape)} but the model takes {shape}")
     return dataset
+
+
+def is_procedural(name: str) -> bool:
+    """True for a built-in dataset drawn afresh for every seed (any number of new samples)."""
+    return name in _BUILTIN and name not in _FIXED
 
 
 def builtin_options(name: str) -> list[str]:

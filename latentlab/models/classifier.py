@@ -155,8 +155,9 @@ def train_classifier(data: str = "faces", *, out=None, n: int = 20000, steps: in
                      force: bool = False, progress: bool = True):
     """Train an :class:`AttributeClassifier` on ``data`` and measure it on held-out samples.
 
-    Built-in data is generated with ``n`` samples (held-out samples come from another
-    seed); a user's files are split ``1 - held_out`` / ``held_out`` at random.
+    Procedural built-in data is generated with ``n`` samples (held-out samples come from
+    another seed); a fixed set (``digits``, a user's files) is split ``1 - held_out`` /
+    ``held_out`` at random and at most ``n`` of the first part are trained on.
 
     Returns ``(classifier, accuracy)`` where ``accuracy`` maps attribute -> held-out accuracy.
     """
@@ -166,8 +167,7 @@ def train_classifier(data: str = "faces", *, out=None, n: int = 20000, steps: in
     from latentlab.training import train
 
     options = dict(data_options or {})
-    builtin = data in data_mod.available()
-    if builtin:
+    if isinstance(data, str) and data_mod.is_procedural(data):  # fresh held-out samples from another seed
         if "n" in data_mod.builtin_options(data):
             options.setdefault("n", n)
         train_set = data_mod.load(data, **{**options, "seed": options.get("seed", seed)})

@@ -8,7 +8,7 @@ import torch
 
 from latentlab.data import load
 from latentlab.data.toy2d import grid_centres, ring_centres
-from latentlab.metrics import coverage_table, evaluate_mode_coverage, mode_coverage, summarize_coverage
+from latentlab.metrics import classifier_mode_coverage, coverage_table, evaluate_mode_coverage, mode_coverage, summarize_coverage
 from latentlab.models.base import Generator
 from latentlab.training import load_config
 
@@ -160,3 +160,48 @@ def test_bundled_2d_gan_configs_validate(name):
     assert cfg.model.loss == LOSSES[name.split("-", 1)[1].removeprefix("gan-")]
     if cfg.model.loss == "wgan-gp":
         assert cfg.model.d_steps > 1 and cfg.model.gp_weight > 0
+
+
+# -- modes as the classes of a classifier (digits) -----------------------------------------
+
+
+def _one_hot(classes, k=10, confidence=1.0):
+    p = np.full((len(classes), k), (1 - confidence) / (k - 1))
+    p[np.arange(len(classes)), classes] = confidence
+    return p
+
+
+def test_classifier_modes_from_planted_probabilities():
+    balanced = classifier_mode_coverage(_one_hot(np.repeat(np.arange(10), 30)))
+    assert balanced.modes_covered == 10 and balanced.n_modes == 10
+    assert balanced.high_quality_fraction == 1.0 and balanced.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    one = classifier_mode_coverage(torch.as_tensor(_one_hot(np.full(50, 3))))
+    assert one.modes_covered == 1 and one.mode_counts[3] == 50
+    assert one.reverse_kl == pytest.approx(math.log(10))
+    # unsure samples (top probability below the threshold) are not of high quality
+    mixed = np.concatenate([_one_hot(np.full(40, 7), confidence=0.95), _one_hot(np.arange(10), confidence=0.5)])
+    res = classifier_mode_coverage(mixed, threshold=0.9)
+    assert res.modes_covered == 1 and res.high_quality_fraction == pytest.approx(40 / 50)
+    assert classifier_mode_coverage(mixed, threshold=0.5).modes_covered == 10
+    assert classifier_mode_coverage(mixed, threshold=0.5, min_count=5).modes_covered == 1
+    unsure = classifier_mode_coverage(_one_hot(np.arange(10), confidence=0.3))
+    assert unsure.modes_covered == 0 and math.isnan(unsure.reverse_kl)
+
+
+def test_binary_probabilities_are_two_modes():
+    res = classifier_mode_coverage(np.array([0.99, 0.98, 0.02, 0.5]))
+    assert res.n_modes == 2 and res.modes_covered == 2 and list(res.mode_counts) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "probs, kwargs, match",
+    [
+        (np.ones((5, 1)), {}, r"shape \(N, K\) with N >= 1 and K >= 2.*got shape \(5, 1\)"),
+        (np.full((5, 3), 1.5), {}, r"finite numbers in \[0, 1\]"),
+        (_one_hot(np.arange(3)), {"threshold": 0.0}, r"threshold must be a probability in \(0, 1\]"),
+        (_one_hot(np.arange(3)), {"min_count": -1}, "min_count must be a positive integer"),
+    ],
+)
+def test_bad_classifier_probabilities_are_rejected(probs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        classifier_mode_coverage(probs, **kwargs)

@@ -41,3 +41,10 @@ def test_bad_use(trained):
         clf.evaluate(Dataset(torch.zeros(4, 3, 32, 32), attrs={"other": [0, 1, 0, 1]}))
     with pytest.raises(ValueError, match="has no attributes"):
         latentlab.training.train({"model": {"kind": "classifier"}}, dataset=Dataset(torch.zeros(8, 3, 32, 32)), progress=False)
+
+
+def test_a_fixed_dataset_is_split_not_redrawn(tmp_path):
+    # digits holds 1,797 images whatever the seed: the held-out part must be other images
+    clf, accuracy = train_classifier("digits", out=tmp_path / "digits.pt", steps=30, held_out=0.2, progress=False)
+    assert set(accuracy) == {"digit"} and 0.0 <= accuracy["digit"] <= 1.0
+    assert clf.attr_levels["digit"] == [str(d) for d in range(10)]
