@@ -198,3 +198,28 @@ def test_cli_bad_options_exit_2_with_one_line(trained, extra, match):
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("latentlab: error:")
     assert re.search(match, result.stderr), result.stderr
+
+
+class CentroidEncoder(PoolGenerator):
+    """Shapes drawn from a pool; encodes an image as its ink centroid and area (a partly disentangled code)."""
+
+    def encode(self, x):
+        ink = (x[:, 0] + 1) / 2  # (N, H, W) in [0, 1]
+        h, w = ink.shape[1:]
+        mass = ink.sum(dim=(1, 2)).clamp_min(1e-6)
+        ys = torch.arange(h, dtype=ink.dtype)[None, :, None]
+        xs = torch.arange(w, dtype=ink.dtype)[None, None, :]
+        return torch.stack([(ink * xs).sum(dim=(1, 2)) / mass, (ink * ys).sum(dim=(1, 2)) / mass, mass / (h * w)], 1)
+
+
+def test_disentanglement_columns_score_an_encoder_and_leave_a_decoder_only_model_empty():
+    shapes = load("shapes", n=300, size=32, seed=0)
+    pool = shapes.images
+    flat = torch.nn.Flatten()  # a feature network given by the user: pixels as features
+    table = evaluate_models({"centroid": CentroidEncoder(pool), "decoder only": PoolGenerator(pool)}, shapes,
+                            feature_network=flat, n=40, seeds=(0,), disentanglement=True)
+    keys = ("betavae", "factorvae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap",
+            "modularity")
+    scored = {k: table.mean("centroid", k) for k in keys}
+    assert all(0.0 <= v <= 1.0 for v in scored.values()), scored  # each metric's own correctness: test_disentanglement.py
+    assert all(math.isnan(table.mean("decoder only", k)) for k in keys)
