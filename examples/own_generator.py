@@ -5,8 +5,13 @@ model can locate images). Here a tiny hand-made generator draws a disc whose pos
 follows two latent coordinates; latentlab finds the "disc is on the right" direction,
 checks that it is the planted coordinate, and measures the decoder's local dimension.
 
-    python examples/own_generator.py
+    python examples/own_generator.py                      # seconds on a CPU
+    python examples/own_generator.py --out own_generator  # also writes results.csv there
 """
+
+import argparse
+import csv
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,18 +34,35 @@ class DiscGenerator(latentlab.Generator):
         return (disc * 2 - 1).unsqueeze(1)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="accepted for symmetry with the other examples: "
+                        "this one always takes seconds")
+    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # fewer codes; for the tests
+    parser.add_argument("--out", help="folder for the results table (default: print only)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
     gen = DiscGenerator()
-    z = gen.sample_latents(4000, generator=torch.Generator().manual_seed(0))
+    z = gen.sample_latents(500 if args.smoke else 4000, generator=torch.Generator().manual_seed(args.seed))
     images = gen.decode(z)
     # label: is the disc's centre of mass on the right half?
     mass = (images[:, 0] + 1).sum(dim=1)  # column profile, (N, 32)
     right = (mass[:, 16:].sum(1) > mass[:, :16].sum(1)).numpy().astype(int)
-    direction = latentlab.AttributeDirection().fit(z.numpy(), right)
+    direction = latentlab.AttributeDirection(random_state=args.seed).fit(z.numpy(), right)
     print(f"validation accuracy {direction.val_accuracy_:.3f}")
     print("direction:", np.round(direction.direction_, 3), "(planted: the first coordinate)")
     ranks = decoder_local_dimension(gen, n=8)
     print(f"decoder local dimension: {int(np.median(ranks))} (latent size {gen.latent_dim}; two coordinates matter)")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "results.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["coordinate", "direction"])
+            writer.writerows(enumerate(direction.direction_.tolist()))
+        print("wrote", out / "results.csv")
+    return direction
 
 
 if __name__ == "__main__":

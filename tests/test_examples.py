@@ -1,0 +1,137 @@
+"""Every example runs end to end (``--smoke``: tiny models, seconds) and writes what it says.
+
+The examples are scripts, not modules of the package: each is loaded from its file and
+its ``main(argv)`` called in this process, so the run shares the already imported torch.
+Each check names the files the example's docstring promises and the rows of the table
+it prints; where a smoke run still has a known answer (a planted direction, the true
+mixture covering every mode) that is checked too.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, out: Path, *extra: str):
+    """Load ``examples/<name>.py`` and return what its ``main`` returns for ``--smoke --out out``."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(["--smoke", "--out", str(out), *extra])
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def printed_rows(text: str, first_words) -> dict[str, str]:
+    """The printed line that starts with each of ``first_words`` (after indentation)."""
+    lines = [line.strip() for line in text.splitlines()]
+    return {w: next((line for line in lines if line.startswith(w)), None) for w in first_words}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(single_thread_context):
+    # the examples set one thread for --smoke; the context restores the suite's setting
+    with single_thread_context():
+        yield
+
+
+def test_every_example_is_tested():
+    scripts = {p.stem for p in EXAMPLES.glob("*.py")}
+    tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
+              "latent_size_vs_intrinsic_dim", "own_generator"}
+    assert scripts == tested
+
+
+def test_mode_collapse(tmp_path, capsys):
+    rows = run_example("mode_collapse", tmp_path)
+    text = capsys.readouterr().out
+    names = ["true mixture", "minimax", "non-saturating", "WGAN-GP"]
+    assert all(printed_rows(text, names).values()), text
+    assert "=> on rings" in text
+    assert [r["model"] for r in csv_rows(tmp_path / "results.csv")] == names
+    assert (tmp_path / "rings_samples.png").exists() and (tmp_path / "rings_samples.npz").exists()
+    # fresh draws of the mixture cover every mode whatever the models learned
+    truth = rows[0]
+    assert truth["model"] == "true mixture" and truth["modes_covered"] == truth["n_modes"] == 8
+
+
+def test_glasses_direction(tmp_path, capsys):
+    result = run_example("glasses_direction", tmp_path)
+    text = capsys.readouterr().out
+    steps = ["-3.0", "-2.0", "-1.0", "+0.0", "+1.0", "+2.0", "+3.0"]
+    assert all(printed_rows(text, steps).values()), text
+    assert "=> the glasses hyperplane" in text
+    table = csv_rows(tmp_path / "results.csv")
+    assert [float(r["step"]) for r in table] == [float(s) for s in steps]
+    assert all(0.0 <= float(r["share_with_glasses"]) <= 1.0 for r in table)
+    for name in ("traversal.png", "traversal.npz", "distances.png", "distances.csv"):
+        assert (tmp_path / name).exists(), name
+    assert 0.0 <= result["val_accuracy"] <= 1.0
+
+
+def test_entanglement(tmp_path, capsys):
+    run_example("entanglement", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["glasses", "age", "flip rate", "off-target"]).values()), text
+    assert "=> the glasses and age directions have cosine" in text
+    table = csv_rows(tmp_path / "results.csv")
+    assert [(r["direction"], r["kind"]) for r in table] == [
+        ("glasses", "as fitted"), ("age", "as fitted"), ("glasses|age", "conditioned"), ("age|glasses", "conditioned")]
+    for name in ("entanglement.png", "entanglement.npz", "cosines.png", "cosines.npz"):
+        assert (tmp_path / name).exists(), name
+
+
+def test_comparing_spaces(tmp_path, capsys):
+    rows = run_example("comparing_spaces", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["affine", "procrustes", "random-orthogonal*", "mean*"]).values()), text
+    assert "=> VAE seed 0 -> VAE seed 1" in text and "=> GAN -> VAE" in text
+    assert [r["pair"] for r in csv_rows(tmp_path / "results.csv")] == [r["pair"] for r in rows]
+    for stem in ("VAE_seed_0_to_VAE_seed_1", "GAN_to_VAE"):
+        for suffix in ("_mapped.png", "_mapped.npz", "_support_curve.png", "_support_curve.csv"):
+            assert (tmp_path / (stem + suffix)).exists(), stem + suffix
+    # two encoders of the same faces are related linearly far better than by a random rotation
+    vae = {r["map"]: r for r in rows if r["pair"].startswith("VAE")}
+    assert vae["affine"]["L_rel"] < vae["random-orthogonal"]["L_rel"]
+
+
+def test_ddpm_vs_ddim(tmp_path, capsys):
+    rows = run_example("ddpm_vs_ddim", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["real faces", "DDIM", "DDPM"]).values()), text
+    assert "=> DDIM has the lower FID at" in text
+    table = csv_rows(tmp_path / "results.csv")
+    assert [(r["sampler"], int(r["steps"])) for r in table] == [
+        ("real faces", 0), ("DDIM", 1), ("DDIM", 2), ("DDPM", 1), ("DDPM", 2)]
+    assert all(float(r["fid"]) >= 0 for r in table)
+    for name in ("quality_vs_steps.png", "quality_vs_steps.csv", "samples.png", "samples.npz"):
+        assert (tmp_path / name).exists(), name
+    assert len(rows) == len(table)
+
+
+def test_latent_size_vs_intrinsic_dim(tmp_path, capsys):
+    errors = run_example("latent_size_vs_intrinsic_dim", tmp_path)
+    text = capsys.readouterr().out
+    expected = ["intrinsic dimension of faces", "latent size   2", "latent size   8"]
+    assert all(printed_rows(text, expected).values()), text
+    table = csv_rows(tmp_path / "results.csv")
+    assert [int(r["latent_size"]) for r in table] == [2, 8] and len(errors) == 2
+    assert (tmp_path / "latent_size_vs_id.png").exists() and (tmp_path / "latent_size_vs_id.csv").exists()
+
+
+def test_own_generator(tmp_path, capsys):
+    direction = run_example("own_generator", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["validation accuracy", "direction:", "decoder local dimension: 2"]).values()), text
+    # the planted attribute: the disc is on the right when z[0] > 0
+    assert abs(direction.direction_[0]) > 0.9
+    assert len(csv_rows(tmp_path / "results.csv")) == 6
