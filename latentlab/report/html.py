@@ -39,7 +39,7 @@ td:first-child, th:first-child { text-align: left; }
 pre, code { background: #f6f6f6; font-size: 0.9em; }
 pre { padding: 0.7em 1em; overflow-x: auto; }
 .row { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-.row figure { flex: 1 1 300px; }
+.row figure { min-width: 240px; }
 """
 
 
@@ -160,7 +160,12 @@ class HTMLReport:
         for s in self.sections:
             out.append(f'<h2 id="{s.anchor}">{html.escape(s.title)}</h2>')
             for part in s.parts:
-                out.append(f'<div class="row">{"".join(part)}</div>' if isinstance(part, list) else part)
+                if isinstance(part, list):  # up to three figures side by side, all of one width
+                    basis = f"calc({100 / min(3, len(part)):.3f}% - 1em)"
+                    items = "".join(p.replace('style="', f'style="flex: 0 1 {basis}; ', 1) for p in part)
+                    out.append(f'<div class="row">{items}</div>')
+                else:
+                    out.append(part)
         out.append("</body></html>")
         return "\n".join(out)
 
