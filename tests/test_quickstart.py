@@ -136,3 +136,13 @@ def test_report_renders_in_chromium(quickstart, tmp_path):
     assert (pixels > 250).mean() > 0.5
     for third in np.array_split(pixels, 3):
         assert (third < 200).mean() > 0.01
+
+
+def test_every_figure_redraws_from_its_data_file(quickstart):
+    from latentlab.plots import figure_data, redraw
+
+    folder, _, _ = quickstart
+    files = sorted((folder / "report" / "figures").glob("*.npz")) + sorted((folder / "report" / "figures").glob("*.csv"))
+    assert len(files) >= 12
+    for path in files:
+        assert figure_data(redraw(path)), path

@@ -317,8 +317,10 @@ def run_quickstart(
     result.numbers["id"] = {f"{r.what} / {r.method}": r.dimension for r in rows}
     report.section("Intrinsic dimension")
     report.text("How many numbers does it take to describe a face? TwoNN and MLE (k = 20) estimates with 95% bootstrap "
-                f"intervals. The faces are drawn from about 20 factors; latent size advice from the data's ID: "
-                f"{suggest_latent_size(data_row.dimension, data_row.ci)} (`latentlab intrinsic-dim --data faces`).")
+                "intervals, for the faces' pixels, the VAE's codes of them and each model's samples (a model whose "
+                "samples have a much higher ID than the data adds noise; a much lower one drops variation). Latent size "
+                f"advice from the data's ID: {suggest_latent_size(data_row.dimension, data_row.ci)} "
+                "(`latentlab intrinsic-dim --data faces`).")
     report.add_figure(id_comparison_figure(rows), "intrinsic-dimension", "Intrinsic dimension of each point cloud.")
     report.table(["point cloud", "method", "ID", "95% interval", "N", "ambient dim"],
                  [[r.what, r.method, r.dimension, f"[{r.ci[0]:.1f}, {r.ci[1]:.1f}]" if r.ci else "-", r.n, r.ambient]
