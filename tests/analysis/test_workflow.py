@@ -62,8 +62,11 @@ def test_classifier_labels_find_a_glasses_direction_that_adds_glasses(glasses_gi
     assert before.flip_rate["glasses"] > 0.5, before.table()
     assert before.flip_rate["glasses"] > chance.flip_rate["glasses"] + 0.3, (before.table(), chance.table())
     assert _row(before, "glasses")[0] > 0.1
-    # the signed distances separate the classifier's labels
-    assert np.mean((result.distances > 0) == (result.labels == 1)) > 0.85
+    # the signed distances rank the codes as the classifier labels them (the offset is fitted on the
+    # extremes of the score ranking, so the classifier's 0.5 threshold need not sit at distance 0)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(result.labels, result.distances) > 0.9
 
 
 def test_conditioning_on_age_removes_the_age_change(glasses_given_age, effects):
