@@ -136,9 +136,27 @@ def support_curve_figure(curve, *, metric: str = "image_mse", title: str | None 
     ax.set_xlabel("support points")
     ax.set_ylabel(_METRIC_LABELS[metric])
     fig.legend(frameon=False, loc="outside lower center", ncol=2)
-    ax.set_title(title or f"{curve.n_test} held-out images")
+    title = title or f"{curve.n_test} held-out images"
+    ax.set_title(title)
     attach_data(fig, **data)
+    attach_recipe(fig, "support_curve_figure", metric=metric, title=title, width=width, kinds=list(curve.errors))
     return fig
+
+
+@redrawable("support_curve_figure")
+def _redraw_support_curve(data, *, metric, kinds, **options):
+    from types import SimpleNamespace
+
+    nan = float("nan")
+    curve = SimpleNamespace(
+        sizes=np.asarray(data["support_size"]), n_test=0,
+        errors={kind: {metric: np.asarray(data[kind], dtype=float)} for kind in kinds},
+        baselines={k[len("baseline "):]: SimpleNamespace(**{metric: float(np.asarray(v, dtype=float)[0])})
+                   for k, v in data.items() if k.startswith("baseline ")},
+        recon_mse=float(np.asarray(data["R"], dtype=float)[0]) if "R" in data and metric == "image_mse" else nan,
+        recon_ssim=float(np.asarray(data["R"], dtype=float)[0]) if "R" in data and metric == "image_ssim" else nan,
+    )
+    return support_curve_figure(curve, metric=metric, **options)
 
 
 def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, new_figure
+from latentlab.plots.redraw import redrawable
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
 
 __all__ = ["evaluation_figure"]
 
@@ -76,4 +77,38 @@ def evaluation_figure(table, *, metrics=None, title: str | None = None):
     fig.suptitle(f"{title + ': ' if title else ''}{table.info.get('data', '')} ({note})")
     rows = table.rows()
     attach_data(fig, **{key: np.asarray([r[key] for r in rows]) for key in rows[0]})
+    attach_recipe(fig, "evaluation_figure", metrics=metrics, title=title, labels={m: table.label(m) for m in metrics},
+                  data_name=str(table.info.get("data", "")))
     return fig
+
+
+class _SavedTable:
+    """The parts of an EvaluationTable that :func:`evaluation_figure` reads, rebuilt from its saved rows."""
+
+    def __init__(self, data: dict, labels: dict, data_name: str):
+        self.models = [str(m) for m in data["model"]]
+        self.metrics = list(labels)
+        self.seeds = range(int(np.max(data["n_seeds"])))
+        self.info = {"data": data_name}
+        self._labels = labels
+        self._data = data
+
+    def _value(self, model, column):
+        return float(np.asarray(self._data[column], dtype=float)[self.models.index(model)])
+
+    def mean(self, model, metric):
+        return self._value(model, f"{metric}_mean")
+
+    def std(self, model, metric):
+        return self._value(model, f"{metric}_std")
+
+    def label(self, metric):
+        return self._labels[metric]
+
+    def rows(self):
+        return [{k: (str(v[i]) if k == "model" else v[i]) for k, v in self._data.items()} for i in range(len(self.models))]
+
+
+@redrawable("evaluation_figure")
+def _redraw_evaluation(data, *, labels, data_name, **options):
+    return evaluation_figure(_SavedTable(data, labels, data_name), **options)

@@ -108,6 +108,14 @@ def test_table_across_models_on_digits(digits, trained, tmp_path):
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 5  # grouped unit scores, FID, KID, modes, KL
     with pytest.raises(ValueError, match="cannot draw metric 'mig'"):
         evaluation_figure(table, metrics=["fid", "mig"])
+    # the saved table alone draws the figure again
+    from latentlab.plots import redraw, save_figure
+
+    written = save_figure(fig, tmp_path / "table-figure.png", close=False)
+    again = redraw(next(p for p in written if p.suffix == ".csv"))
+    assert [ax.get_title() for ax in again.axes] == [ax.get_title() for ax in fig.axes]
+    assert again._suptitle.get_text() == fig._suptitle.get_text()
+    np.testing.assert_allclose(figure_data(again)["fid_mean"], data["fid_mean"])
 
 
 class PointGenerator(Generator):

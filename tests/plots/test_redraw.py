@@ -27,7 +27,7 @@ from latentlab.plots import (
 from latentlab.analysis.intrinsic_dim import IDRow
 from latentlab.analysis.map_evaluation import MapEvaluation, MapScores
 from latentlab.plots.intrinsic_dim import id_comparison_figure
-from latentlab.plots.maps import map_table_figure, mapped_samples_figure
+from latentlab.plots.maps import map_table_figure, mapped_samples_figure, support_curve_figure
 from latentlab.plots.style import attach_data
 from latentlab.plots.training import training_curves_figure
 
@@ -61,6 +61,7 @@ FIGURES = {
     "map_table_pairs": lambda: map_table_figure({"VAE -> GAN": _map_evaluation(), "GAN -> VAE": _map_evaluation()}),
     "mapped_samples": lambda: mapped_samples_figure(torch.rand(3, 3, 8, 8) * 2 - 1, torch.rand(3, 3, 8, 8) * 2 - 1,
                                                     labels=("GAN", "VAE"), per_row=2, title="mapped"),
+    "support_curve": lambda: support_curve_figure(_support_curve()),
     "id_comparison": lambda: id_comparison_figure([IDRow("faces", "twonn", 9.5, (8.0, 11.0), 100, 3072),
                                                    IDRow("faces", "mle", 8.1, None, 100, 3072),
                                                    IDRow("codes", "twonn", 5.2, (4.0, 6.5), 100, 16)]),
@@ -73,6 +74,15 @@ FIGURES = {
 def _map_evaluation():
     scores = {"affine": MapScores(*RNG.uniform(size=4)), "mean code": MapScores(*RNG.uniform(size=3), float("nan"))}
     return MapEvaluation(scores, ("mean code",), float(RNG.uniform()), float(RNG.uniform()), 64)
+
+
+def _support_curve():
+    from types import SimpleNamespace
+
+    sizes = np.array([10, 100, 1000])
+    errors = {kind: {"image_mse": np.sort(RNG.uniform(0.02, 0.2, 3))[::-1].copy()} for kind in ("affine", "ridge")}
+    baselines = {"mean code": SimpleNamespace(image_mse=0.3), "random orthogonal": SimpleNamespace(image_mse=0.25)}
+    return SimpleNamespace(sizes=sizes, errors=errors, baselines=baselines, recon_mse=0.015, recon_ssim=0.7, n_test=64)
 
 
 def _same_data(a: dict, b: dict):
@@ -103,7 +113,7 @@ def test_saved_data_redraws_the_same_figure(kind, tmp_path, render):
 def test_every_figure_function_of_the_package_is_covered():
     assert set(drawers()) >= {"image_grid", "traversal_figure", "cosine_heatmap", "entanglement_figure",
                               "distance_histogram", "heatmap_figure", "curve_figure", "embedding_figure",
-                              "map_table_figure", "mapped_samples_figure", "id_comparison_figure",
+                              "map_table_figure", "mapped_samples_figure", "support_curve_figure", "id_comparison_figure", "evaluation_figure",
                               "training_curves_figure"}
 
 
