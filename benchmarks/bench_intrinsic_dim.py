@@ -21,7 +21,8 @@ shared machine):
   in-process baselines above still run.
 
 Run:  python benchmarks/bench_intrinsic_dim.py [--n 2500] [--sizes 50000,100000]
-      [--threads 2] [--skip-accuracy] [--skip-speed] [--with-skdim] [--device cuda]
+      [--twonn-sizes 50000] [--mle-sizes 100000] [--skip-baselines] [--threads 2]
+      [--skip-accuracy] [--skip-speed] [--with-skdim] [--device cuda]
       [--big]   (N = 1,000,000 in d = 512 through the neighbour engine; for a GPU)
 """
 
@@ -142,25 +143,33 @@ def formulas():
     return twonn_from, mle_from
 
 
-def speed(sizes: list[int], device: str, with_skdim: bool, pip_args: list[str], n_queries: int) -> None:
+def speed(plan: dict[int, tuple[str, ...]], device: str, with_skdim: bool, pip_args: list[str], n_queries: int, baselines: bool, threads: int) -> None:
+    """Time the estimators of ``plan[N]`` (a subset of ("TwoNN", "MLE")) on N points."""
     twonn_from, mle_from = formulas()
     print(f"\n== Speed: 10-sphere rotated into R^64, float32, device {device}, {torch.get_num_threads()} threads ==")
+    print("   (MLE: k = 10..20 estimate; in brackets the k = 20 estimate, what scikit-dimension's MLE(n_neighbors=20) computes)")
     print(f"{'N':>8s} {'estimator':9s} {'method':38s} {'wall s':>8s} {'CPU s':>8s} {'dimension':>10s}")
-    for n in sizes:
+    cases = {"TwoNN": (lambda: TwoNN(device=device), 2, twonn_from), "MLE": (lambda: MLE(k=MLE_K, device=device), MLE_K[1], mle_from)}
+    for n, labels in plan.items():
         X = rotated_sphere(n, 10, 64, seed=n)
-        for label, est, k, formula in (("TwoNN", TwoNN(device=device), 2, twonn_from), ("MLE", MLE(k=MLE_K, device=device), MLE_K[1], mle_from)):
+        ours = {}
+        for label in labels:
+            make, k, formula = cases[label]
             rows = []
-            wall, cpu, fitted = timed_cpu(lambda: est.fit(X))
-            rows.append(("latentlab blockwise engine", wall, cpu, fitted.dimension_))
-            wall, cpu, value = timed_cpu(lambda: formula(sklearn_neighbours(X, k)))
-            rows.append(("sklearn NearestNeighbors + formula", wall, cpu, value))
-            n_q = min(n, n_queries)
-            wall, cpu = full_sort_neighbours(X, k, n_q)
-            rows.append((f"full-sort cdist+sort (extrap. {n_q} q)", wall, cpu, float("nan")))
-            for method, wall, cpu, value in rows:
-                print(f"{n:8d} {label:9s} {method:38s} {wall:8.2f} {cpu:8.2f} {value:10.3f}", flush=True)
+            wall, cpu, fitted = timed_cpu(lambda: make().fit(X))
+            extra = f" [{fitted.dimension_k_[-1]:.3f}]" if label == "MLE" else ""
+            ours[label] = (wall, fitted.dimension_k_[-1] if label == "MLE" else fitted.dimension_)
+            rows.append(("latentlab blockwise engine", wall, cpu, fitted.dimension_, extra))
+            if baselines:
+                wall, cpu, value = timed_cpu(lambda: formula(sklearn_neighbours(X, k)))
+                rows.append(("sklearn NearestNeighbors + formula", wall, cpu, value, ""))
+                n_q = min(n, n_queries)
+                wall, cpu = full_sort_neighbours(X, k, n_q)
+                rows.append((f"full-sort cdist+sort (extrap. {n_q} q)", wall, cpu, float("nan"), ""))
+            for method, wall, cpu, value, extra in rows:
+                print(f"{n:8d} {label:9s} {method:38s} {wall:8.2f} {cpu:8.2f} {value:10.3f}{extra}", flush=True)
         if with_skdim:
-            skdim_timing(X, pip_args)
+            skdim_timing(X, pip_args, labels, threads, ours)
 
 
 SKDIM_SCRIPT = textwrap.dedent(
@@ -170,8 +179,10 @@ SKDIM_SCRIPT = textwrap.dedent(
     import skdim
     X = np.load(sys.argv[1]).astype(np.float64)
     out = {"version": skdim.__version__}
-    t = time.perf_counter(); d = skdim.id.TwoNN().fit(X).dimension_; out["TwoNN"] = [time.perf_counter() - t, float(d)]
-    t = time.perf_counter(); d = skdim.id.MLE().fit(X, n_neighbors=20).dimension_; out["MLE"] = [time.perf_counter() - t, float(d)]
+    if "TwoNN" in sys.argv[2:]:
+        t = time.perf_counter(); d = skdim.id.TwoNN().fit(X).dimension_; out["TwoNN"] = [time.perf_counter() - t, float(d)]
+    if "MLE" in sys.argv[2:]:
+        t = time.perf_counter(); d = skdim.id.MLE().fit(X, n_neighbors=20).dimension_; out["MLE"] = [time.perf_counter() - t, float(d)]
     print(json.dumps(out))
     """
 )
@@ -197,22 +208,28 @@ def skdim_env(tmp: Path, pip_args: list[str]) -> Path:
 _TMP = tempfile.TemporaryDirectory(prefix="latentlab-skdim-")
 
 
-def skdim_timing(X: np.ndarray, pip_args: list[str]) -> None:
+def skdim_timing(X: np.ndarray, pip_args: list[str], labels, threads: int, ours: dict) -> None:
+    """Time scikit-dimension's estimators ``labels`` on ``X`` in a subprocess limited to
+    ``threads`` BLAS/OpenMP threads, and print the speed-up of ours (``ours[label]`` =
+    (wall seconds, comparable estimate)) over it."""
     tmp = Path(_TMP.name)
     try:
         python = skdim_env(tmp, pip_args)
         np.save(tmp / "X.npy", X)
         (tmp / "run.py").write_text(SKDIM_SCRIPT)
-        done = subprocess.run([str(python), str(tmp / "run.py"), str(tmp / "X.npy")], capture_output=True, text=True, timeout=3600)
+        env = dict(os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        done = subprocess.run([str(python), str(tmp / "run.py"), str(tmp / "X.npy"), *labels], capture_output=True, text=True, timeout=3600, env=env)
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}")
         out = json.loads(done.stdout.strip().splitlines()[-1])
     except Exception as exc:  # report and fall back on the in-process baselines
         print(f"{len(X):8d} scikit-dimension baseline unavailable ({type(exc).__name__}: {exc}); the sklearn and full-sort baselines above stand")
         return
-    for label in ("TwoNN", "MLE"):
+    for label in labels:
         t, value = out[label]
         print(f"{len(X):8d} {label:9s} {'scikit-dimension ' + out['version'] + ' (subprocess)':38s} {t:8.2f} {'':>8s} {value:10.3f}", flush=True)
+        wall, ours_value = ours[label]
+        print(f"{len(X):8d} {label:9s} {'  -> speed-up of latentlab (wall)':38s} {t / wall:7.1f}x {'':>8s} {'rel. diff':>10s} {abs(ours_value - value) / value:.2%}", flush=True)
 
 
 def big(device: str) -> None:
@@ -228,11 +245,24 @@ def big(device: str) -> None:
         print(f"k = {k:2d}: {t:8.1f} s{peak}; median r_k = {np.median(dist[:, -1]):.4f}", flush=True)
 
 
+def speed_plan(args) -> dict[int, tuple[str, ...]]:
+    """N -> the estimators to time on N points, from --sizes, --twonn-sizes, --mle-sizes."""
+
+    def sizes(text):
+        return [int(s) for s in (args.sizes if text is None else text).split(",") if s]
+
+    twonn, mle = sizes(args.twonn_sizes), sizes(args.mle_sizes)
+    return {n: tuple(label for label, ns in (("TwoNN", twonn), ("MLE", mle)) if n in ns) for n in sorted(set(twonn) | set(mle))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2500, help="points per manifold in the accuracy suite")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", default="50000,100000", help="comma-separated N for the speed part")
+    parser.add_argument("--twonn-sizes", default=None, help="comma-separated N for TwoNN only (default: --sizes)")
+    parser.add_argument("--mle-sizes", default=None, help="comma-separated N for MLE only (default: --sizes)")
+    parser.add_argument("--skip-baselines", action="store_true", help="leave out the in-process sklearn and full-sort baselines")
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
     parser.add_argument("--full-sort-queries", type=int, default=1000, help="queries timed for the full-sort baseline")
     parser.add_argument("--device", default="cpu", help="device of latentlab's neighbour engine")
@@ -249,7 +279,7 @@ def main() -> None:
         if not args.skip_accuracy:
             accuracy(args.n, args.seed)
         if not args.skip_speed:
-            speed([int(s) for s in args.sizes.split(",") if s], args.device, args.with_skdim, args.pip_args.split(), args.full_sort_queries)
+            speed(speed_plan(args), args.device, args.with_skdim, args.pip_args.split(), args.full_sort_queries, not args.skip_baselines, args.threads)
         if args.big:
             big(args.device)
     print(f"\npython {sys.version.split()[0]}, torch {torch.__version__}, numpy {np.__version__}")
