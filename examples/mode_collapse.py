@@ -9,9 +9,9 @@ mode histogram from uniform. Fresh draws of the true mixture are the best attain
 row. The classic finding (Metz et al. 2017, Srivastava et al. 2017) is that the minimax
 loss, which saturates when the discriminator wins, drops modes, and that the
 non-saturating loss and WGAN-GP keep more of them. The script prints what its own run
-finds: with the bundled configs (tuned MLPs, EMA weights) all three losses may reach
-every mode of the rings, and then they differ in the share of good samples and in how
-evenly they fill the modes (reverse KL).
+finds: with the bundled configs (three discriminator updates per generator update) the
+minimax GAN collapses onto a mode or two of the rings while the non-saturating loss and
+WGAN-GP reach all 8 (--quick, seed 0: 2/8, 8/8, 8/8).
 
     python examples/mode_collapse.py --quick --out mode_collapse    # rings only, CPU, a few minutes
     python examples/mode_collapse.py --out mode_collapse            # rings and grid, the configs' full steps
