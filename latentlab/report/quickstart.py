@@ -216,6 +216,12 @@ def run_quickstart(
         Progress bars for training and long loops.
     log : callable
         Receives one line per stage.
+
+    Notes
+    -----
+    On a CPU the models train in worker processes started with ``spawn``; a script that
+    calls this function must do so under ``if __name__ == "__main__":`` (as for any
+    ``multiprocessing`` code), or set ``settings.workers = 1``.
     """
     import latentlab
     from latentlab._io import check_can_write
