@@ -42,7 +42,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from latentlab.metrics import density_coverage, frechet_distance, kernel_distance, precision_recall, sample_quality
-from latentlab.models.base import Generator
+from latentlab.models.base import ImagePool
 
 
 def timed(fn):
@@ -134,19 +134,6 @@ def speed(n: int, dim: int, seed: int) -> None:
 # -- part 2 ------------------------------------------------------------------------------
 
 
-class RealImages(Generator):
-    """Fresh real images as a Generator: the best scores a model can get (baseline row)."""
-
-    latent_shape = (1,)
-
-    def __init__(self, images: torch.Tensor):
-        self.images = images
-
-    def decode(self, z):
-        u = torch.special.ndtr(z[:, 0])
-        return self.images[(u * len(self.images)).long().clamp_(0, len(self.images) - 1)]
-
-
 def models(steps_fraction: float, samples: int, seeds: int, n_data: int) -> None:
     from latentlab.data import load
     from latentlab.metrics import evaluate_models
@@ -167,7 +154,7 @@ def models(steps_fraction: float, samples: int, seeds: int, n_data: int) -> None
     w, _, classifier = timed(lambda: domain_feature_network(faces, n=n_data, steps=300, seed=0))
     print(f"  trained the domain classifier (300 steps) in {w:.0f} s", flush=True)
     fresh = load("faces", n=samples, size=32, seed=12345).images
-    rows = {"real faces (baseline)": RealImages(fresh), **trained}
+    rows = {"real faces (baseline)": ImagePool(fresh), **trained}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         w, _, table = timed(lambda: evaluate_models(rows, faces, classifier=classifier, n=samples, seeds=range(seeds)))

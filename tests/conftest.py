@@ -1,8 +1,9 @@
-import contextlib
 import os
 
 import pytest
 import torch
+
+from latentlab._threads import single_thread
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -14,21 +15,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Run torch on one thread, then restore the setting.
-
-    Tiny models and small renders are overhead-bound: on a shared CPU a second thread only
-    adds hand-off cost; results are the same either way.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -157,29 +157,12 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
 def edit(model, direction_file, component, n, span, steps, out, seed, device, force):
     """Draw codes, move each along a direction and save the traversal grid."""
     import numpy as np
-    import torch
 
-    import latentlab
-    from latentlab.analysis.editing import traversal_images
-    from latentlab.analysis.workflow import PCAResult, load_direction_file
-    from latentlab.plots import save_figure
-    from latentlab.plots.directions import traversal_figure
+    from latentlab.plots import model_traversal_figure, save_figure
 
     check_figure_out(out, [direction_file], force)
-    model = resolve_model(model)
-    found = load_direction_file(direction_file)
-    gen = latentlab.load(model, device=device)
-    found.check_model(gen, what=str(direction_file))
-    if isinstance(found, PCAResult):
-        if component >= len(found.components):
-            raise ValueError(f"--component {component} is out of range: {direction_file} holds {len(found.components)} directions")
-        vector, name = found.components[component], found.names[component]
-    else:
-        vector, name = found.direction, found.name
-    grid = np.linspace(span[0], span[1], steps)
-    z = gen.sample_latents(n, generator=torch.Generator().manual_seed(seed))
-    images = traversal_images(gen, z, vector, steps=grid)
-    fig = traversal_figure(images, grid, title=f"{Path(model).name}: {name}")
+    fig = model_traversal_figure(resolve_model(model), direction_file, component=component, n=n,
+                                 steps=np.linspace(span[0], span[1], steps), seed=seed, device=device)
     written = save_figure(fig, out, overwrite=force)
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
 

@@ -23,12 +23,13 @@ calling this).
 
 from __future__ import annotations
 
-import contextlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
+
+from latentlab._threads import single_thread
 
 __all__ = ["kneighbors", "DEFAULT_MEMORY_BUDGET"]
 
@@ -97,15 +98,6 @@ def _smallest_k(tile: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]
     return val, torch.gather(cols, 1, pos)
 
 
-@contextlib.contextmanager
-def _single_threaded_ops():
-    """Run torch CPU ops single-threaded inside the block (restored afterwards)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _augmented_float32(X: np.ndarray, rows: int) -> torch.Tensor:
@@ -259,6 +251,6 @@ def kneighbors(
         # Coarse-grained CPU parallelism: one query block per thread, each op
         # single-threaded. Fine-grained intra-op threading of many mid-sized ops stalls
         # badly when the cores are shared.
-        with _single_threaded_ops(), ThreadPoolExecutor(workers) as pool:
+        with single_thread(), ThreadPoolExecutor(workers) as pool:
             list(pool.map(query_block, starts))
     return out_dist, out_idx

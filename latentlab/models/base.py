@@ -15,7 +15,7 @@ import abc
 
 import torch
 
-__all__ = ["Generator", "batched"]
+__all__ = ["Generator", "ImagePool", "batched"]
 
 
 def batched(fn, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
@@ -87,3 +87,25 @@ class Generator(abc.ABC):
         if not torch.isfinite(z).all():
             raise ValueError("latent codes contain NaN or infinite values")
         return z
+
+
+class ImagePool(Generator):
+    """A fixed set of images seen as a generator: a one-number code picks an image.
+
+    The code's standard-normal value is mapped through its CDF to an index, so samples are
+    drawn uniformly (with replacement) from ``images``. Useful as a reference row when
+    scoring models (real data scores what a perfect generator would) and in tests.
+
+    Parameters
+    ----------
+    images : tensor of shape (M, C, H, W), values in [-1, 1]
+    """
+
+    latent_shape = (1,)
+
+    def __init__(self, images: torch.Tensor):
+        self.images = torch.as_tensor(images)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        u = torch.special.ndtr(torch.as_tensor(z)[:, 0])
+        return self.images[(u * len(self.images)).long().clamp_(0, len(self.images) - 1)]

@@ -142,18 +142,13 @@ def _train_job(job: dict, device, progress: bool, threads: int | None) -> dict:
 
 
 def _logged_step(path: Path) -> int:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return 0
-    import json
+    """The last step a run's metrics log holds (0 before its first line)."""
+    from latentlab.plots.training import read_metrics_log
 
-    for line in reversed(lines):
-        try:
-            return int(json.loads(line)["step"])
-        except (ValueError, KeyError):
-            continue
-    return 0
+    try:
+        return int(read_metrics_log(path)["step"][-1])
+    except (FileNotFoundError, ValueError):  # not written yet, or a line still being written
+        return 0
 
 
 def _run_training(jobs: dict, *, workers: int, device, progress: bool) -> dict:

@@ -19,24 +19,11 @@ from latentlab.metrics import (
     evaluate_classifier_mode_coverage,
     evaluate_models,
 )
-from latentlab.models.base import Generator
+from latentlab.models.base import Generator, ImagePool
 from latentlab.plots.metrics import evaluation_figure
 from latentlab.plots.style import figure_data
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.filterwarnings("ignore::latentlab.metrics.SampleSizeWarning")]
-
-
-class PoolGenerator(Generator):
-    """Draws images from a fixed pool: index from the first latent coordinate."""
-
-    latent_shape = (1,)
-
-    def __init__(self, pool: torch.Tensor):
-        self.pool = pool
-
-    def decode(self, z):
-        u = torch.special.ndtr(z[:, 0])
-        return self.pool[(u * len(self.pool)).long().clamp_(0, len(self.pool) - 1)]
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +46,13 @@ def trained(tmp_path_factory, one_thread):
 
 
 def test_a_generator_of_one_digit_covers_one_mode(digits, trained):
-    threes = PoolGenerator(digits.images[torch.as_tensor(digits.attrs["digit"] == 3)])
+    threes = ImagePool(digits.images[torch.as_tensor(digits.attrs["digit"] == 3)])
     res = evaluate_classifier_mode_coverage(threes, trained["classifier"], n=300, seeds=(0, 1))
     assert res["attribute"] == "digit" and res["n_modes"] == 10
     assert res["modes_covered"]["values"] == [1, 1]
     assert all(r.mode_counts.argmax() == 3 for r in res["runs"])
     assert res["reverse_kl"]["mean"] == pytest.approx(math.log(10))
-    every = evaluate_classifier_mode_coverage(PoolGenerator(digits.images), trained["classifier"], n=500, seeds=(0,))
+    every = evaluate_classifier_mode_coverage(ImagePool(digits.images), trained["classifier"], n=500, seeds=(0,))
     assert every["modes_covered"]["values"] == [10]
     assert every["high_quality_fraction"]["mean"] > 0.9 and every["reverse_kl"]["mean"] < 0.05
     with pytest.raises(ValueError, match="does not predict 'glasses'; it predicts: digit"):
@@ -74,8 +61,8 @@ def test_a_generator_of_one_digit_covers_one_mode(digits, trained):
 
 def test_table_across_models_on_digits(digits, trained, tmp_path):
     models = {
-        "all digits": PoolGenerator(digits.images),
-        "only 3s": PoolGenerator(digits.images[torch.as_tensor(digits.attrs["digit"] == 3)]),
+        "all digits": ImagePool(digits.images),
+        "only 3s": ImagePool(digits.images[torch.as_tensor(digits.attrs["digit"] == 3)]),
     }
     table = evaluate_models(models, digits, classifier=trained["classifier"], n=300, seeds=(0, 1))
     assert isinstance(table, EvaluationTable) and table.models == ("all digits", "only 3s")
@@ -143,7 +130,7 @@ def test_table_on_rings_scores_mode_collapse():
 
 
 def test_bad_arguments_are_rejected(digits):
-    one = {"a": PoolGenerator(digits.images)}
+    one = {"a": ImagePool(digits.images)}
     with pytest.raises(ValueError, match="models is empty"):
         evaluate_models({}, digits)
     with pytest.raises(TypeError, match="not a Generator"):
@@ -156,7 +143,7 @@ def test_bad_arguments_are_rejected(digits):
         evaluate_models(one, Dataset(digits.images, name="unlabelled"),
                         feature_network=torch.nn.Flatten(), mode_coverage=True)
     with pytest.raises(ValueError, match=r"real \(20, 1, 28, 28\), generated \(20, 1, 32, 32\)"):
-        evaluate_models({"big": PoolGenerator(torch.zeros(3, 1, 32, 32))}, digits, n=20,
+        evaluate_models({"big": ImagePool(torch.zeros(3, 1, 32, 32))}, digits, n=20,
                         feature_network=torch.nn.Flatten(), mode_coverage=False)
     with pytest.raises(ValueError, match="compared in their own space"):
         evaluate_models({"p": PointGenerator(torch.zeros(3, 2))}, load("rings", n=50), feature_network=torch.nn.Flatten())
@@ -208,7 +195,7 @@ def test_cli_bad_options_exit_2_with_one_line(trained, extra, match):
     assert re.search(match, result.stderr), result.stderr
 
 
-class CentroidEncoder(PoolGenerator):
+class CentroidEncoder(ImagePool):
     """Shapes drawn from a pool; encodes an image as its ink centroid and area (a partly disentangled code)."""
 
     def encode(self, x):
@@ -224,7 +211,7 @@ def test_disentanglement_columns_score_an_encoder_and_leave_a_decoder_only_model
     shapes = load("shapes", n=300, size=32, seed=0)
     pool = shapes.images
     flat = torch.nn.Flatten()  # a feature network given by the user: pixels as features
-    table = evaluate_models({"centroid": CentroidEncoder(pool), "decoder only": PoolGenerator(pool)}, shapes,
+    table = evaluate_models({"centroid": CentroidEncoder(pool), "decoder only": ImagePool(pool)}, shapes,
                             feature_network=flat, n=40, seeds=(0,), disentanglement=True)
     keys = ("betavae", "factorvae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap",
             "modularity")

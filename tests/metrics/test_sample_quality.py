@@ -21,7 +21,7 @@ from latentlab.metrics import (
 )
 from latentlab.metrics.features import domain_feature_network
 from latentlab.metrics.sample_quality import gaussian_frechet_distance
-from latentlab.models.base import Generator
+from latentlab.models.base import Generator, ImagePool
 from latentlab.models.classifier import AttributeClassifier, ClassifierConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -208,22 +208,9 @@ def test_domain_classifier_is_reproducible(digits):
 # -- the Generator path ------------------------------------------------------------------
 
 
-class PoolGenerator(Generator):
-    """Draws images from a fixed pool: index from the first latent coordinate."""
-
-    latent_shape = (1,)
-
-    def __init__(self, pool: torch.Tensor):
-        self.pool = pool
-
-    def decode(self, z):
-        u = torch.special.ndtr(z[:, 0])
-        return self.pool[(u * len(self.pool)).long().clamp_(0, len(self.pool) - 1)]
-
-
 def test_evaluate_samples_ranks_real_images_above_noise(digits):
-    real_like = PoolGenerator(digits.images)
-    noise = PoolGenerator(torch.rand(500, 1, 28, 28) * 2 - 1)
+    real_like = ImagePool(digits.images)
+    noise = ImagePool(torch.rand(500, 1, 28, 28) * 2 - 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SampleSizeWarning)
         good = evaluate_samples(real_like, digits, feature_network=POOL, n_real=400, n_fake=400, seed=0)
@@ -235,14 +222,14 @@ def test_evaluate_samples_ranks_real_images_above_noise(digits):
 
 
 def test_evaluate_samples_rejects_bad_input(digits):
-    big = PoolGenerator(torch.zeros(5, 1, 32, 32))
+    big = ImagePool(torch.zeros(5, 1, 32, 32))
     with pytest.raises(ValueError, match=r"real \(50, 1, 28, 28\), generated \(50, 1, 32, 32\)"):
         evaluate_samples(big, digits, feature_network=POOL, n_real=50, n_fake=50)
     with pytest.raises(ValueError, match=r"k = 3 needs at least k \+ 1 = 4 samples.*got 50 real and 3 fake"):
-        evaluate_samples(PoolGenerator(digits.images), digits, feature_network=POOL, n_real=50, n_fake=3)
+        evaluate_samples(ImagePool(digits.images), digits, feature_network=POOL, n_real=50, n_fake=3)
     with pytest.raises(ValueError, match="n_fake must be a positive integer"):
-        evaluate_samples(PoolGenerator(digits.images), digits, feature_network=POOL, n_fake=0)
-    nan = PoolGenerator(torch.full((5, 1, 28, 28), float("nan")))
+        evaluate_samples(ImagePool(digits.images), digits, feature_network=POOL, n_fake=0)
+    nan = ImagePool(torch.full((5, 1, 28, 28), float("nan")))
     with pytest.raises(ValueError, match="NaN or infinite"):
         evaluate_samples(nan, digits, feature_network=POOL, n_real=50, n_fake=50)
 

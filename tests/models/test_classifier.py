@@ -46,5 +46,6 @@ def test_bad_use(trained):
 def test_a_fixed_dataset_is_split_not_redrawn(tmp_path):
     # digits holds 1,797 images whatever the seed: the held-out part must be other images
     clf, accuracy = train_classifier("digits", out=tmp_path / "digits.pt", steps=30, held_out=0.2, progress=False)
-    assert set(accuracy) == {"digit"} and 0.0 <= accuracy["digit"] <= 1.0
+    assert set(accuracy) == {"digit"}
+    assert accuracy["digit"] > 0.5  # ten classes: chance is 0.1 on the held-out images
     assert clf.attr_levels["digit"] == [str(d) for d in range(10)]
