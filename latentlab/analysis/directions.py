@@ -42,18 +42,24 @@ METHODS = ("svm", "logistic", "lda", "mean_difference")
 
 # A class needs one sample for training and one for validation.
 _MIN_PER_CLASS = 2
-# Training sets up to this many numbers (128 MB in float64) are held as one centred copy.
+# Training sets up to this many numbers (64 MB in float32) are copied once, contiguous.
 _MATERIALIZE_ELEMENTS = 1 << 24
+# Numbers per block in the pass that computes the column statistics.
+_STATS_BLOCK_ELEMENTS = 1 << 19
 
 
 # -- the squared-hinge Newton solver --------------------------------------------------
 class _CentredRows:
     """The rows ``X[rows]``, centred on their mean, as the solver reads them.
 
-    Small problems (up to ``_MATERIALIZE_ELEMENTS`` numbers) are copied once, centred,
-    into a float64 array so that every pass is one BLAS call. Larger ones are never
-    copied: each pass gathers one block (~32 MB) at a time, so memory stays flat
-    whatever ``N``.
+    Small problems (up to ``_MATERIALIZE_ELEMENTS`` numbers) are copied once, in the
+    dtype of ``X``, so that every pass is one BLAS call on contiguous memory; larger ones
+    are never copied: each pass gathers one block (~32 MB) at a time, so memory stays
+    flat whatever ``N``. Passes over all rows (:meth:`dot`, :meth:`tdot`) compute in
+    the dtype of ``X``: for float32 codes the products carry ~1e-7 relative error, far
+    below what decides a margin, and it halves the memory traffic. The solver's
+    gradients and Newton systems use float64 copies of the rows they need
+    (:meth:`gather`, :meth:`add_moments`).
 
     Attributes: ``mean`` and ``var`` (per column, float64), ``n``, ``d``.
     """
@@ -64,52 +70,51 @@ class _CentredRows:
         self.block = max(1, _BLOCK_ELEMENTS // self.d)
         self.dense = None
         if self.n * self.d <= _MATERIALIZE_ELEMENTS:
-            A = X[rows].astype(np.float64)
-            self.mean = A.mean(axis=0)
-            A -= self.mean
-            self.var = np.einsum("ij,ij->j", A, A) / self.n
-            self.dense = A
-            return
+            whole = rows.size == X.shape[0] and np.array_equal(rows, np.arange(self.n))
+            self.dense = np.ascontiguousarray(X) if whole else np.ascontiguousarray(X[rows])
         # Chan et al.'s pairwise merge of block statistics: one pass, no cancellation.
+        # Cache-sized blocks (~2 MB in float32) make this pass about twice as fast.
         count, self.mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
-        for s in range(0, self.n, self.block):
-            A = X[rows[s : s + self.block]].astype(np.float64)
-            m, block_mean = A.shape[0], A.mean(axis=0)
+        for s, e in self._blocks(max(1, _STATS_BLOCK_ELEMENTS // self.d)):
+            raw = self._raw(s, e)
+            m, block_mean = raw.shape[0], raw.sum(axis=0).astype(np.float64) / raw.shape[0]
+            A = raw - block_mean.astype(raw.dtype)  # centred within the block: small, safe in float32
             diff = block_mean - self.mean
-            m2 += ((A - block_mean) ** 2).sum(axis=0) + diff**2 * count * m / (count + m)
+            m2 += np.einsum("ij,ij->j", A, A) + diff**2 * count * m / (count + m)
             self.mean += diff * m / (count + m)
             count += m
         self.var = m2 / self.n
 
-    def _gather(self, positions: np.ndarray) -> np.ndarray:
-        if self.dense is not None:
-            return self.dense[positions]
-        out = self.X[self.rows[positions]].astype(np.float64)
+    def _blocks(self, size: int | None = None):
+        size = size or self.block
+        return ((s, min(s + size, self.n)) for s in range(0, self.n, size))
+
+    def _raw(self, start: int, stop: int) -> np.ndarray:
+        """Uncentred rows ``start:stop`` in the dtype of ``X`` (a view when copied once)."""
+        return self.dense[start:stop] if self.dense is not None else self.X[self.rows[start:stop]]
+
+    def gather(self, positions: np.ndarray) -> np.ndarray:
+        """The centred rows at ``positions``, shape (len(positions), d), float64."""
+        out = (self.dense[positions] if self.dense is not None else self.X[self.rows[positions]]).astype(np.float64)
         out -= self.mean
         return out
 
-    def all_rows(self) -> np.ndarray:
-        """The whole centred matrix, shape (n, d), float64 (a copy when streaming)."""
-        if self.dense is not None:
-            return self.dense
-        starts = range(0, self.n, self.block)
-        return np.concatenate([self._gather(np.arange(s, min(s + self.block, self.n))) for s in starts])
-
     def dot(self, v: np.ndarray) -> np.ndarray:
-        """``(X[rows] - mean) @ v``, shape (n,), float64.
-
-        When streaming, computed in the dtype of ``X``: for float32 codes the products
-        carry ~1e-7 relative error, far below what decides a margin, and skipping the
-        float64 copy of every block halves the time of a pass.
-        """
-        if self.dense is not None:
-            return self.dense @ v
+        """``(X[rows] - mean) @ v``, shape (n,), float64."""
         out = np.empty(self.n)
         v_cast = v.astype(self.X.dtype)
-        for s in range(0, self.n, self.block):
-            e = min(s + self.block, self.n)
-            out[s:e] = self.X[self.rows[s:e]] @ v_cast
+        for s, e in self._blocks():
+            out[s:e] = self._raw(s, e) @ v_cast
         out -= float(self.mean @ v)
+        return out
+
+    def tdot(self, r: np.ndarray) -> np.ndarray:
+        """``(X[rows] - mean).T @ r``, shape (d,), float64."""
+        out = np.zeros(self.d)
+        r_cast = r.astype(self.X.dtype)
+        for s, e in self._blocks():
+            out += r_cast[s:e] @ self._raw(s, e)
+        out -= self.mean * float(r.sum())
         return out
 
     def add_moments(self, positions: np.ndarray, sign: float, t: np.ndarray, S, s, u) -> None:
@@ -117,10 +122,66 @@ class _CentredRows:
         centred rows at ``positions``."""
         for k in range(0, len(positions), self.block):
             pos = positions[k : k + self.block]
-            A = self._gather(pos)
+            A = self.gather(pos)
             S += sign * (A.T @ A)  # NumPy hands A.T @ A to BLAS syrk
             s += sign * A.sum(axis=0)
             u += sign * (t[pos] @ A)
+
+
+class _ActiveMoments:
+    """``(AᵀA, Aᵀ1, Aᵀt, |A|, Σt)`` over the rows ``A`` inside the margin, kept up to date
+    by adding the rows that enter and removing those that leave (or rebuilt when that is
+    cheaper)."""
+
+    def __init__(self, design: _CentredRows, t: np.ndarray):
+        self.design, self.t = design, t
+        d = design.d
+        self.S, self.s, self.u = np.zeros((d, d)), np.zeros(d), np.zeros(d)
+        self.rows = np.zeros(design.n, dtype=bool)
+
+    def update(self, active: np.ndarray) -> None:
+        changed = np.flatnonzero(active != self.rows)
+        moments = (self.t, self.S, self.s, self.u)
+        if changed.size > np.count_nonzero(active):
+            self.S[:], self.s[:], self.u[:] = 0.0, 0.0, 0.0
+            self.design.add_moments(np.flatnonzero(active), 1.0, *moments)
+        else:
+            self.design.add_moments(changed[active[changed]], 1.0, *moments)
+            self.design.add_moments(changed[~active[changed]], -1.0, *moments)
+        self.rows = active.copy()
+        self.n_act, self.t_act = float(np.count_nonzero(active)), float(self.t[active].sum())
+
+
+class _ActiveGram:
+    """Rows of ``Y = X̃ P^-½`` met in the dual Newton steps and their inner products.
+
+    The active set changes by a few rows per step, so each step computes products only
+    for the rows that entered the margin; the cache starts over (from the current
+    active set) when it would outgrow ``2 D`` rows.
+    """
+
+    def __init__(self, design: _CentredRows, root_p: np.ndarray):
+        self.design, self.root = design, root_p
+        self.capacity = min(design.n, 2 * design.d)
+        self.slot = np.full(design.n, -1)
+        self.Y = np.empty((self.capacity, design.d))
+        self.G = np.empty((self.capacity, self.capacity))
+        self.size = 0
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``Y[rows]`` (|rows|, D) and their Gram matrix (|rows|, |rows|), float64."""
+        new = rows[self.slot[rows] < 0]
+        if self.size + new.size > self.capacity:
+            self.slot[:], self.size, new = -1, 0, rows
+        if new.size:
+            k, m = self.size, self.size + new.size
+            Yn = self.design.gather(new) / self.root
+            self.Y[k:m] = Yn
+            self.G[k:m, :m] = Yn @ self.Y[:m].T
+            self.G[:k, k:m] = self.G[k:m, :k].T
+            self.slot[new], self.size = np.arange(k, m), m
+        pos = self.slot[rows]
+        return self.Y[pos], self.G[np.ix_(pos, pos)]
 
 
 def _line_search(o, t, delta, wPd, dPd, C) -> float:
@@ -143,7 +204,7 @@ def _line_search(o, t, delta, wPd, dPd, C) -> float:
     enters = ~active & (rate < 0)
     events = np.flatnonzero(leaves | enters)
     tau = (1 - margin[events]) / rate[events]
-    order = np.argsort(tau, kind="stable")
+    order = np.argsort(tau)
     events, tau = events[order], tau[order]
     sign = np.where(active[events], -1.0, 1.0)
     A = a0 + np.concatenate([[0.0], np.cumsum(sign * 2 * C * (o - t)[events] * delta[events])])
@@ -164,59 +225,127 @@ def _fit_squared_hinge(
 
     The L2-SVM objective of ``LinearSVC(loss="squared_hinge")`` with an unpenalised
     bias and a diagonal penalty ``p`` (``p = var`` is the same as fitting on
-    standardised features). Solved by the modified finite Newton method (Keerthi &
-    DeCoste, JMLR 2005): each step solves the regularised least-squares problem on
-    the samples inside the margin, then an exact line search; the Gram matrix of that
-    active set is updated by the rows that enter or leave rather than recomputed.
+    standardised features), solved by :func:`_newton`. Stops when the gradient norm
+    falls to ``tol`` times its value at ``(w, b) = 0``.
+
+    The path starts from the class-mean difference in standardised coordinates with its
+    scale and bias fitted exactly (a two-parameter problem of the same kind) instead of
+    from ``w = 0``, where every sample is active and the first step costs a full
+    ``N·D²`` pass.
 
     Returns ``(w, b, n_iter, converged)``.
     """
-    n, d = design.n, design.d
-    w, b = np.zeros(d), 0.0
-    o = np.zeros(n)
-    active = np.ones(n, dtype=bool)  # at w = 0 every sample violates the margin
-    S, s, u = np.zeros((d, d)), np.zeros(d), np.zeros(d)
-    design.add_moments(np.arange(n), 1.0, t, S, s, u)
-    n_act, t_act = float(n), float(t.sum())
-    g0 = None
-    for it in range(1, max_iter + 1):
-        # gradient from the maintained active-set moments (o_A = Ãw + b on the active rows)
-        g_w = p * w + 2 * C * (S @ w + s * b - u)
-        g_b = 2 * C * (s @ w + n_act * b - t_act)
-        g_norm = math.hypot(float(np.linalg.norm(g_w)), g_b)
-        g0 = g_norm if g0 is None else g0
-        if g_norm <= tol * g0:
-            return w, b, it - 1, True
-        H = np.empty((d + 1, d + 1))
-        H[:d, :d] = 2 * C * S
-        H[np.diag_indices(d)] += p
-        H[:d, d] = H[d, :d] = 2 * C * s
-        H[d, d] = 2 * C * n_act + 1e-12 * (1 + float(p.max()))  # keeps H definite if no sample is active
-        rhs = np.concatenate([2 * C * u, [2 * C * t_act]])
-        try:
-            target = scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), rhs)
-        except np.linalg.LinAlgError:
-            target = scipy.linalg.lstsq(H, rhs)[0]
-        dw, db = target[:d] - w, float(target[d] - b)
+    xt, g0 = _gradient_at_zero(design, t, C)
+    if g0 == 0:  # (0, 0) is optimal
+        return np.zeros(design.d), 0.0, 0, True
+    w, b, o = _mean_difference_start(design, t, C, p, xt)
+    return _newton(design, t, C, p, tol, max_iter, w, b, g0, o)
+
+
+def _gradient_at_zero(design: _CentredRows, t: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """``X̃ᵀt`` and the norm of the gradient at ``(w, b) = 0``.
+
+    There every sample is inside the margin and the gradient is ``-2C (X̃ᵀt, Σt)``;
+    ``X̃ᵀt`` is proportional to the difference of the class means.
+    """
+    xt = design.tdot(t)
+    return xt, 2 * C * math.hypot(float(np.linalg.norm(xt)), float(t.sum()))
+
+
+def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarray, float, int, bool]:
+    """Modified finite Newton iterations (Keerthi & DeCoste, JMLR 2005) from ``(w, b)``.
+
+    Each step solves the regularised least-squares problem on the samples inside the
+    margin, then an exact line search. That least-squares problem is solved in whichever
+    form is smaller: through the ``|A|×|A|`` Gram matrix of the active samples when there
+    are at most ``D`` of them (nearly separable data, and always when ``N ≤ D``), else
+    through the ``D×D`` moment matrix, which is updated by the rows that enter or leave
+    rather than recomputed. ``o``: the outputs ``X̃w + b`` if already known.
+
+    Returns ``(w, b, steps, converged)``; converged means gradient norm ``<= tol * g0``.
+    """
+    d = design.d
+    o = design.dot(w) + b if o is None else o
+    moments, gram, root = None, None, np.sqrt(p)
+    for it in range(max_iter + 1):
+        active = t * o < 1
+        rows = np.flatnonzero(active)
+        if rows.size <= d:
+            if gram is None:
+                gram = _ActiveGram(design, root)
+            Y, G = gram.take(rows)
+            r = o[rows] - t[rows]
+            g_w, g_b = p * w + 2 * C * root * (r @ Y), 2 * C * float(r.sum())
+        else:
+            if moments is None:
+                moments = _ActiveMoments(design, t)
+            moments.update(active)
+            g_w = p * w + 2 * C * (moments.S @ w + moments.s * b - moments.u)
+            g_b = 2 * C * (float(moments.s @ w) + moments.n_act * b - moments.t_act)
+        if math.hypot(float(np.linalg.norm(g_w)), g_b) <= tol * g0:
+            return w, b, it, True
+        if it == max_iter:
+            break
+        if rows.size <= d:
+            w_new, b_new = _least_squares_dual(Y, G, t[rows], root, C, b)
+        else:
+            w_new, b_new = _least_squares_primal(moments, p, C)
+        dw, db = w_new - w, b_new - b
         delta = design.dot(dw) + db
         step = _line_search(o, t, delta, float(w @ (p * dw)), float(dw @ (p * dw)), C)
         if step == 0.0:
-            return w, b, it, True
+            return w, b, it + 1, True
         w, b = w + step * dw, b + step * db
         o += step * delta
-        new_active = t * o < 1
-        changed = np.flatnonzero(new_active != active)
-        if changed.size == 0 and step == 1.0:
-            return w, b, it, True  # the least-squares solution is consistent with its active set
-        active = new_active
-        if changed.size > np.count_nonzero(active):  # cheaper to rebuild than to update
-            S[:], s[:], u[:] = 0.0, 0.0, 0.0
-            design.add_moments(np.flatnonzero(active), 1.0, t, S, s, u)
-        else:  # add the rows that entered the margin, remove those that left it
-            design.add_moments(changed[active[changed]], 1.0, t, S, s, u)
-            design.add_moments(changed[~active[changed]], -1.0, t, S, s, u)
-        n_act, t_act = float(np.count_nonzero(active)), float(t[active].sum())
+        if step == 1.0 and np.array_equal(t * o < 1, active):
+            return w, b, it + 1, True  # the least-squares solution is consistent with its active set
     return w, b, max_iter, False
+
+
+def _mean_difference_start(design: _CentredRows, t, C, p, xt):
+    """``(w, b, outputs)`` on the ray of ``w0 = X̃ᵀt / p`` with the best scale and bias."""
+    w0 = xt / p
+    s = design.dot(w0)
+    line = _CentredRows(s[:, None], np.arange(design.n))
+    _, g0 = _gradient_at_zero(line, t, C)
+    a, c, _, _ = _newton(line, t, C, np.array([float(w0 @ (p * w0))]), 1e-10, 100, np.zeros(1), 0.0, g0)
+    shift = float(line.mean[0])
+    return a[0] * w0, c - a[0] * shift, a[0] * (s - shift) + c
+
+
+def _least_squares_primal(moments: _ActiveMoments, p, C) -> tuple[np.ndarray, float]:
+    """Minimiser of ``½ wᵀPw + C Σ_A (t - x̃·w - b)²`` from the active-set moments."""
+    d = p.size
+    H = np.empty((d + 1, d + 1))
+    H[:d, :d] = 2 * C * moments.S
+    H[np.diag_indices(d)] += p
+    H[:d, d] = H[d, :d] = 2 * C * moments.s
+    H[d, d] = 2 * C * moments.n_act + 1e-12 * (1 + float(p.max()))  # keeps H definite if no sample is active
+    rhs = np.concatenate([2 * C * moments.u, [2 * C * moments.t_act]])
+    try:
+        target = scipy.linalg.cho_solve(scipy.linalg.cho_factor(H, overwrite_a=True, check_finite=False), rhs)
+    except np.linalg.LinAlgError:
+        target = scipy.linalg.lstsq(H, rhs)[0]
+    return target[:d], float(target[d])
+
+
+def _least_squares_dual(Y, G, tA, root_p, C, b: float) -> tuple[np.ndarray, float]:
+    """The same minimiser through the Gram matrix ``G = YYᵀ`` of the active rows (|A| ≤ D).
+
+    ``Y`` holds the active rows scaled by ``P^-½``. With the bias eliminated by centring
+    over the active rows (``J`` the averaging matrix), ``α = ((I-J) G (I-J) + I/2C)⁻¹
+    (I-J) t`` sums to zero, ``w = P^-½ Yᵀα`` and ``b = mean(t - x̃·w)``.
+    """
+    if tA.size == 0:
+        return np.zeros(root_p.size), b
+    row_mean = G.mean(axis=1)
+    K = G - row_mean[:, None]
+    K -= row_mean[None, :]
+    K += row_mean.mean()
+    K[np.diag_indices_from(K)] += 1 / (2 * C)
+    alpha = scipy.linalg.cho_solve(scipy.linalg.cho_factor(K, overwrite_a=True, check_finite=False), tA - tA.mean())
+    v = alpha @ Y
+    return v / root_p, float(np.mean(tA - Y @ v))
 
 
 # -- the estimator --------------------------------------------------------------------
@@ -231,10 +360,10 @@ class AttributeDirection(BaseEstimator):
         * ``"svm"``: L2-regularised squared-hinge linear SVM (the objective of
           scikit-learn's ``LinearSVC``, bias not penalised), solved by a primal finite
           Newton method (typically 2-40 steps) whose cost is ``O(N·D)`` per step plus
-          ``O(D³)`` and ``O(D²)`` memory; it never forms a kernel matrix. For ``N < D``
-          the problem is first rotated into the ``N``-dimensional span of the
-          samples, which gives the same solution. With ``N`` and ``D`` both in the
-          tens of thousands a step takes minutes: use "logistic" or reduce ``D``.
+          a linear solve in ``min(|A|, D)`` unknowns, ``A`` the samples inside the
+          margin (few on nearly separable data, at most ``N``); it never forms an
+          ``N × N`` kernel matrix. With ``N`` and ``D`` both in the tens of thousands a
+          step can take minutes: use "logistic" or reduce ``D``.
         * ``"logistic"``: L2-regularised logistic regression (lbfgs).
         * ``"lda"``: linear discriminant analysis with Ledoit-Wolf shrinkage of the
           shared covariance (works for ``N < D``); intercept includes the class priors.
@@ -457,8 +586,7 @@ class AttributeDirection(BaseEstimator):
             design = _CentredRows(X, train)
             p = np.where(design.var > 0, design.var, 1.0) if self.standardize else np.ones(design.d)
             t = np.where(pos, 1.0, -1.0)
-            solve = _fit_reduced if design.n < design.d else _fit_squared_hinge
-            w, b, n_iter, ok = solve(design, t, float(self.C), p, float(self.tol), int(self.max_iter))
+            w, b, n_iter, ok = _fit_squared_hinge(design, t, float(self.C), p, float(self.tol), int(self.max_iter))
             if not ok:
                 warnings.warn(
                     f"the SVM solver stopped after max_iter={self.max_iter} Newton steps before converging; "
@@ -559,18 +687,3 @@ def _stratified_split(
         val.append(idx[:n_val])
         train.append(idx[n_val:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
-
-
-def _fit_reduced(design: _CentredRows, t, C, p, tol, max_iter):
-    """Solve the SVM in the span of the samples when there are fewer samples than features.
-
-    With ``v = sqrt(p) w`` the penalty is ``½|v|²`` and the optimal ``v`` lies in the row
-    space of the rescaled centred samples; a QR factorisation ``Ãᵀ/sqrt(p) = Q R`` turns
-    the problem into one with ``n`` features ``Rᵀ`` and identity penalty. Same optimum.
-    Returns ``(w, b, n_iter, converged)`` for the centred features of ``design``.
-    """
-    root = np.sqrt(p)
-    Q, R = scipy.linalg.qr((design.all_rows() / root).T, mode="economic")
-    small = _CentredRows(np.ascontiguousarray(R.T), np.arange(design.n))
-    v, b, n_iter, ok = _fit_squared_hinge(small, t, C, np.ones(small.d), tol, max_iter)
-    return (Q @ v) / root, b - float(v @ small.mean), n_iter, ok
