@@ -166,10 +166,13 @@ class _ActiveGram:
         self.slot = np.full(design.n, -1)
         self.Y = np.empty((self.capacity, design.d))
         self.G = np.empty((self.capacity, self.capacity))
+        self.row_of = np.empty(self.capacity, dtype=np.intp)
         self.size = 0
 
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``Y[rows]`` (|rows|, D) and their Gram matrix (|rows|, |rows|), float64."""
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The active ``rows`` in the order the cache holds them, their ``Y`` (|rows|, D)
+        and their Gram matrix (|rows|, |rows|), float64. When every cached row is active
+        (the set only grew) the last two are views, not copies."""
         new = rows[self.slot[rows] < 0]
         if self.size + new.size > self.capacity:
             self.slot[:], self.size, new = -1, 0, rows
@@ -179,9 +182,11 @@ class _ActiveGram:
             self.Y[k:m] = Yn
             self.G[k:m, :m] = Yn @ self.Y[:m].T
             self.G[:k, k:m] = self.G[k:m, :k].T
-            self.slot[new], self.size = np.arange(k, m), m
-        pos = self.slot[rows]
-        return self.Y[pos], self.G[np.ix_(pos, pos)]
+            self.slot[new], self.row_of[k:m], self.size = np.arange(k, m), new, m
+        if rows.size == self.size:
+            return self.row_of[: self.size], self.Y[: self.size], self.G[: self.size, : self.size]
+        pos = np.sort(self.slot[rows])
+        return self.row_of[pos], self.Y[pos], self.G[np.ix_(pos, pos)]
 
 
 def _line_search(o, t, delta, wPd, dPd, C) -> float:
@@ -193,22 +198,21 @@ def _line_search(o, t, delta, wPd, dPd, C) -> float:
     ``o``: current outputs, ``delta``: change of outputs per unit step, ``wPd``/``dPd``:
     ``w·P·Δw`` and ``Δw·P·Δw`` from the penalty.
     """
-    margin = t * o
-    rate = t * delta
-    active = margin < 1
-    a0 = wPd + 2 * C * np.dot((o - t)[active], delta[active])
-    b0 = dPd + 2 * C * np.dot(delta[active], delta[active])
+    slack, rate = 1 - t * o, t * delta  # (o - t)·delta = -slack·rate since t² = 1
+    active = slack > 0
+    slack_act, rate_act = np.where(active, slack, 0.0), np.where(active, rate, 0.0)
+    a0 = wPd - 2 * C * float(slack_act @ rate)
+    b0 = dPd + 2 * C * float(rate_act @ rate_act)
     if a0 >= 0:
         return 0.0
-    leaves = active & (rate > 0)
-    enters = ~active & (rate < 0)
-    events = np.flatnonzero(leaves | enters)
-    tau = (1 - margin[events]) / rate[events]
+    # active samples moving out of the margin leave it, inactive ones moving in enter it
+    events = np.flatnonzero(np.where(active, rate > 0, rate < 0))
+    ev_slack, ev_rate = slack[events], rate[events]
+    tau = ev_slack / ev_rate
     order = np.argsort(tau)
-    events, tau = events[order], tau[order]
-    sign = np.where(active[events], -1.0, 1.0)
-    A = a0 + np.concatenate([[0.0], np.cumsum(sign * 2 * C * (o - t)[events] * delta[events])])
-    B = b0 + np.concatenate([[0.0], np.cumsum(sign * 2 * C * delta[events] ** 2)])
+    tau, ev_slack, ev_rate = tau[order], ev_slack[order], ev_rate[order]
+    A = a0 + np.concatenate([[0.0], np.cumsum(2 * C * ev_slack * np.abs(ev_rate))])
+    B = b0 - np.concatenate([[0.0], np.cumsum(2 * C * ev_rate * np.abs(ev_rate))])
     ends = np.concatenate([tau, [np.inf]])
     with np.errstate(invalid="ignore"):
         slope_at_end = np.where(np.isinf(ends), np.where(B > 0, np.inf, A), A + B * ends)
@@ -273,7 +277,7 @@ def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarra
         if rows.size <= d:
             if gram is None:
                 gram = _ActiveGram(design, root)
-            Y, G = gram.take(rows)
+            rows, Y, G = gram.take(rows)
             r = o[rows] - t[rows]
             g_w, g_b = p * w + 2 * C * root * (r @ Y), 2 * C * float(r.sum())
         else:
