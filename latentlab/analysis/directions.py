@@ -242,7 +242,7 @@ def _fit_squared_hinge(
     xt, g0 = _gradient_at_zero(design, t, C)
     if g0 == 0:  # (0, 0) is optimal
         return np.zeros(design.d), 0.0, 0, True
-    w, b, o = _mean_difference_start(design, t, C, p, xt)
+    w, b, o = _mean_difference_start(design, t, C, p, xt, tol)
     return _newton(design, t, C, p, tol, max_iter, w, b, g0, o)
 
 
@@ -306,13 +306,15 @@ def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarra
     return w, b, max_iter, False
 
 
-def _mean_difference_start(design: _CentredRows, t, C, p, xt):
-    """``(w, b, outputs)`` on the ray of ``w0 = X̃ᵀt / p`` with the best scale and bias."""
+def _mean_difference_start(design: _CentredRows, t, C, p, xt, tol: float):
+    """``(w, b, outputs)`` on the ray of ``w0 = X̃ᵀt / p`` with the best scale and bias
+    (to the same relative tolerance as the whole problem: a tighter one can cycle on
+    samples sitting exactly at the margin)."""
     w0 = xt / p
     s = design.dot(w0)
     line = _CentredRows(s[:, None], np.arange(design.n))
     _, g0 = _gradient_at_zero(line, t, C)
-    a, c, _, _ = _newton(line, t, C, np.array([float(w0 @ (p * w0))]), 1e-10, 100, np.zeros(1), 0.0, g0)
+    a, c, _, _ = _newton(line, t, C, np.array([float(w0 @ (p * w0))]), tol, 100, np.zeros(1), 0.0, g0)
     shift = float(line.mean[0])
     return a[0] * w0, c - a[0] * shift, a[0] * (s - shift) + c
 
