@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import scipy.linalg
+from scipy.linalg.blas import dgemm as _dgemm
 from sklearn.base import BaseEstimator
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import ConvergenceWarning
@@ -117,15 +118,25 @@ class _CentredRows:
         out -= self.mean * float(r.sum())
         return out
 
-    def add_moments(self, positions: np.ndarray, sign: float, t: np.ndarray, S, s, u) -> None:
-        """Add ``sign`` times ``(AᵀA, Aᵀ1, Aᵀt)`` to ``(S, s, u)`` in place, for ``A`` the
-        centred rows at ``positions``."""
+    def add_moments(self, positions: np.ndarray, weights, t: np.ndarray, S, s, u) -> None:
+        """Add ``(AᵀWA, AᵀW1, AᵀWt)`` to ``(S, s, u)`` in place, for ``A`` the centred rows at
+        ``positions`` and ``W`` the ``weights``: one number for all rows, or one per row."""
         for k in range(0, len(positions), self.block):
             pos = positions[k : k + self.block]
             A = self.gather(pos)
-            S += sign * (A.T @ A)  # NumPy hands A.T @ A to BLAS syrk
-            s += sign * A.sum(axis=0)
-            u += sign * (t[pos] @ A)
+            if np.ndim(weights) == 0:
+                S += weights * (A.T @ A)  # NumPy hands A.T @ A to BLAS syrk
+                s += weights * A.sum(axis=0)
+                u += weights * (t[pos] @ A)
+                continue
+            wk = weights[k : k + self.block]
+            # S += Aᵀ (wk A) in one BLAS call writing into S (S is symmetric, so its
+            # C-ordered memory is also the Fortran-ordered S that dgemm updates)
+            out = _dgemm(1.0, A.T, (wk[:, None] * A).T, beta=1.0, c=S.T, trans_b=1, overwrite_c=1)
+            if not np.shares_memory(out, S):
+                S[...] = out.T
+            s += wk @ A
+            u += (wk * t[pos]) @ A
 
 
 class _ActiveMoments:
@@ -145,9 +156,11 @@ class _ActiveMoments:
         if changed.size > np.count_nonzero(active):
             self.S[:], self.s[:], self.u[:] = 0.0, 0.0, 0.0
             self.design.add_moments(np.flatnonzero(active), 1.0, *moments)
-        else:
+        elif changed.size > self.design.d:  # add the rows that entered the margin, remove those that left it
             self.design.add_moments(changed[active[changed]], 1.0, *moments)
             self.design.add_moments(changed[~active[changed]], -1.0, *moments)
+        elif changed.size:  # the same in one product: few rows make syrk's halved work moot
+            self.design.add_moments(changed, np.where(active[changed], 1.0, -1.0), *moments)
         self.rows = active.copy()
         self.n_act, self.t_act = float(np.count_nonzero(active)), float(self.t[active].sum())
 
@@ -282,7 +295,7 @@ def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarra
             g_w, g_b = p * w + 2 * C * root * (r @ Y), 2 * C * float(r.sum())
         else:
             if moments is None:
-                moments = _ActiveMoments(design, t)
+                moments, primal = _ActiveMoments(design, t), _PrimalLeastSquares(design, p, C)
             moments.update(active)
             g_w = p * w + 2 * C * (moments.S @ w + moments.s * b - moments.u)
             g_b = 2 * C * (float(moments.s @ w) + moments.n_act * b - moments.t_act)
@@ -293,7 +306,7 @@ def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarra
         if rows.size <= d:
             w_new, b_new = _least_squares_dual(Y, G, t[rows], root, C, b)
         else:
-            w_new, b_new = _least_squares_primal(moments, p, C)
+            w_new, b_new = primal.solve(moments)
         dw, db = w_new - w, b_new - b
         delta = design.dot(dw) + db
         step = _line_search(o, t, delta, float(w @ (p * dw)), float(dw @ (p * dw)), C)
@@ -319,20 +332,46 @@ def _mean_difference_start(design: _CentredRows, t, C, p, xt, tol: float):
     return a[0] * w0, c - a[0] * shift, a[0] * (s - shift) + c
 
 
-def _least_squares_primal(moments: _ActiveMoments, p, C) -> tuple[np.ndarray, float]:
-    """Minimiser of ``½ wᵀPw + C Σ_A (t - x̃·w - b)²`` from the active-set moments."""
-    d = p.size
-    H = np.empty((d + 1, d + 1))
-    H[:d, :d] = 2 * C * moments.S
-    H[np.diag_indices(d)] += p
-    H[:d, d] = H[d, :d] = 2 * C * moments.s
-    H[d, d] = 2 * C * moments.n_act + 1e-12 * (1 + float(p.max()))  # keeps H definite if no sample is active
-    rhs = np.concatenate([2 * C * moments.u, [2 * C * moments.t_act]])
-    try:
-        target = scipy.linalg.cho_solve(scipy.linalg.cho_factor(H, overwrite_a=True, check_finite=False), rhs)
-    except np.linalg.LinAlgError:
-        target = scipy.linalg.lstsq(H, rhs)[0]
-    return target[:d], float(target[d])
+class _PrimalLeastSquares:
+    """Minimiser of ``½ wᵀPw + C Σ_A (t - x̃·w - b)²`` from the active-set moments.
+
+    Its matrix ``H = [[P + 2C AᵀA, 2C Aᵀ1], [2C 1ᵀA, 2C|A|]]`` is factored (Cholesky) for
+    one active set and reused while at most ``D / 8`` rows have entered or left the
+    margin since: they change ``H`` by ``±2C a aᵀ`` each (``a = [x̃, 1]``), which the
+    Woodbury identity folds in at ``O(D² r)`` instead of a new ``O(D³)`` factorisation.
+    """
+
+    def __init__(self, design: _CentredRows, p: np.ndarray, C: float):
+        self.design, self.p, self.C = design, p, C
+        self.limit = max(8, design.d // 8)
+        self.factor, self.reference = None, None
+
+    def solve(self, moments: _ActiveMoments) -> tuple[np.ndarray, float]:
+        d, C = self.p.size, self.C
+        rhs = np.concatenate([2 * C * moments.u, [2 * C * moments.t_act]])
+        changed = None if self.factor is None else np.flatnonzero(moments.rows != self.reference)
+        if changed is None or changed.size > self.limit:
+            H = np.empty((d + 1, d + 1))
+            np.multiply(moments.S, 2 * C, out=H[:d, :d])
+            H[np.diag_indices(d)] += self.p
+            H[:d, d] = H[d, :d] = 2 * C * moments.s
+            H[d, d] = 2 * C * moments.n_act + 1e-12 * (1 + float(self.p.max()))  # definite if no sample is active
+            try:  # H is symmetric: its transpose is the Fortran-ordered matrix LAPACK factors in place
+                self.factor = scipy.linalg.cho_factor(H.T, overwrite_a=True, check_finite=False)
+            except np.linalg.LinAlgError:
+                self.factor = None
+                target = scipy.linalg.lstsq(H, rhs)[0]
+                return target[:d], float(target[d])
+            self.reference, changed = moments.rows.copy(), np.empty(0, dtype=np.intp)
+        target = scipy.linalg.cho_solve(self.factor, rhs, check_finite=False)
+        if changed.size:
+            U = np.empty((changed.size, d + 1))
+            U[:, :d], U[:, d] = self.design.gather(changed), 1.0
+            Z = scipy.linalg.cho_solve(self.factor, U.T, check_finite=False)
+            capacitance = U @ Z
+            capacitance[np.diag_indices(changed.size)] += np.where(moments.rows[changed], 1.0, -1.0) / (2 * C)
+            target -= Z @ np.linalg.solve(capacitance, U @ target)
+        return target[:d], float(target[d])
 
 
 def _least_squares_dual(Y, G, tA, root_p, C, b: float) -> tuple[np.ndarray, float]:

@@ -154,21 +154,27 @@ def test_agrees_with_liblinear_on_the_same_objective(data):
 
 
 def test_newton_step_is_the_same_in_primal_and_dual_form():
-    """The regularised least-squares step on an active set, from the D x D moments and
-    from the |A| x |A| Gram matrix (cached across calls), is one and the same."""
+    """The regularised least-squares step on an active set, from the D x D moments (one
+    factorisation updated for a few changed rows, or a new one) and from the |A| x |A| Gram
+    matrix (cached across calls), is one and the same."""
     rng = np.random.default_rng(7)
     X = rng.standard_normal((300, 40)) * rng.uniform(0.5, 2.0, 40) + 3.0
     t = np.where(rng.random(300) < 0.4, 1.0, -1.0)
     p = rng.uniform(0.5, 2.0, 40)
     design = directions._CentredRows(X, np.arange(300))
     gram = directions._ActiveGram(design, np.sqrt(p))
-    moments = directions._ActiveMoments(design, t)
-    for size in (25, 30, 39, 1, 40, 12):  # overlapping sets; the cache overflows and restarts
-        rows = np.sort(rng.choice(300, size, replace=False))
-        active = np.zeros(300, dtype=bool)
-        active[rows] = True
+    moments, primal = directions._ActiveMoments(design, t), directions._PrimalLeastSquares(design, p, 0.7)
+    active = np.zeros(300, dtype=bool)
+    active[rng.choice(300, 25, replace=False)] = True
+    # a few rows in and out at a time (the factorisation is updated), then larger jumps
+    # (it is renewed; the Gram cache overflows and restarts)
+    for flips in (0, 3, 2, 5, 30, 1, 4, 60, 2):
+        active[rng.choice(300, flips, replace=False)] ^= True
+        while active.sum() > 39:
+            active[rng.choice(np.flatnonzero(active))] = False
+        rows = np.flatnonzero(active)
         moments.update(active)
-        w_p, b_p = directions._least_squares_primal(moments, p, 0.7)
+        w_p, b_p = primal.solve(moments)
         held, Y, G = gram.take(rows)
         assert np.array_equal(np.sort(held), rows)
         w_d, b_d = directions._least_squares_dual(Y, G, t[held], np.sqrt(p), 0.7, 0.0)
