@@ -156,28 +156,31 @@ def test_agrees_with_liblinear_on_the_same_objective(data):
 def test_newton_step_is_the_same_in_primal_and_dual_form():
     """The regularised least-squares step on an active set, from the D x D moments (one
     factorisation updated for a few changed rows, or a new one) and from the |A| x |A| Gram
-    matrix (cached across calls), is one and the same."""
+    matrix (cached across calls, its factor extended while the set grows), is one and the
+    same."""
     rng = np.random.default_rng(7)
     X = rng.standard_normal((300, 40)) * rng.uniform(0.5, 2.0, 40) + 3.0
     t = np.where(rng.random(300) < 0.4, 1.0, -1.0)
     p = rng.uniform(0.5, 2.0, 40)
     design = directions._CentredRows(X, np.arange(300))
-    gram = directions._ActiveGram(design, np.sqrt(p))
+    gram = directions._ActiveGram(design, np.sqrt(p), 0.7)
     moments, primal = directions._ActiveMoments(design, t), directions._PrimalLeastSquares(design, p, 0.7)
     active = np.zeros(300, dtype=bool)
     active[rng.choice(300, 25, replace=False)] = True
-    # a few rows in and out at a time (the factorisation is updated), then larger jumps
-    # (it is renewed; the Gram cache overflows and restarts)
-    for flips in (0, 3, 2, 5, 30, 1, 4, 60, 2):
+    # rows only entering (both factorisations are extended/updated), a few rows in and
+    # out (the primal one is updated, the dual one computed afresh), larger jumps (both
+    # renewed; the Gram cache overflows and restarts)
+    for grow, flips in ((0, 0), (3, 0), (2, 0), (0, 5), (4, 0), (0, 30), (0, 1), (3, 0), (0, 60), (0, 2)):
+        active[rng.choice(np.flatnonzero(~active), grow, replace=False)] = True
         active[rng.choice(300, flips, replace=False)] ^= True
         while active.sum() > 39:
             active[rng.choice(np.flatnonzero(active))] = False
         rows = np.flatnonzero(active)
         moments.update(active)
         w_p, b_p = primal.solve(moments)
-        held, Y, G = gram.take(rows)
+        held, Y, L = gram.take(rows)
         assert np.array_equal(np.sort(held), rows)
-        w_d, b_d = directions._least_squares_dual(Y, G, t[held], np.sqrt(p), 0.7, 0.0)
+        w_d, b_d = directions._least_squares_dual(Y, L, t[held], np.sqrt(p), 0.0)
         np.testing.assert_allclose(w_d, w_p, rtol=1e-7, atol=1e-9)
         assert abs(b_d - b_p) < 1e-7
 
