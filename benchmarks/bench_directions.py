@@ -24,7 +24,9 @@ its buffers to tracemalloc) next to the input size.
 
 BLAS is limited to one thread by default (``--threads``): the machine this was written
 on has two cores shared with other jobs, where multi-threaded OpenBLAS stalls, and
-libsvm (the baseline) is single-threaded anyway.
+libsvm (the baseline) is single-threaded anyway. (AttributeDirection itself runs
+problems that fit in one copy, like part 1's, on one BLAS thread whatever the setting:
+with two threads they took 3-4x longer here. Part 2's block products do gain from more.)
 
 Run:  python benchmarks/bench_directions.py [--sigma 0.5 1.0 2.0] [--parts 1 2] [--big-n 1000000]
       [--repeats 5] [--remaining-sample 20000] [--skip-svc]

@@ -13,6 +13,7 @@ Sections: the squared-hinge Newton solver, the estimator, helpers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Literal
@@ -27,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from latentlab._threads import single_blas_thread
 from latentlab.analysis._arrays import (
     _BLOCK_ELEMENTS,
     check_codes,
@@ -640,7 +642,10 @@ class AttributeDirection(BaseEstimator):
             design = _CentredRows(X, train)
             p = np.where(design.var > 0, design.var, 1.0) if self.standardize else np.ones(design.d)
             t = np.where(pos, 1.0, -1.0)
-            w, b, n_iter, ok = _fit_squared_hinge(design, t, float(self.C), p, float(self.tol), int(self.max_iter))
+            # Small problems are many small BLAS calls, which extra threads only slow down;
+            # the block products of large ones do gain from them.
+            with single_blas_thread() if design.dense is not None else contextlib.nullcontext():
+                w, b, n_iter, ok = _fit_squared_hinge(design, t, float(self.C), p, float(self.tol), int(self.max_iter))
             if not ok:
                 warnings.warn(
                     f"the SVM solver stopped after max_iter={self.max_iter} Newton steps before converging; "
