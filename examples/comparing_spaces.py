@@ -24,11 +24,6 @@ destination's own encoding of them) and ``<pair>_support_curve.png`` (held-out i
 error against the support size), the data beside each, and ``results.csv``.
 """
 
-import argparse
-import csv
-from pathlib import Path
-
-import torch
 
 from latentlab import support_set
 from latentlab.analysis import compare_maps, support_curve
@@ -36,21 +31,15 @@ from latentlab.analysis.map_evaluation import map_samples
 from latentlab.data import load
 from latentlab.plots import save_figure
 from latentlab.plots.maps import mapped_samples_figure, support_curve_figure
-from latentlab.training import load_config, train
+
+from _common import data_options, example_parser, prepare, train_quietly, write_rows
 
 KINDS = ("affine", "procrustes")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny models on 32 px centred faces (CPU, a few minutes)")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds; for the tests
-    parser.add_argument("--out", default="spaces", help="folder for the figures and the results table")
-    parser.add_argument("--device", default="auto", help="where to train: auto, cpu, cuda, ...")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first VAE and the GAN; the second VAE "
-                        "uses seed + 1")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 with --quick, whose small "
-                        "networks gain nothing from more on a shared machine; torch's choice otherwise)")
+    parser = example_parser(__doc__, "spaces", "tiny models on 32 px centred faces (CPU, a few minutes)",
+                            seed_help="seed of the first VAE and the GAN; the second VAE uses seed + 1")
     return parser.parse_args(argv)
 
 
@@ -67,18 +56,14 @@ def settings(args) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads or args.quick or args.smoke:
-        torch.set_num_threads(args.threads or 1)
     s = settings(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare(args)
 
-    options = {**load_config(s["vae"]).data.options, **s["data"], "seed": args.seed}
+    options = data_options(s["vae"], s["data"], args.seed)
     faces = load("faces", **options)
 
     def fit(config, seed):
-        return train(config, overrides=[f"train.seed={seed}", "train.checkpoint_every=0", *s["overrides"]],
-                     dataset=faces, device=args.device, progress=False).model
+        return train_quietly(config, seed, s["overrides"], faces, args.device)
 
     vae_a, vae_b, gan = fit(s["vae"], args.seed), fit(s["vae"], args.seed + 1), fit(s["gan"], args.seed)
     # faces the models never saw, for the VAE pair; the GAN pair uses the GAN's own samples
@@ -117,10 +102,7 @@ def main(argv=None):
         print("wrote", ", ".join(map(str, written)))
 
     print("\n=> " + "\n=> ".join(lines))
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, out / "results.csv")
     print("wrote", out / "results.csv")
     return rows
 

@@ -23,11 +23,8 @@ it), ``samples.png`` (the same starting noise through each sampler and step coun
 ``results.csv`` into ``--out``.
 """
 
-import argparse
-import csv
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,23 +33,17 @@ from latentlab.data import load
 from latentlab.metrics import SampleSizeWarning, domain_feature_network, extract_features, sample_quality
 from latentlab.plots import image_grid, new_figure, save_figure
 from latentlab.plots.style import attach_data
-from latentlab.training import load_config, train
+
+from _common import data_options, example_parser, prepare, train_quietly, write_rows
 
 SAMPLERS = ("ddim", "ddpm")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny DDPM, few samples, up to 20 steps (CPU, a few minutes)")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds; for the tests
-    parser.add_argument("--out", default="ddpm_vs_ddim", help="folder for the figures and the results table")
+    parser = example_parser(__doc__, "ddpm_vs_ddim", "tiny DDPM, few samples, up to 20 steps (CPU, a few minutes)",
+                            device_help="where to train and sample: auto, cpu, cuda, ...")
     parser.add_argument("--steps", type=int, nargs="+", help="sampling step counts to compare (default: 10 20 50 "
                         "100 1000; 2 5 10 20 with --quick)")
-    parser.add_argument("--device", default="auto", help="where to train and sample: auto, cpu, cuda, ...")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 with --quick, whose small "
-                        "networks gain nothing from more on a shared machine; torch's choice otherwise)")
     return parser.parse_args(argv)
 
 
@@ -70,18 +61,14 @@ def settings(args) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads or args.quick or args.smoke:
-        torch.set_num_threads(args.threads or 1)
     s = settings(args)
     step_counts = sorted(args.steps or s["steps"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare(args)
 
-    options = {**load_config(s["config"]).data.options, **s["data"], "seed": args.seed}
+    options = data_options(s["config"], s["data"], args.seed)
     faces = load("faces", **options)
     t0 = time.perf_counter()
-    ddpm = train(s["config"], overrides=[f"train.seed={args.seed}", "train.checkpoint_every=0", *s["overrides"]],
-                 dataset=faces, device=args.device, progress=False).model
+    ddpm = train_quietly(s["config"], args.seed, s["overrides"], faces, args.device)
     print(f"trained the DDPM in {time.perf_counter() - t0:.0f} s ({ddpm.config.timesteps} noise levels, "
           f"{ddpm.config.prediction}-prediction)")
 
@@ -131,10 +118,7 @@ def main(argv=None):
              f"DDPM's best (FID {fid['DDPM'][best_ddpm]:.4g} with {best_ddpm} steps) beats DDIM at every step count")
           + f"; real faces against real faces: FID {rows[0]['fid']:.4g}")
 
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, out / "results.csv")
     fig, ax = new_figure("one", aspect=0.75)
     for sampler, values in fid.items():
         ax.plot(step_counts, [values[k] for k in step_counts], "o-", label=sampler)

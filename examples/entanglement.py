@@ -17,38 +17,25 @@ Writes ``entanglement.png`` (attributes x directions, as fitted and conditioned)
 ``results.csv`` (one row per direction).
 """
 
-import argparse
-import csv
-from pathlib import Path
-
 import numpy as np
-import torch
 
 from latentlab.analysis import evaluate_directions, find_direction
 from latentlab.data import load
-from latentlab.models.classifier import train_classifier
 from latentlab.plots import save_figure
 from latentlab.plots.directions import cosine_heatmap, entanglement_figure
-from latentlab.training import load_config, train
+
+from _common import (LABELS_HELP, data_options, example_parser, prepare, train_faces_classifier, train_quietly,
+                     write_rows)
 
 PAIR = ("glasses", "age")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny GAN on 32 px centred faces (CPU, a few minutes)")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds; for the tests
-    parser.add_argument("--out", default="entanglement", help="folder for the figures and the results table")
+    parser = example_parser(__doc__, "entanglement", "tiny GAN on 32 px centred faces (CPU, a few minutes)")
     parser.add_argument("--correlation", type=float, default=0.5,
                         help="phi correlation of glasses and age in the training faces (default 0.5)")
     parser.add_argument("--step", type=float, default=2.0, help="edit step in latent units (default 2)")
-    parser.add_argument("--labels", choices=["classifier", "data"], help="how codes get their labels: 'classifier' "
-                        "(default) labels the GAN's own samples, as InterFaceGAN; 'data' locates real labelled faces "
-                        "in the latent space by GAN inversion (slow on a CPU)")
-    parser.add_argument("--device", default="auto", help="where to train: auto, cpu, cuda, ...")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 with --quick, whose small "
-                        "networks gain nothing from more on a shared machine; torch's choice otherwise)")
+    parser.add_argument("--labels", choices=["classifier", "data"], help=LABELS_HELP)
     return parser.parse_args(argv)
 
 
@@ -68,23 +55,16 @@ def settings(args) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads or args.quick or args.smoke:
-        torch.set_num_threads(args.threads or 1)
     s = settings(args)
     labels_from = args.labels or s["labels"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare(args)
 
-    options = {**load_config(s["config"]).data.options, **s["data"], "seed": args.seed,
-               "correlations": {PAIR: args.correlation}}
+    options = {**data_options(s["config"], s["data"], args.seed), "correlations": {PAIR: args.correlation}}
     faces = load("faces", **options)
     observed = float(np.corrcoef(faces.attrs[PAIR[0]], faces.attrs[PAIR[1]])[0, 1])
     print(f"training faces: correlation of {PAIR[0]} and {PAIR[1]} {observed:+.2f} (asked for {args.correlation:+.2f})")
-    gan = train(s["config"], overrides=[f"train.seed={args.seed}", "train.checkpoint_every=0", *s["overrides"]],
-                dataset=faces, device=args.device, progress=False).model
-    clf, accuracy = train_classifier("faces", n=min(options["n"], 20000), steps=s["clf_steps"], seed=args.seed,
-                                     data_options={k: v for k, v in options.items() if k != "n"},
-                                     device=args.device, progress=False)
+    gan = train_quietly(s["config"], args.seed, s["overrides"], faces, args.device)
+    clf, accuracy = train_faces_classifier(options, s["clf_steps"], args.seed, args.device)
     print("classifier: held-out accuracy " + ", ".join(f"{a} {accuracy[a]:.3f}" for a in PAIR))
 
     # each attribute's hyperplane, and its normal made orthogonal to the other's
@@ -120,10 +100,7 @@ def main(argv=None):
           f"{effect(after, f'{g}|{a}', g):+.3f}); editing {a} moves P({g}) by {effect(before, a, g):+.3f} -> "
           f"{effect(after, f'{a}|{g}', g):+.3f}")
 
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, out / "results.csv")
     written = save_figure(entanglement_figure(before, after), out / "entanglement.png", overwrite=True)
     vectors = [directions[g].primal, directions[a].primal, directions[g].direction, directions[a].direction]
     written += save_figure(cosine_heatmap(vectors, [g, a, f"{g}|{a}", f"{a}|{g}"]), out / "cosines.png", overwrite=True)

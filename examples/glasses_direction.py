@@ -15,35 +15,23 @@ Writes ``traversal.png`` (faces moved along the direction, one column per step),
 data beside each, and ``results.csv`` (share of faces with glasses at each step).
 """
 
-import argparse
-import csv
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from latentlab.analysis import find_direction, move, traversal_images
 from latentlab.data import load
-from latentlab.models.classifier import train_classifier
 from latentlab.plots import save_figure
 from latentlab.plots.directions import distance_histogram, traversal_figure
-from latentlab.training import load_config, train
+
+from _common import (LABELS_HELP, data_options, example_parser, prepare, train_faces_classifier, train_quietly,
+                     write_rows)
 
 STEPS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)  # latent units along the unit normal
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny GAN on 32 px centred faces (CPU, a few minutes)")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds; for the tests
-    parser.add_argument("--out", default="glasses", help="folder for the figures and the results table")
-    parser.add_argument("--device", default="auto", help="where to train: auto, cpu, cuda, ...")
-    parser.add_argument("--labels", choices=["classifier", "data"], help="how codes get their labels: 'classifier' "
-                        "(default) labels the GAN's own samples, as InterFaceGAN; 'data' locates real labelled faces "
-                        "in the latent space by GAN inversion (slow on a CPU)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 with --quick, whose small "
-                        "networks gain nothing from more on a shared machine; torch's choice otherwise)")
+    parser = example_parser(__doc__, "glasses", "tiny GAN on 32 px centred faces (CPU, a few minutes)")
+    parser.add_argument("--labels", choices=["classifier", "data"], help=LABELS_HELP)
     return parser.parse_args(argv)
 
 
@@ -63,20 +51,14 @@ def settings(args) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads or args.quick or args.smoke:
-        torch.set_num_threads(args.threads or 1)
     s = settings(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare(args)
 
     # the config's faces (size, number), with this run's changes; rendered lazily, on demand
-    options = {**load_config(s["config"]).data.options, **s["data"], "seed": args.seed}
+    options = data_options(s["config"], s["data"], args.seed)
     faces = load("faces", **options)
-    gan = train(s["config"], overrides=[f"train.seed={args.seed}", "train.checkpoint_every=0", *s["overrides"]],
-                dataset=faces, device=args.device, progress=False).model
-    clf, accuracy = train_classifier("faces", n=min(options["n"], 20000), steps=s["clf_steps"], seed=args.seed,
-                                     data_options={k: v for k, v in options.items() if k != "n"},
-                                     device=args.device, progress=False)
+    gan = train_quietly(s["config"], args.seed, s["overrides"], faces, args.device)
+    clf, accuracy = train_faces_classifier(options, s["clf_steps"], args.seed, args.device)
     print(f"classifier: held-out glasses accuracy {accuracy['glasses']:.3f}")
 
     # the hyperplane: classifier labels of the GAN's own samples (the top and bottom fraction
@@ -105,10 +87,8 @@ def main(argv=None):
           f"moving {STEPS[-1]:+g} along its normal puts glasses on {100 * gained:.0f}% of the faces without them, "
           f"moving {STEPS[0]:+g} takes them off {100 * lost:.0f}% of the faces with them")
 
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["step", "share_with_glasses", "n"])
-        writer.writerows([step, float(share), s["n_edit"]] for step, share in zip(STEPS, with_glasses.mean(axis=1)))
+    write_rows([{"step": step, "share_with_glasses": float(share), "n": s["n_edit"]}
+                for step, share in zip(STEPS, with_glasses.mean(axis=1))], out / "results.csv")
     grid = traversal_images(gan, z[: 2 if args.smoke else 8], glasses.direction, STEPS)
     written = save_figure(traversal_figure(grid, STEPS, title="moving along the glasses direction"),
                           out / "traversal.png", overwrite=True)

@@ -20,10 +20,7 @@ Writes ``<data>_samples.png`` (samples of each model over the mixture, with the 
 in ``<data>_samples.npz``) and ``results.csv`` into ``--out``.
 """
 
-import argparse
-import csv
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,29 +31,24 @@ from latentlab.plots import new_figure, save_figure
 from latentlab.plots.style import attach_data
 from latentlab.training import load_config, train
 
+from _common import example_parser, prepare, write_rows
+
 # row name -> the bundled config's suffix
 LOSSES = {"minimax": "gan-minimax", "non-saturating": "gan-nonsat", "WGAN-GP": "wgan-gp"}
 TRUE = "true mixture"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="rings only, a quarter of the steps (CPU, a few minutes)")
-    parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # seconds; for the tests
+    parser = example_parser(__doc__, "mode_collapse", "rings only, a quarter of the steps (CPU, a few minutes)",
+                            seed_help="training seed (sampling seeds are 0, 1, ...)", threads_help="small MLPs")
     parser.add_argument("--data", nargs="+", choices=["rings", "grid"], help="mixtures (default: rings and grid; "
                         "rings with --quick)")
-    parser.add_argument("--out", default="mode_collapse", help="folder for the figures and the results table")
-    parser.add_argument("--device", default="auto", help="where to train: auto, cpu, cuda, ...")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (sampling seeds are 0, 1, ...)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 with --quick, whose small "
-                        "MLPs gain nothing from more on a shared machine; torch's choice otherwise)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads or args.quick or args.smoke:
-        torch.set_num_threads(args.threads or 1)
+    out = prepare(args)
     # (share of each config's steps, samples per seed, sampling seeds)
     if args.smoke:
         fraction, n, seeds = 0.005, 200, (0, 1)
@@ -65,8 +57,6 @@ def main(argv=None):
     else:
         fraction, n, seeds = 1.0, 2500, (0, 1, 2, 3, 4)
     datasets = args.data or (["rings"] if (args.quick or args.smoke) else ["rings", "grid"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     rows = []
     for name in datasets:
@@ -113,10 +103,7 @@ def main(argv=None):
         attach_data(fig, centres=centres, **{label.replace(" ", "_"): p for label, p in samples.items()})
         print("wrote", ", ".join(map(str, save_figure(fig, out / f"{name}_samples.png", overwrite=True))))
 
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, out / "results.csv")
     print("wrote", out / "results.csv")
     return rows
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option, traversal_options
 
 # Looked for, in this order, in the current folder when --model is not given.
 DEFAULT_MODELS = ("gan.pt", "vae.pt", "ddpm.pt")
@@ -143,12 +143,7 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
 @model_option
 @click.option("--direction", "direction_file", type=click.Path(dir_okay=False), required=True,
               help="Direction file from `latentlab direction` or `latentlab directions pca`.")
-@click.option("--component", type=click.IntRange(0), default=0, show_default=True,
-              help="Which principal direction, for a file from `directions pca`.")
-@click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True, help="Codes (rows) to edit.")
-@click.option("--range", "span", type=(float, float), default=(-3.0, 3.0), show_default=True, metavar="LO HI",
-              help="Steps from LO to HI, in latent units.")
-@click.option("--steps", type=click.IntRange(2, 21), default=7, show_default=True, help="Columns.")
+@traversal_options
 @click.option("--out", type=click.Path(dir_okay=False), default="edit.png", show_default=True,
               help="Figure (.png/.pdf/.svg); the images are saved beside it as .npz.")
 @seed_option

@@ -12,6 +12,29 @@ device_option = click.option(
 )
 
 
+def stack(*options):
+    """One decorator applying ``options`` in the order given (as if stacked top to bottom)."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+#: The options of a traversal grid (``edit``, ``plot traversal``): which direction of a
+#: file, how many codes, the range of steps and how many columns.
+traversal_options = stack(
+    click.option("--component", type=click.IntRange(0), default=0, show_default=True,
+                 help="Which principal direction, for a file from `directions pca`."),
+    click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True, help="Codes (rows) to edit."),
+    click.option("--range", "span", type=(float, float), default=(-3.0, 3.0), show_default=True, metavar="LO HI",
+                 help="Steps from LO to HI, in latent units."),
+    click.option("--steps", type=click.IntRange(2, 21), default=7, show_default=True, help="Columns."),
+)
+
+
 def parse_data_options(pairs) -> dict:
     """``("size=32", "n=100")`` -> ``{"size": 32, "n": 100}`` (ints, floats, booleans, strings)."""
     out = {}

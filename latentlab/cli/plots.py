@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, seed_option
+from latentlab.cli.options import device_option, force_option, seed_option, stack, traversal_options
 
 _METHODS = ("umap", "pca", "tsne")  # latentlab.plots.projections.METHODS, without importing numpy here
 
@@ -43,11 +43,16 @@ def _width_option(default):
                         help="one (a column of a two-column paper), two (the full text width) or inches.")
 
 
-out_option = click.option("--out", type=click.Path(dir_okay=False), required=True,
-                          help="Figure to write (.png/.pdf/.svg); its data is saved beside it (.npz or .csv).")
-format_option = click.option("--format", "formats", type=click.Choice(["png", "pdf", "svg"]), multiple=True,
-                             help="Also save in this format (same name), repeatable.")
-title_option = click.option("--title", default=None, help="Figure title.")
+def figure_options(width, title_help="Figure title."):
+    """``--out``, ``--format``, ``--title`` and ``--width`` (default ``width``) of a figure command."""
+    return stack(
+        click.option("--out", type=click.Path(dir_okay=False), required=True,
+                     help="Figure to write (.png/.pdf/.svg); its data is saved beside it (.npz or .csv)."),
+        click.option("--format", "formats", type=click.Choice(["png", "pdf", "svg"]), multiple=True,
+                     help="Also save in this format (same name), repeatable."),
+        click.option("--title", default=None, help=title_help),
+        _width_option(width),
+    )
 
 
 def _save(fig, out, formats, force):
@@ -76,10 +81,7 @@ def plot():
               help="umap and tsne keep neighbourhoods; pca is linear (its axes are directions of largest variance).")
 @click.option("--n-max", type=click.IntRange(4), default=5000, show_default=True,
               help="Embed at most this many codes (a random subset).")
-@out_option
-@format_option
-@title_option
-@_width_option("one")
+@figure_options("one")
 @seed_option
 @force_option
 def projection(codes, attribute, method, n_max, out, formats, title, width, seed, force):
@@ -106,10 +108,7 @@ def projection(codes, attribute, method, n_max, out, formats, title, width, seed
               help="Write this attribute under each image: the data's label, or the --classifier's prediction for samples.")
 @click.option("--classifier", type=click.Path(dir_okay=False), default=None,
               help="Attribute classifier that labels a model's samples (with --label).")
-@out_option
-@format_option
-@title_option
-@_width_option("two")
+@figure_options("two")
 @seed_option
 @device_option
 @force_option
@@ -162,16 +161,8 @@ def images(model, data_name, options, n, nrow, attribute, classifier, out, forma
 @plot.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("direction", type=click.Path(dir_okay=False))
-@click.option("--component", type=click.IntRange(0), default=0, show_default=True,
-              help="Which principal direction, for a file from `directions pca`.")
-@click.option("--n", type=click.IntRange(1, 64), default=8, show_default=True, help="Codes (rows) to edit.")
-@click.option("--range", "span", type=(float, float), default=(-3.0, 3.0), show_default=True, metavar="LO HI",
-              help="Steps from LO to HI, in latent units.")
-@click.option("--steps", type=click.IntRange(2, 21), default=7, show_default=True, help="Columns.")
-@out_option
-@format_option
-@title_option
-@_width_option("two")
+@traversal_options
+@figure_options("two")
 @seed_option
 @device_option
 @force_option
@@ -199,10 +190,7 @@ def traversal(model, direction, component, n, span, steps, out, formats, title, 
 @click.option("--colorbar-label", default=None, help="Label of the colour bar.")
 @click.option("--xlabel", default=None)
 @click.option("--ylabel", default=None)
-@out_option
-@format_option
-@title_option
-@_width_option(None)
+@figure_options(None)
 @force_option
 def heatmap(table, center, vmin, vmax, cmap, fmt, no_annotate, colorbar_label, xlabel, ylabel, out, formats, title,
             width, force):
@@ -242,10 +230,7 @@ def _check_cmap(cmap):
 @click.option("--markers", is_flag=True, help="Mark each point.")
 @click.option("--xlabel", default=None, help="x-axis label (default: the x column).")
 @click.option("--ylabel", default=None, help="y-axis label (default: the y column, when there is one).")
-@out_option
-@format_option
-@title_option
-@_width_option("one")
+@figure_options("one")
 @force_option
 def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabel, out, formats, title, width, force):
     """Mean curves with a confidence band from TABLE (CSV); rows with the same x are runs (seeds) of one point."""
@@ -263,10 +248,7 @@ def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabe
 
 @plot.command()
 @click.argument("data_file", type=click.Path(dir_okay=False))
-@out_option
-@format_option
-@click.option("--title", default=None, help="Replace the figure's title.")
-@_width_option(None)
+@figure_options(None, title_help="Replace the figure's title.")
 @force_option
 def redraw(data_file, out, formats, title, width, force):
     """Draw a saved figure again from its DATA_FILE (the .npz or .csv saved beside it), e.g. as PDF."""
