@@ -35,6 +35,22 @@ def example_parser(doc: str, out: str, quick_help: str, *, device_help: str = "w
     return parser
 
 
+def faces_gan_settings(args, quick_fraction: float) -> dict:
+    """Sizes of the GAN-on-faces direction examples for ``--smoke``, ``--quick`` and a full
+    run; ``quick_fraction`` is the share of codes kept at each end of the score ranking."""
+    if args.smoke:
+        # a GAN of a few steps draws neither glasses nor old faces yet, so its codes are
+        # labelled from real faces, located by the recoder alone (no inversion steps)
+        return dict(config="faces-gan-tiny", overrides=["train.steps=15", "model.invert_steps=0"],
+                    data={"n": 256, "nuisance": 0.0}, clf_steps=10, codes=256, fraction=0.25, n_edit=64, labels="data")
+    if args.quick:
+        # centred faces: with shifts, tilts and backgrounds a tiny GAN learns no faces in 500 steps
+        return dict(config="faces-gan-tiny", overrides=[], data={"n": 3000, "nuisance": 0.0},
+                    clf_steps=150, codes=3000, fraction=quick_fraction, n_edit=500, labels="classifier")
+    return dict(config="faces-gan", overrides=[], data={}, clf_steps=1500, codes=20000, fraction=0.05, n_edit=2000,
+                labels="classifier")
+
+
 def prepare(args) -> Path:
     """Set torch's threads (one for --quick/--smoke unless --threads says otherwise) and
     make the output folder; returns it."""

@@ -23,8 +23,8 @@ from latentlab.data import load
 from latentlab.plots import save_figure
 from latentlab.plots.directions import distance_histogram, traversal_figure
 
-from _common import (LABELS_HELP, data_options, example_parser, prepare, train_faces_classifier, train_quietly,
-                     write_rows)
+from _common import (LABELS_HELP, data_options, example_parser, faces_gan_settings, prepare,
+                     train_faces_classifier, train_quietly, write_rows)
 
 STEPS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)  # latent units along the unit normal
 
@@ -35,23 +35,9 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def settings(args) -> dict:
-    if args.smoke:
-        # a GAN of a few steps draws no glasses yet, so its codes are labelled from real faces,
-        # located by the recoder alone (no inversion steps)
-        return dict(config="faces-gan-tiny", overrides=["train.steps=15", "model.invert_steps=0"],
-                    data={"n": 256, "nuisance": 0.0}, clf_steps=10, codes=256, fraction=0.25, n_edit=64, labels="data")
-    if args.quick:
-        # centred faces: with shifts, tilts and backgrounds a tiny GAN learns no faces in 500 steps
-        return dict(config="faces-gan-tiny", overrides=[], data={"n": 3000, "nuisance": 0.0},
-                    clf_steps=150, codes=3000, fraction=0.1, n_edit=500, labels="classifier")
-    return dict(config="faces-gan", overrides=[], data={}, clf_steps=1500, codes=20000, fraction=0.05, n_edit=2000,
-                labels="classifier")
-
-
 def main(argv=None):
     args = parse_args(argv)
-    s = settings(args)
+    s = faces_gan_settings(args, quick_fraction=0.1)
     out = prepare(args)
 
     # the config's faces (size, number), with this run's changes; rendered lazily, on demand
