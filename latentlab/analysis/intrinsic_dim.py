@@ -3,7 +3,8 @@
 * :func:`id_table` — several estimators (with bootstrap intervals) on one point cloud:
   flattened images, latent codes or generated samples;
 * :func:`decoder_local_dimension` — the local dimension of a decoder's output manifold:
-  the numerical rank of the Jacobian ``d decode(z) / d z`` at sampled codes;
+  the numerical rank of the Jacobian ``d decode(z) / d z`` at sampled codes
+  (:func:`decoder_jacobian`, forward mode: one decoder pass per latent dimension);
 * :func:`suggest_latent_size` — latent-size advice from an ID interval.
 
 The estimators themselves live in :mod:`latentlab.id`.
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["IDRow", "id_table", "format_id_table", "decoder_local_dimension", "suggest_latent_size", "flatten_points"]
+__all__ = ["IDRow", "id_table", "format_id_table", "decoder_jacobian", "decoder_local_dimension", "suggest_latent_size",
+           "flatten_points"]
 
 
 def flatten_points(x) -> np.ndarray:
@@ -40,7 +42,8 @@ class IDRow:
     ambient: int
 
 
-def id_table(points: dict, methods=("twonn", "mle"), *, calibrate: bool = False, n_boot: int = 0, seed: int = 0) -> list[IDRow]:
+def id_table(points: dict, methods=("twonn", "mle"), *, calibrate: bool = False, n_boot: int = 0, seed: int = 0,
+             progress: bool = False) -> list[IDRow]:
     """Estimate the ID of each named point cloud with each method.
 
     Parameters
@@ -49,16 +52,19 @@ def id_table(points: dict, methods=("twonn", "mle"), *, calibrate: bool = False,
     methods : names accepted by :func:`latentlab.id.estimate_id`
     calibrate : correct each estimate for the underestimate at high dimension
     n_boot : bootstrap resamples for a 95% interval (0 = none)
+    progress : show a progress bar over the estimates
     """
+    from latentlab._progress import progress_bar
     from latentlab.id import estimate_id
 
+    flat = {name: flatten_points(x) for name, x in points.items()}
     rows = []
-    for name, x in points.items():
-        flat = flatten_points(x)
-        for method in methods:
-            est = estimate_id(flat, method=method, calibrate=calibrate, n_boot=n_boot, random_state=seed)
-            rows.append(IDRow(name, method + (" (calibrated)" if calibrate else ""), float(est.dimension),
-                              tuple(map(float, est.ci)) if est.ci is not None else None, flat.shape[0], flat.shape[1]))
+    pairs = [(name, method) for name in flat for method in methods]
+    for name, method in progress_bar(pairs, enabled=progress, desc="intrinsic dimension", unit="estimate"):
+        x = flat[name]
+        est = estimate_id(x, method=method, calibrate=calibrate, n_boot=n_boot, random_state=seed)
+        rows.append(IDRow(name, method + (" (calibrated)" if calibrate else ""), float(est.dimension),
+                          tuple(map(float, est.ci)) if est.ci is not None else None, x.shape[0], x.shape[1]))
     return rows
 
 
@@ -71,22 +77,89 @@ def format_id_table(rows: list[IDRow]) -> str:
     return "\n".join(lines)
 
 
-def decoder_local_dimension(generator, n: int = 32, seed: int = 0, rtol: float = 1e-3) -> np.ndarray:
+def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
+    """Jacobians of ``generator.decode`` at the codes ``z``, by forward-mode differentiation.
+
+    Each column is one Jacobian-vector product ``d decode(z + t v) / dt`` at ``t = 0``
+    (:func:`torch.func.jvp`), and the products of all codes and directions are batched
+    into calls of ``decode`` on ``batch_size`` codes. A decoder with ``d``-dimensional
+    codes costs ``d`` products per code, instead of one backward pass per output pixel
+    in reverse mode.
+
+    Parameters
+    ----------
+    generator : Generator whose ``decode`` torch can differentiate
+    z : tensor ``(N, *latent_shape)`` — the codes
+    directions : tensor ``(K, *latent_shape)`` or ``(K, latent_dim)``, optional
+        The directions ``v`` (default: the ``latent_dim`` coordinate axes, giving the full Jacobian).
+    batch_size : code-direction pairs per call of ``decode``
+    progress : show a progress bar (with the expected duration after the first batch)
+
+    Returns
+    -------
+    Tensor ``(N, output_size, K)``, float32 on the CPU, where ``output_size`` is the number
+    of numbers in one decoded sample.
+    """
+    from torch.func import jvp
+
+    from latentlab._progress import progress_bar
+
+    z = generator.check_latents(z).float()
+    shape = tuple(generator.latent_shape)
+    d = generator.latent_dim
+    basis = torch.eye(d) if directions is None else torch.as_tensor(directions, dtype=torch.float32).reshape(-1, d)
+    if basis.shape[0] < 1:
+        raise ValueError("directions must hold at least one direction")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, not {batch_size}")
+    k = basis.shape[0]
+    basis = basis.reshape(k, *shape)
+    per_call = max(1, batch_size // k)  # codes whose k products go into one decode call
+    starts = range(0, len(z), per_call)
+    columns = []
+    for start in progress_bar(starts, enabled=progress, desc="decoder Jacobian", unit="product",
+                              weights=[min(per_call, len(z) - s) * k for s in starts], estimate=True):
+        codes = z[start : start + per_call]
+        m = len(codes)
+        primal = codes.repeat_interleave(k, dim=0)
+        tangent = basis.repeat(m, *([1] * len(shape)))
+        _, out = jvp(generator.decode, (primal,), (tangent,))
+        columns.append(out.detach().float().cpu().reshape(m, k, -1).transpose(1, 2))
+    return torch.cat(columns)
+
+
+def decoder_local_dimension(generator, n: int = 32, seed: int = 0, rtol: float = 1e-3, *,
+                            max_directions: int | None = None, batch_size: int = 256,
+                            progress: bool = False) -> np.ndarray:
     """Numerical rank of the decoder's Jacobian at ``n`` codes drawn from the prior.
 
     The rank counts singular values above ``rtol`` times the largest; it is the dimension
-    of the output manifold near each code (at most the latent size). Returns ``(n,)`` ints.
+    of the output manifold near each code (at most the latent size). The Jacobian is
+    computed in forward mode (:func:`decoder_jacobian`): ``latent_dim`` decoder passes
+    per code, batched.
+
+    With ``max_directions`` below the latent size (a diffusion model's latent is a whole
+    image), only that many random orthonormal directions (drawn with ``seed``) are
+    probed: the rank of the Jacobian restricted to them, ``min(max_directions, rank)``
+    for almost every draw, so a result equal to ``max_directions`` means "at least".
+
+    Returns ``(n,)`` ints.
     """
-    if rtol <= 0 or rtol >= 1:
+    if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), not {rtol}")
-    z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed)).float()
-    ranks = []
-    for i in range(n):
-        zi = z[i : i + 1].clone()
-        jac = torch.autograd.functional.jacobian(lambda v: generator.decode(v).reshape(-1), zi)
-        s = torch.linalg.svdvals(jac.reshape(jac.shape[0], -1).double())
-        ranks.append(int((s > rtol * s.max()).sum()) if s.max() > 0 else 0)
-    return np.asarray(ranks)
+    if max_directions is not None and (isinstance(max_directions, bool) or not isinstance(max_directions, int)
+                                       or max_directions < 1):
+        raise ValueError(f"max_directions must be a positive integer or None, not {max_directions!r}")
+    g = torch.Generator().manual_seed(seed)
+    z = generator.sample_latents(n, generator=g).float()
+    directions = None
+    if max_directions is not None and max_directions < generator.latent_dim:
+        directions = torch.linalg.qr(torch.randn(generator.latent_dim, max_directions, generator=g,
+                                                 dtype=torch.float64))[0].T.float()
+    jac = decoder_jacobian(generator, z, directions, batch_size=batch_size, progress=progress)
+    s = torch.linalg.svdvals(jac.double())  # (n, min(output_size, K))
+    top = s.max(dim=1, keepdim=True).values
+    return ((s > rtol * top) & (top > 0)).sum(dim=1).numpy().astype(np.int64)
 
 
 def suggest_latent_size(dimension: float, ci: tuple[float, float] | None = None, factor: float = 1.5) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option, seed_option
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
@@ -22,16 +22,29 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw the TwoNN fit and ID against scale of the first point set to this file (.png/.pdf/.svg).")
+@click.option("--jacobian-codes", type=click.IntRange(0), default=None,
+              help="--model: codes at which the decoder's Jacobian rank is computed (0: none). Default 16 when the "
+                   "codes have at most --jacobian-directions dimensions, else 0.")
+@click.option("--jacobian-directions", type=click.IntRange(1), default=64, show_default=True,
+              help="--model: latent directions the Jacobian is taken along. Codes with at most this many dimensions "
+                   "get the exact rank (one decoder pass per dimension and code); larger ones, e.g. a DDPM's, are "
+                   "probed along this many random directions and the rank is a lower bound.")
 @seed_option
 @device_option
 @force_option
-def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, plot, seed, device, force):
-    """Estimate intrinsic dimension (give exactly one of --data, --latents, --model) and suggest a latent size."""
+@quiet_option
+def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, plot, jacobian_codes,
+                  jacobian_directions, seed, device, force, quiet):
+    """Estimate intrinsic dimension (give exactly one of --data, --latents, --model) and suggest a latent size.
+
+    With --model it also prints the decoder's local dimension, the rank of its Jacobian
+    at codes drawn from the prior: 16 codes x 16 decoder passes for a 16-d VAE, seconds on
+    a CPU; for a DDPM (3072-d codes, each pass a DDIM run) only when asked with --jacobian-codes.
+    """
     import numpy as np
-    import torch
 
     from latentlab import data as data_mod
-    from latentlab.analysis.intrinsic_dim import decoder_local_dimension, format_id_table, id_table, suggest_latent_size
+    from latentlab.analysis.intrinsic_dim import format_id_table, id_table, suggest_latent_size
     from latentlab.data.stats import random_subset
 
     given = [x for x in (data_name, latents, model) if x is not None]
@@ -59,27 +72,25 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     else:
         import latentlab
         from latentlab.codes import encode_dataset
+        from latentlab.metrics.sample_quality import draw_samples
 
         gen = latentlab.load(model, device=device)
-        points[f"samples {model}"] = torch.cat([gen.sample(min(512, n - i), generator=torch.Generator().manual_seed(seed + i))
-                                               for i in range(0, n, 512)])
+        points[f"samples {model}"] = draw_samples(gen, n, seed=seed, batch_size=512, progress=not quiet)
         trained_on = (latentlab.checkpoint.load_checkpoint(model).dataset or {}).get("name")
         if trained_on and hasattr(gen, "encode"):
             real = data_mod.load_for_model(trained_on, gen, **({"n": min(n, 2000), "seed": seed} if trained_on in data_mod.available() else {}))
             real = random_subset(real, min(n, 2000), seed=seed)
             points[f"data {trained_on}"] = real.data
-            if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images is slow; skip by default
-                points[f"codes of {trained_on}"] = encode_dataset(gen, real).z
+            if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images takes minutes; skip by default
+                points[f"codes of {trained_on}"] = encode_dataset(gen, real, progress=not quiet).z
     if plot:
         from latentlab._io import check_can_write
 
         check_can_write(plot, force)
-    rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed)
+    rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed, progress=not quiet)
     click.echo(format_id_table(rows))
     if gen is not None:
-        ranks = decoder_local_dimension(gen, n=16, seed=seed)
-        click.echo(f"decoder local dimension (Jacobian rank at 16 codes): median {int(np.median(ranks))}, "
-                   f"range {ranks.min()}-{ranks.max()} (latent size {gen.latent_dim})")
+        _local_dimension(gen, jacobian_codes, jacobian_directions, seed, quiet)
     first = next((r for r in rows if r.what.startswith("data")), rows[0])
     click.echo(f"suggested latent size: {suggest_latent_size(first.dimension, first.ci)} "
                f"(1.5x the upper end of the {first.method} ID of {first.what}, rounded up to a multiple of 4)")
@@ -91,3 +102,29 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         name, x = next(iter(points.items()))
         written = save_figure(intrinsic_dim_figure(flatten_points(x), title=name), plot, overwrite=force)
         click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+def _local_dimension(gen, codes: int | None, directions: int, seed: int, quiet: bool) -> None:
+    """Print the rank of ``gen``'s decoder Jacobian, or why it was not computed."""
+    import numpy as np
+
+    from latentlab.analysis.intrinsic_dim import decoder_local_dimension
+
+    d = gen.latent_dim
+    exact = d <= directions
+    codes = (16 if exact else 0) if codes is None else codes
+    if codes == 0:
+        if not exact:
+            click.echo(f"decoder local dimension: not computed; the codes have {d} dimensions, so the Jacobian at one "
+                       f"code takes {d} passes through the decoder (for a diffusion model each a whole DDIM run). "
+                       f"--jacobian-codes N probes {directions} random directions at N codes (--jacobian-directions "
+                       "sets how many), giving a lower bound.")
+        return
+    along = f"all {d} latent directions" if exact else f"{directions} random directions of {d}"
+    click.echo(f"decoder local dimension: Jacobian at {codes} codes along {along} "
+               f"({codes * min(d, directions)} decoder passes, forward mode)")
+    ranks = decoder_local_dimension(gen, n=codes, seed=seed, max_directions=None if exact else directions,
+                                    progress=not quiet)
+    at_least = "at least " if not exact and np.median(ranks) >= directions else ""
+    click.echo(f"decoder local dimension (Jacobian rank at {codes} codes): median {at_least}{int(np.median(ranks))}, "
+               f"range {ranks.min()}-{ranks.max()} (latent size {d})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 force_option = click.option("--force", is_flag=True, help="Overwrite output files that already exist.")
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 device_option = click.option(
     "--device", default="auto", show_default=True,

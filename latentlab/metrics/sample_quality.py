@@ -424,12 +424,14 @@ def _check_count(value, name: str) -> int:
     return int(value)
 
 
-def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
     """``n`` samples of a Generator, in batches, on the CPU as float32.
 
     Batches are drawn with one ``torch.Generator`` seeded with ``seed``, so the same
-    seed and batch size give the same samples.
+    seed and batch size give the same samples. ``progress`` shows a bar over the samples.
     """
+    from latentlab._progress import progress_bar
+
     if not callable(getattr(generator, "sample", None)):
         raise TypeError(f"generator must be a latentlab Generator with a sample(n, generator=...) method, "
                         f"not {type(generator).__name__}")
@@ -437,7 +439,9 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256) -> 
     g = torch.Generator().manual_seed(int(seed))
     out = []
     with torch.no_grad():
-        for start in range(0, n, batch_size):
+        starts = range(0, n, batch_size)
+        for start in progress_bar(starts, enabled=progress, desc=f"sample {type(generator).__name__}", unit="sample",
+                                  weights=[min(batch_size, n - s) for s in starts]):
             out.append(torch.as_tensor(generator.sample(min(batch_size, n - start), generator=g)).detach().float().cpu())
     return torch.cat(out)
 
