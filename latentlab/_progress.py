@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Iterable, Iterator, TypeVar
 
-__all__ = ["progress_bar", "duration"]
+__all__ = ["progress_bar", "batch_starts", "duration"]
 
 T = TypeVar("T")
 
@@ -53,6 +53,13 @@ def progress_bar(iterable: Iterable[T], *, enabled: bool = True, total: int | No
                           f"(timed on the first {done})", file=sys.stderr)
     finally:
         bar.close()
+
+
+def batch_starts(n: int, batch_size: int, **bar_options) -> Iterator[int]:
+    """The starts ``0, batch_size, 2 batch_size, ...`` of batches of ``n`` samples, behind a
+    :func:`progress_bar` that counts samples (``bar_options``: its keywords)."""
+    starts = range(0, n, batch_size)
+    return progress_bar(starts, weights=[min(batch_size, n - s) for s in starts], **bar_options)
 
 
 def duration(seconds: float) -> str:

@@ -86,7 +86,8 @@ class LatentCodes:
         return out
 
 
-def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False) -> LatentCodes:
+def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False,
+                   encode_options: dict | None = None) -> LatentCodes:
     """Encode every sample of ``dataset`` with ``model.encode``; labels travel along.
 
     Parameters
@@ -94,15 +95,17 @@ def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False
     model : Generator with ``encode``
     dataset : latentlab Dataset whose samples match the model's input shape
     batch_size : samples per call to ``encode``
+    progress : show a progress bar over the samples, and after the first batch the
+        expected duration (GAN and DDIM inversion take minutes for thousands of images)
+    encode_options : keyword arguments of ``model.encode`` (e.g. ``{"steps": 20}``: a GAN's inversion steps)
     """
-    from tqdm.auto import tqdm
+    from latentlab._progress import batch_starts
 
     n = len(dataset)
     chunks = []
-    starts = range(0, n, batch_size)
-    for start in tqdm(starts, desc="encode", unit="batch", disable=not progress):
+    for start in batch_starts(n, batch_size, enabled=progress, desc="encode", unit="sample", estimate=True):
         idx = np.arange(start, min(n, start + batch_size))
-        chunks.append(torch.as_tensor(model.encode(dataset.get(idx))).detach().float().cpu())
+        chunks.append(torch.as_tensor(model.encode(dataset.get(idx), **(encode_options or {}))).detach().float().cpu())
     z = torch.cat(chunks).numpy() if chunks else np.zeros((0, *model.latent_shape), np.float32)
     return LatentCodes(
         z=z,
@@ -120,14 +123,14 @@ def label_samples(generator, classifier, n: int = 10000, seed: int = 0, batch_si
     The usual route to attribute directions for GANs: ``attrs`` holds the predicted labels
     and ``scores`` the classifier's log-odds of each binary attribute (for ranking by score).
     """
-    from tqdm.auto import tqdm
+    from latentlab._progress import batch_starts
 
     if n < 1:
         raise ValueError(f"n must be positive, not {n}")
     z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed))
     preds: dict = {}
     scores: dict = {}
-    for start in tqdm(range(0, n, batch_size), desc="label samples", unit="batch", disable=not progress):
+    for start in batch_starts(n, batch_size, enabled=progress, desc="label samples", unit="sample"):
         with torch.no_grad():
             images = generator.decode(z[start : start + batch_size])
         for k, v in classifier.predict(images).items():

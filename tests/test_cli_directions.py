@@ -149,3 +149,19 @@ def test_every_command_has_help():
     for args in (["direction"], ["edit"], ["evaluate-edit"], ["directions"], ["directions", "pca"]):
         out, _ = run([*args, "--help"])
         assert "Usage:" in out
+
+
+def test_gan_data_labels_say_what_is_used_and_what_it_costs(quickstart):
+    out, err = run(["direction", "--attr", "glasses", "--labels-from", "data", "--n", "300", "--invert-steps", "3"])
+    # classifier.pt is here but data labels were asked for: the message names what is used instead
+    assert "labels: the 'glasses' labels of 300 images of faces, encoded by gan.pt " \
+           "(GAN inversion: 3 Adam steps per image from the recoder's guess)" in out
+    assert "classifier" not in out
+    assert "encode: about" in err and "(timed on the first 256)" in err  # the estimate, before the second batch
+    saved = DirectionResult.load(quickstart / "glasses.npz")
+    assert saved.labels_from == "data" and saved.n == 300
+    _, quiet = run(["direction", "--attr", "glasses", "--labels-from", "data", "--n", "300", "--invert-steps", "0",
+                    "--quiet", "--force"])
+    assert quiet == ""
+    help_text = " ".join(run(["direction", "--help"])[0].split())
+    assert "--invert-steps" in help_text and "ms per image" in help_text

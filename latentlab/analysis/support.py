@@ -230,12 +230,11 @@ def _require_encode(model, name: str, hint: str) -> None:
 
 def _in_batches(fn, x: torch.Tensor, batch_size: int, model, desc: str, progress: bool) -> torch.Tensor:
     """``fn`` over ``x`` in batches on ``model``'s device; results gathered on the CPU."""
-    from tqdm.auto import tqdm
+    from latentlab._progress import batch_starts
 
     device = getattr(model, "device", torch.device("cpu"))
-    starts = range(0, x.shape[0], batch_size)
     outs = [torch.as_tensor(fn(x[i : i + batch_size].to(device))).detach().cpu()
-            for i in tqdm(starts, desc=desc, unit="batch", disable=not progress)]
+            for i in batch_starts(x.shape[0], batch_size, enabled=progress, desc=desc, unit="sample", estimate=True)]
     return torch.cat(outs)
 
 

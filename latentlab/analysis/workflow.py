@@ -433,7 +433,7 @@ def _load_data(data, model, model_path, n: int, seed: int, data_options: dict | 
 
 
 def _labelled_codes(model, model_path, attribute, conditions, labels_from, classifier, data, n, seed,
-                    data_options, batch_size, progress, device):
+                    data_options, batch_size, progress, device, encode_options=None):
     """``(codes (n, *latent_shape), targets {name: (n,)}, labels {name: (n,) 0/1}, source, data options)``.
 
     ``targets`` are the classifier's log-odds (ranked by the estimator) or the data's
@@ -449,7 +449,7 @@ def _labelled_codes(model, model_path, attribute, conditions, labels_from, class
     dataset, data_name, options = _load_data(data, model, model_path, n, seed, data_options)
     _check_attributes(attribute, conditions, dataset.attr_levels, f"the data {data_name!r}")
     try:
-        codes = encode_dataset(model, dataset, batch_size=batch_size, progress=progress)
+        codes = encode_dataset(model, dataset, batch_size=batch_size, progress=progress, encode_options=encode_options)
     except NotImplementedError:
         raise ValueError(
             f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
@@ -486,6 +486,7 @@ def find_direction(
     batch_size: int = 256,
     device=None,
     progress: bool = False,
+    encode_options: dict | None = None,
 ) -> DirectionResult:
     """Find the direction of ``attribute`` in ``model``'s latent space.
 
@@ -522,6 +523,9 @@ def find_direction(
         Where models given as paths are loaded (``"auto"``, ``"cpu"``, ``"cuda"``, ...).
     progress : bool
         Show progress bars.
+    encode_options : dict, optional
+        Data labels: keyword arguments of the model's ``encode`` (for a GAN, ``steps``
+        and ``restarts`` of its inversion; see :meth:`latentlab.models.gan.GAN.invert`).
 
     Returns
     -------
@@ -560,7 +564,7 @@ def find_direction(
     gen, model_name = _as_model(model, "model", device)
     z, targets, labels, source, used_options = _labelled_codes(
         gen, model_path, attribute, conditions, labels_from, classifier, data, int(n), seed, data_options,
-        batch_size, progress, device,
+        batch_size, progress, device, encode_options,
     )
     for name in (attribute, *conditions):
         _check_both_classes(name, labels[name], source)

@@ -72,6 +72,14 @@ def cli():
     """
 
 
+# Imports are lazy in the whole CLI: this module and the command modules it registers
+# import only click and latentlab.cli.options at the top, and each command imports the
+# library (torch, scikit-learn, matplotlib, umap) inside its body. Registering every
+# command therefore costs nothing, and `latentlab --help`, `latentlab COMMAND --help`
+# and option errors answer in the interpreter's own start-up time (0.1 s of CPU, where
+# importing those libraries takes 2.5-4 s; benchmarks/bench_cli_startup.py measures it,
+# tests/test_cli_startup.py checks that help never imports them). A command module that
+# imports the library at its top makes every command slow.
 def _register() -> None:
     from latentlab.cli import classifier as classifier_cmds
     from latentlab.cli import data as data_cmds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options
+from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option
 
 
 @click.command()
@@ -23,7 +23,8 @@ from latentlab.cli.options import device_option, force_option, parse_data_option
               help="Also draw the table (.png/.pdf/.svg; its data is saved beside it as .csv).")
 @device_option
 @force_option
-def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, out, figure, device, force):
+@quiet_option
+def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, out, figure, device, force, quiet):
     """Score MODEL checkpoints on --data: FID-domain, KID, precision/recall, density/coverage.
 
     On rings/grid and digits the table adds modes covered, % high-quality samples and the
@@ -42,7 +43,7 @@ def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, 
         check_figure_out(figure, [*models, *([out] if out else [])], force)
     table = evaluate_models(list(models), data_name, classifier=classifier, data_options=data_options, n=n,
                             seeds=range(seeds), disentanglement=disentanglement, device=device,
-                            progress=lambda message: click.echo(message, err=True))
+                            progress=not quiet)
     click.echo(table.format())
     if out:
         table.to_csv(out, overwrite=force)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option, seed_option
 
 
 @click.command()
@@ -54,8 +54,14 @@ def train(config, out, overrides, resume, device, force, quiet):
 @seed_option
 @device_option
 @force_option
-def sample(model, n, out, sampler, steps, eta, seed, device, force):
-    """Draw samples from a trained MODEL checkpoint and save them as an image grid."""
+@quiet_option
+def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
+    """Draw samples from a trained MODEL checkpoint and save them as an image grid.
+
+    A diffusion model runs its network once per step for every sample: DDIM with its
+    configured steps (25-50), or --sampler ddpm with all of its timesteps (1000 by default),
+    which is 20-40 times slower; a progress bar shows each batch's steps.
+    """
     import torch
 
     import latentlab
@@ -67,6 +73,8 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
     unsupported = [k for k in extra if k not in accepted]
     if unsupported:
         raise ValueError(f"--{unsupported[0]} applies to diffusion models only; {model} is a {type(gen).__name__}")
+    if "progress" in accepted:
+        extra["progress"] = not quiet
     x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
     if x.ndim == 4:
         fig = image_grid(x, title=f"{Path(model).name}: {n} samples (seed {seed})")
@@ -95,7 +103,8 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
 @seed_option
 @device_option
 @force_option
-def encode(model, data_name, n, out, options, batch_size, seed, device, force):
+@quiet_option
+def encode(model, data_name, n, out, options, batch_size, seed, device, force, quiet):
     """Locate images of --data in MODEL's latent space (VAE posterior mean, GAN inversion, DDIM inversion)."""
     import latentlab
     from latentlab import data
@@ -111,7 +120,7 @@ def encode(model, data_name, n, out, options, batch_size, seed, device, force):
         if "n" in data.builtin_options(data_name):
             opts.setdefault("n", n)
     dataset = random_subset(data.load_for_model(data_name, gen, **opts), n, seed=seed)
-    codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=True)
+    codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=not quiet)
     codes.info.update({"model": str(model), "data": str(data_name)})
     codes.save(out, overwrite=True)
     click.echo(f"encoded {len(codes)} samples into codes of shape {tuple(codes.z.shape[1:])}; wrote {out}"

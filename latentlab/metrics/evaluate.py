@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import math
 import os
+import sys
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from latentlab._progress import progress_bar
 from latentlab.metrics.features import describe_network, domain_feature_network, extract_features
 from latentlab.metrics.mode_coverage import classifier_mode_coverage, mixture_of
 from latentlab.metrics.mode_coverage import mode_coverage as mixture_mode_coverage
@@ -211,7 +213,7 @@ def evaluate_models(
     disentanglement: bool = False,
     batch_size: int = 256,
     device=None,
-    progress: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> EvaluationTable:
     """Score several generators on one dataset, over several sampling seeds.
 
@@ -251,8 +253,8 @@ def evaluate_models(
         known factors, e.g. ``shapes``); NaN for a model that cannot encode.
     batch_size, device
         Images per batch; where features are computed (models keep their device).
-    progress : callable, optional
-        Called with a short message before each model and seed.
+    progress : bool
+        Show a progress bar over models x seeds, and one over the samples of each (on stderr).
 
     Returns
     -------
@@ -263,7 +265,10 @@ def evaluate_models(
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")
-    say = progress or (lambda message: None)
+    def say(message: str) -> None:
+        if progress:
+            print(message, file=sys.stderr)
+
     generators = _generators(models, device)
     dataset = resolve_dataset(data, next(iter(generators.values())), data_options)
     n_real = n if n_real is None else n_real
@@ -311,29 +316,27 @@ def evaluate_models(
     if disentanglement:
         from latentlab.metrics.disentanglement import evaluate_disentanglement  # written beside this module
 
-    values: dict = {}
-    for name, gen in generators.items():
-        per_seed: list[dict] = []
-        for seed in seeds:
-            say(f"{name}: seed {seed}, {n} samples")
-            fake = draw_samples(gen, int(n), seed=seed, batch_size=batch_size)
-            check_same_shape(real, fake)
-            row = sample_quality(real_f, features(fake), seed=seed).to_dict()
-            row = {k: row[k] for k in QUALITY}
-            if coverage_kind is not None:
-                if coverage_kind == "mixture":
-                    cov = mixture_mode_coverage(fake, centres, sigma)
-                else:
-                    cov = classifier_mode_coverage(judge.predict_proba(fake, batch_size)[attribute], threshold)
-                row.update({k: float(getattr(cov, k)) for k in COVERAGE})
-            if evaluate_disentanglement is not None:
-                try:
-                    row.update({str(k): float(v) for k, v in
-                                evaluate_disentanglement(gen, dataset, n=int(n), seed=seed).items()})
-                except NotImplementedError:  # a model that cannot encode: its cells stay NaN
-                    pass
-            per_seed.append(row)
-        values[name] = per_seed
+    values: dict = {name: [] for name in generators}
+    runs = [(name, seed) for name in generators for seed in seeds]
+    for name, seed in progress_bar(runs, enabled=progress, desc="evaluate", unit="run"):
+        gen = generators[name]
+        fake = draw_samples(gen, int(n), seed=seed, batch_size=batch_size, progress=progress)
+        check_same_shape(real, fake)
+        row = sample_quality(real_f, features(fake), seed=seed).to_dict()
+        row = {k: row[k] for k in QUALITY}
+        if coverage_kind is not None:
+            if coverage_kind == "mixture":
+                cov = mixture_mode_coverage(fake, centres, sigma)
+            else:
+                cov = classifier_mode_coverage(judge.predict_proba(fake, batch_size)[attribute], threshold)
+            row.update({k: float(getattr(cov, k)) for k in COVERAGE})
+        if evaluate_disentanglement is not None:
+            try:
+                row.update({str(k): float(v) for k, v in
+                            evaluate_disentanglement(gen, dataset, n=int(n), seed=seed).items()})
+            except NotImplementedError:  # a model that cannot encode: its cells stay NaN
+                pass
+        values[name].append(row)
     metrics: list[str] = []
     for per_seed in values.values():
         for row in per_seed:

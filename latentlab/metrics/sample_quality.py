@@ -430,7 +430,7 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
     Batches are drawn with one ``torch.Generator`` seeded with ``seed``, so the same
     seed and batch size give the same samples. ``progress`` shows a bar over the samples.
     """
-    from latentlab._progress import progress_bar
+    from latentlab._progress import batch_starts
 
     if not callable(getattr(generator, "sample", None)):
         raise TypeError(f"generator must be a latentlab Generator with a sample(n, generator=...) method, "
@@ -439,9 +439,8 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
     g = torch.Generator().manual_seed(int(seed))
     out = []
     with torch.no_grad():
-        starts = range(0, n, batch_size)
-        for start in progress_bar(starts, enabled=progress, desc=f"sample {type(generator).__name__}", unit="sample",
-                                  weights=[min(batch_size, n - s) for s in starts]):
+        for start in batch_starts(n, batch_size, enabled=progress, desc=f"sample {type(generator).__name__}",
+                                  unit="sample", leave=False):
             out.append(torch.as_tensor(generator.sample(min(batch_size, n - start), generator=g)).detach().float().cpu())
     return torch.cat(out)
 

@@ -240,7 +240,8 @@ class DDPM(TrainableGenerator):
             raise ValueError(f"class labels must lie in 0..{self.config.num_classes - 1}")
         return labels
 
-    def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int) -> torch.Tensor:
+    def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int,
+             progress: bool = False) -> torch.Tensor:
         z = self.check_latents(z)
         labels = self._label_tensor(labels, z.shape[0])
         scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
@@ -250,12 +251,13 @@ class DDPM(TrainableGenerator):
         for i in range(0, z.shape[0], batch_size):
             lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
             denoiser = lambda x, lam: self.denoise(x, lam, lab, scale)  # noqa: E731
-            x = sample_loop(denoiser, scheduler, z[i : i + batch_size].to(self.device, torch.float32), generator)
+            x = sample_loop(denoiser, scheduler, z[i : i + batch_size].to(self.device, torch.float32), generator,
+                            progress)
             outs.append(x.clamp(-1, 1).to(z.device))
         return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
 
     def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, guidance_scale: float | None = None,
-               batch_size: int = 256) -> torch.Tensor:
+               batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """Deterministic DDIM (η = 0) from codes ``z`` ``(N, C, H, W)``: images ``(N, C, H, W)`` in [-1, 1].
 
         Parameters
@@ -270,37 +272,40 @@ class DDPM(TrainableGenerator):
             Classifier-free guidance weight; ``config.guidance_scale`` by default.
         batch_size : int
             Codes denoised at once.
+        progress : bool
+            Show a bar over the DDIM steps of each batch.
 
         Differentiable (wrap in ``torch.no_grad()`` when gradients are not needed); the
         result is on ``z``'s device.
         """
-        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size)
+        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress)
 
     def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = "ddim",
                steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None,
-               guidance_scale: float | None = None, batch_size: int = 256) -> torch.Tensor:
+               guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.
 
         x_T is drawn with ``generator`` (as :meth:`sample_latents`), and so is the noise of
         stochastic samplers (``"ddpm"``, or ``"ddim"`` with ``eta > 0``). ``steps``
         defaults to ``config.decode_steps`` for DDIM and to T for DDPM; ``clip`` (x̂0
         clipping) to ``config.clip_denoised`` for DDIM and to on for DDPM. ``labels`` and
-        ``guidance_scale`` as in :meth:`decode`.
+        ``guidance_scale`` as in :meth:`decode`; ``progress`` shows a bar over the steps of each batch.
         """
         z = self.sample_latents(n, generator)
         with torch.no_grad():
-            return self._run(z, self.scheduler(sampler, steps, eta, clip), labels, guidance_scale, generator, batch_size)
+            return self._run(z, self.scheduler(sampler, steps, eta, clip), labels, guidance_scale, generator, batch_size,
+                             progress)
 
     # -- inversion ----------------------------------------------------------------------
     def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, fixed_point_iters: int = 0,
-               batch_size: int = 256) -> torch.Tensor:
+               batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """DDIM inversion: codes ``(N, C, H, W)`` from which :meth:`decode` regenerates ``x``.
 
         ``x`` are images ``(N, C, H, W)`` in [-1, 1]; ``steps`` defaults to
         ``config.decode_steps`` (use the same number for decoding); ``labels`` as in
         :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
-        network calls per step make each step a closer inverse of the decoding step.
-        Results are on ``x``'s device.
+        network calls per step make each step a closer inverse of the decoding step;
+        ``progress`` shows a bar over the steps of each batch. Results are on ``x``'s device.
         """
         x = self.check_samples(x)
         labels = self._label_tensor(labels, x.shape[0])
@@ -311,7 +316,7 @@ class DDPM(TrainableGenerator):
                 lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
                 denoiser = lambda xt, lam: self.denoise(xt, lam, lab)  # noqa: E731
                 outs.append(ddim_invert(denoiser, sch, x[i : i + batch_size].to(self.device, torch.float32),
-                                        fixed_point_iters).to(x.device))
+                                        fixed_point_iters, progress).to(x.device))
         return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
 
     def reconstruction_error(self, x: torch.Tensor, steps=(10, 20, 50, 100), *, labels=None,

@@ -213,14 +213,21 @@ class DDIMScheduler(_Scheduler):
 
 
 def sample_loop(denoiser: Denoiser, scheduler: _Scheduler, x: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Run ``scheduler`` from the noise ``x`` ``(N, C, H, W)`` at its first timestep to a clean batch."""
-    for t in scheduler.timesteps:
+                generator: torch.Generator | None = None, progress: bool = False) -> torch.Tensor:
+    """Run ``scheduler`` from the noise ``x`` ``(N, C, H, W)`` at its first timestep to a clean batch.
+
+    ``progress`` shows a bar over the timesteps.
+    """
+    from latentlab._progress import progress_bar
+
+    name = type(scheduler).__name__.removesuffix("Scheduler")
+    for t in progress_bar(scheduler.timesteps, enabled=progress, desc=f"{name} sampling", unit="step"):
         x = scheduler.step(denoiser(x, scheduler.level(t, x)), t, x, generator=generator).prev_sample
     return x
 
 
-def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, fixed_point_iters: int = 0) -> torch.Tensor:
+def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, fixed_point_iters: int = 0,
+                progress: bool = False) -> torch.Tensor:
     """DDIM inversion: the noise ``x_T`` from which deterministic DDIM regenerates ``x0``.
 
     Walks ``scheduler.timesteps`` from the least to the most noisy, each time applying
@@ -228,13 +235,16 @@ def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, 
     it is evaluated at the current sample (the usual approximation), then refined with
     ``fixed_point_iters`` fixed-point iterations x ← step⁻¹(ε̂(x)) that make each step
     the exact inverse of the corresponding sampling step when they converge.
+    ``progress`` shows a bar over the timesteps.
 
     Returns a tensor shaped like ``x0``.
     """
+    from latentlab._progress import progress_bar
+
     if not isinstance(fixed_point_iters, int) or fixed_point_iters < 0:
         raise ValueError(f"fixed_point_iters must be a non-negative integer, not {fixed_point_iters!r}")
     x = x0
-    for t in scheduler.timesteps.flip(0):
+    for t in progress_bar(scheduler.timesteps.flip(0), enabled=progress, desc="DDIM inversion", unit="step"):
         lam = scheduler.level(t, x)
         guess = x
         for _ in range(1 + fixed_point_iters):

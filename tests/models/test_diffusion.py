@@ -179,6 +179,21 @@ def test_inversion_inverts_each_step_exactly_with_fixed_point_iterations():
     assert (refined - x0).abs().max() < (plain - x0).abs().max()
 
 
+def test_sampling_and_inversion_show_a_bar_over_their_steps(capsys):
+    data = torch.rand(3, 1, 2, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    z = torch.randn(4, 1, 2, 2, generator=torch.Generator().manual_seed(1))
+    sch = DDIMScheduler(log_snr_table("linear", 100).float())
+    sch.set_timesteps(7)
+    quiet = sample_loop(_exact_denoiser(data), sch, z)
+    assert capsys.readouterr().err == ""
+    assert torch.equal(sample_loop(_exact_denoiser(data), sch, z, progress=True), quiet)  # the bar changes nothing
+    err = capsys.readouterr().err
+    assert "DDIM sampling" in err and "7/7" in err
+    ddim_invert(_exact_denoiser(data), sch, quiet, progress=True)
+    err = capsys.readouterr().err
+    assert "DDIM inversion" in err and "7/7" in err
+
+
 # --------------------------------------------------------------------------------------
 # the model, trained on four planted images
 # --------------------------------------------------------------------------------------
