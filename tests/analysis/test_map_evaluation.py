@@ -199,7 +199,7 @@ def test_figures_carry_their_data_and_save(exact, tmp_path):
 
 # -- tiny trained faces models --------------------------------------------------------------
 @pytest.fixture(scope="module")
-def faces_models():
+def faces_models(one_thread):  # small convolutions: one thread is faster on a shared 2-core machine
     """Two VAEs (seeds 0 and 1) and a GAN, trained briefly on 2000 faces at 32 px."""
     from latentlab import data
     from latentlab.training import train

@@ -8,7 +8,7 @@ from latentlab.models.classifier import train_classifier
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, one_thread):  # small convolutions: one thread is faster on a shared 2-core machine
     out = tmp_path_factory.mktemp("clf") / "clf.pt"
     clf, acc = train_classifier("faces", out=out, n=2000, steps=150, progress=False)
     return out, clf, acc

@@ -8,6 +8,9 @@ from latentlab.data import load
 from latentlab.data.toy2d import assign_modes
 from latentlab.training import train
 
+# small MLPs and convolutions: a second thread only adds hand-off costs on a shared 2-core machine
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.mark.parametrize("conditioning", ["projection", "acgan"])
 def test_conditional_gan_generates_the_asked_class(conditioning):
