@@ -31,7 +31,7 @@ from latentlab._io import atomic_path
 FORMAT = "latentlab-checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "FORMAT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "check_finite_state", "FORMAT_VERSION"]
 
 
 @dataclass
@@ -139,4 +139,34 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None):
     """
     from latentlab.models import model_from_checkpoint
 
-    return model_from_checkpoint(load_checkpoint(path), device=device)
+    model = model_from_checkpoint(load_checkpoint(path), device=device)
+    check_finite_state(model.state_dict(), f"{path}: the model's weights",
+                       "the training run diverged before it was saved; use an earlier checkpoint or train again")
+    return model
+
+
+def check_finite_state(state, what: str, hint: str = "") -> None:
+    """Raise ``ValueError`` if a floating-point tensor in ``state`` holds NaN or infinity.
+
+    ``state`` is a state dict or any nesting of dicts and lists around tensors (a
+    checkpoint's ``weights``, an optimizer's state dict); ``what`` names it in the message
+    (e.g. ``"m.pt: the model's weights"``) and ``hint`` says what to do.
+    """
+    named = []
+
+    def collect(node, name):
+        if isinstance(node, torch.Tensor):
+            if node.is_floating_point() or node.is_complex():
+                named.append((name, node))
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                collect(v, f"{name}.{k}" if name else str(k))
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                collect(v, f"{name}.{i}" if name else str(i))
+
+    collect(state, "")
+    bad = [name for name, t in named if not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise ValueError(f"{what} hold NaN or infinite values ({bad[0]}{more})" + (f"; {hint}" if hint else ""))

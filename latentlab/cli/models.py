@@ -32,7 +32,8 @@ def train(config, out, overrides, resume, device, force, quiet):
 
     out = Path(out) if out else Path(Path(config).stem + ".pt")
     try:
-        result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet)
+        result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet,
+                     log=lambda line: click.echo(f"latentlab: {line}", err=True))
     except TrainingDiverged as exc:
         raise click.ClickException(str(exc)) from None
     except TrainingInterrupted as exc:
@@ -68,6 +69,9 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
     if unsupported:
         raise ValueError(f"--{unsupported[0]} applies to diffusion models only; {model} is a {type(gen).__name__}")
     x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{model} drew samples holding NaN or infinite values (its weights are finite but too large); "
+                         f"nothing was written")
     if x.ndim == 4:
         fig = image_grid(x, title=f"{Path(model).name}: {n} samples (seed {seed})")
     else:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import os
 import signal
@@ -40,8 +39,12 @@ import torch
 import torch.distributed as dist
 
 from latentlab._io import atomic_path, check_can_write
-from latentlab.checkpoint import load_checkpoint, save_checkpoint
+from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from latentlab.training.config import RunConfig, load_config
+from latentlab.training.run_files import (
+    append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
+    remove_stale_temporaries, samples_dir,
+)
 
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
 
@@ -52,7 +55,7 @@ RESIDENT_BYTES = 2 * 1024**3
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss or a weight became NaN or infinite; the last good checkpoint is kept."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -219,21 +222,14 @@ class _Loop:
         self.optimizers: dict = {}
 
 
-def _metrics_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".metrics.jsonl")
-
-
-def _samples_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".samples")
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Keep only the log lines up to ``step`` (a resumed run rewrites what came after)."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(line + "\n" for line in kept))
+def _load_optimizer_state(opt: torch.optim.Optimizer, saved: dict) -> None:
+    """Restore an optimizer's state (moments, step counts) from a checkpoint but keep the
+    hyper-parameters (lr, betas, weight decay) it was made with from the current config,
+    so that ``--resume --set train.lr=...`` takes effect. The same config gives the same values."""
+    made = [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
+    opt.load_state_dict(saved)
+    for group, hyper in zip(opt.param_groups, made):
+        group.update(hyper)
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, updates: int) -> None:
@@ -310,6 +306,7 @@ def train(
     device: str | torch.device | None = None,
     dataset=None,
     progress: bool = True,
+    log=None,
 ) -> TrainResult:
     """Train a model from a run config; write its checkpoint to ``out``.
 
@@ -318,56 +315,82 @@ def train(
     config : path, bundled config name, dict or RunConfig
         See :func:`latentlab.training.config.load_config`.
     out : path of the checkpoint (``.pt``). The metrics log (``<stem>.metrics.jsonl``) and
-        sample grids (``<stem>.samples/``) are written beside it. ``None`` trains
-        without writing anything.
+        sample grids (``<stem>.samples/``) are written beside it (see
+        :mod:`latentlab.training.run_files`); all of them are checked to be writable before
+        any work, and ``<name>.lock`` is held while the run lives, so a second run on the
+        same ``out`` is refused (``FileExistsError``). A new run starts a new metrics log.
+        ``None`` trains without writing anything.
     overrides : ``SECTION.FIELD=VALUE`` strings, e.g. ``["train.steps=200"]``.
     resume : continue the run saved in ``out`` exactly where it stopped (model,
-        optimizers, EMA, step, data order and random state). The saved config is used;
-        only ``train.*`` fields may be overridden (e.g. more steps).
+        optimizers, EMA, step, data order, random state and the losses averaged into the
+        next log line), so the weights and the metrics log end as in an uninterrupted run.
+        The saved config is used; only ``train.*`` fields may be overridden (e.g. more
+        steps), and every one is honoured from the resumed step on: ``lr``, ``betas`` and
+        ``weight_decay`` are set on the restored optimizers.
     force : overwrite an existing ``out`` when not resuming.
     device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     dataset : a :class:`~latentlab.data.Dataset` to use instead of the config's data.
     progress : show a progress bar.
-    """
-    from latentlab import data as data_mod
-    from latentlab.models import model_class
+    log : callable taking one line of text (e.g. ``print``), told which ``train.*``
+        settings a resume changes; ``None`` says nothing.
 
+    A loss or a weight that becomes NaN or infinite stops the run with
+    :class:`TrainingDiverged`; checkpoints are written only from finite weights.
+    """
     out = Path(out) if out is not None else None
     joined = _setup_distributed(device or "auto")
     try:
-        ckpt = None
-        if resume:
-            if out is None or not out.exists():
+        with contextlib.ExitStack() as outputs:
+            if resume and (out is None or not out.exists()):
                 raise FileNotFoundError(f"cannot resume: no checkpoint at {out}")
-            ckpt = load_checkpoint(out)
-            if ckpt.training is None:
-                raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
-            cfg = load_config(ckpt.config, overrides)
-            saved = load_config(ckpt.config).to_dict()
-            for section in ("model", "data"):  # the same command line may be repeated with --resume
-                changed = [k for k, v in cfg.to_dict()[section].items() if saved[section].get(k) != v]
-                if changed:
-                    raise ValueError(
-                        f"when resuming only train.* fields can change; {section}.{changed[0]} differs from the "
-                        f"saved run ({saved[section].get(changed[0])!r})"
-                    )
-        else:
-            cfg = load_config(config, overrides)
-            if out is not None:
-                check_can_write(out, overwrite=force)
-        dev = resolve_device(device or "auto")
-        if dataset is None:
-            dataset = data_mod.load(cfg.data.name, **cfg.data.options)
-        cls = model_class(cfg.model.kind)
-        # initial weights come from the run's seed, never from the global random state
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.train.seed)
-            model = cls.build(cfg.model, dataset)
-        cfg.model = model.config  # data-dependent fields resolved by build
-        return _run(cfg, model, dataset, dev, out, ckpt, progress)
+            if out is not None and (not dist.is_initialized() or dist.get_rank() == 0):  # rank 0 writes
+                check_outputs_writable(out)
+                outputs.enter_context(hold_run_lock(out))
+                remove_stale_temporaries(out)
+            return _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log)
     finally:
         if joined:
             dist.destroy_process_group()
+
+
+def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
+    from latentlab import data as data_mod
+    from latentlab.models import model_class
+
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(out)
+        if ckpt.training is None:
+            raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
+        check_finite_state(ckpt.weights, f"{out}: the saved weights",
+                           "cannot resume from them; train again without --resume, e.g. with a lower train.lr")
+        cfg = load_config(ckpt.config, overrides)
+        saved = load_config(ckpt.config).to_dict()
+        for section in ("model", "data"):  # the same command line may be repeated with --resume
+            changed = [k for k, v in cfg.to_dict()[section].items() if saved[section].get(k) != v]
+            if changed:
+                raise ValueError(
+                    f"when resuming only train.* fields can change; {section}.{changed[0]} differs from the "
+                    f"saved run ({saved[section].get(changed[0])!r})"
+                )
+        changed = [f"train.{k} = {v!r} (was {saved['train'].get(k)!r})"
+                   for k, v in cfg.to_dict()["train"].items() if saved["train"].get(k) != v]
+        if changed and log is not None and (not dist.is_initialized() or dist.get_rank() == 0):
+            log(f"resuming {out} at step {ckpt.training['step']} with {', '.join(changed)}")
+    else:
+        cfg = load_config(config, overrides)
+        if out is not None:
+            check_can_write(out, overwrite=force)
+    dev = resolve_device(device or "auto")
+    if dataset is None:
+        dataset = data_mod.load(cfg.data.name, **cfg.data.options)
+    cls = model_class(cfg.model.kind)
+    # initial weights come from the run's seed, never from the global random state
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.train.seed)
+        model = cls.build(cfg.model, dataset)
+    cfg.model = model.config  # data-dependent fields resolved by build
+    return _run(cfg, model, dataset, dev, out, ckpt, progress)
 
 
 def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResult:
@@ -385,16 +408,23 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
     model.to(dev)
     ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
     loop.optimizers = model.make_optimizers(tc)
-    start, ema_updates = 0, 0
+    start, ema_updates, elapsed = 0, 0, 0.0
+    pending: list = []  # the rows of the steps since the last log line, averaged into the next one
     if ckpt is not None:
         model.load_state_dict(ckpt.weights["model"])
-        if ema is not None and ckpt.weights.get("ema") is not None:
-            ema.load_state_dict(ckpt.weights["ema"])
-        for name, opt in loop.optimizers.items():
-            opt.load_state_dict(ckpt.training["optimizers"][name])
         start = int(ckpt.training["step"])
         ema_updates = int(ckpt.training.get("ema_updates", start))
+        if ema is not None:
+            if ckpt.weights.get("ema") is not None:
+                ema.load_state_dict(ckpt.weights["ema"])
+            else:  # EMA switched on at this resume: it starts from the resumed weights
+                ema.load_state_dict(ckpt.weights["model"])
+                ema_updates = 0
+        for name, opt in loop.optimizers.items():
+            _load_optimizer_state(opt, ckpt.training["optimizers"][name])
         loop.generator.set_state(ckpt.training["generator_state"])
+        pending = [dict(row) for row in ckpt.training.get("log_pending", [])]
+        elapsed = float(ckpt.training.get("elapsed", 0.0))
     model.train()
 
     # In-memory data goes to the device once; lazy sources stream through a DataLoader.
@@ -413,14 +443,19 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
         fetch = iter(loader)
 
     writer = rank == 0 and loop.out is not None
-    if writer and ckpt is not None:
-        _truncate_log(_metrics_path(loop.out), start)
+    if writer:  # the log holds the lines up to the first pending row: a resume writes the rest again
+        keep_metrics_through(metrics_path(loop.out), pending[0]["step"] - 1 if pending else start)
     history: list = []
-    window: list = []  # (step, {name: tensor}) since the last flush
+    window: list = []  # (step, {name: tensor}) not yet checked and turned into rows
     last_good = (ckpt.path, start) if ckpt is not None else (None, start)
     ctx = TrainStep(loop)
 
-    def flush(step_now: int) -> None:
+    def diverged(what: str) -> TrainingDiverged:
+        where = f"; the last good checkpoint is {last_good[0]} (step {last_good[1]})" if last_good[0] else "; no checkpoint was written"
+        return TrainingDiverged(f"training diverged: {what}{where}. Try a lower train.lr or train.grad_clip")
+
+    def collect() -> None:
+        """Check the losses of the window and move them into ``history`` and ``pending``."""
         nonlocal window
         if not window:
             return
@@ -434,24 +469,35 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
         if bad.any():
             i = int(bad.nonzero()[0])
             which = [n for n, v in zip(names, values[i].tolist()) if not math.isfinite(v)]
-            where = f"; the last good checkpoint is {last_good[0]} (step {last_good[1]})" if last_good[0] else "; no checkpoint was written"
-            raise TrainingDiverged(
-                f"training diverged: {', '.join(which)} became {values[i][names.index(which[0])].item()} at step {window[i][0] + 1}"
-                f"{where}. Try a lower train.lr or train.grad_clip"
-            )
+            raise diverged(f"{', '.join(which)} became {values[i][names.index(which[0])].item()} at step {window[i][0] + 1}")
         rows = [{"step": s + 1, **dict(zip(names, vals))} for (s, _), vals in zip(window, values.tolist())]
         history.extend(rows)
+        pending.extend(rows)
         window = []
+
+    def flush(step_now: int) -> None:
+        """Write the log line of ``step_now``: the mean of each loss since the last line."""
+        collect()
+        if not pending:
+            return
         if writer:
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in names}
-            line = {"step": step_now, **mean, "images_per_s": rate(), "time": round(time.time() - t0, 2)}
-            with open(_metrics_path(loop.out), "a") as f:
-                f.write(json.dumps(line) + "\n")
+            names = [k for k in pending[0] if k != "step"]
+            mean = {k: float(np.mean([r[k] for r in pending])) for k in names}
+            line = {"step": step_now, **mean, "images_per_s": rate(), "time": round(elapsed + time.time() - t0, 2)}
+            append_metrics_line(metrics_path(loop.out), line)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in mean.items()})
+        pending.clear()
 
     def save(step_now: int) -> None:
         nonlocal last_good
+        collect()
+        weights = {"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None}
+        optimizers = {k: o.state_dict() for k, o in loop.optimizers.items()}
+        try:
+            check_finite_state({"weights": weights, "optimizers": optimizers}, f"the weights or optimizer state at step {step_now}")
+        except ValueError as exc:
+            raise diverged(str(exc)) from None
         if world > 1:
             dist.barrier()
         if not writer:
@@ -459,15 +505,14 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
         training = {
             "step": step_now,
             "ema_updates": ema_updates,
-            "optimizers": {k: o.state_dict() for k, o in loop.optimizers.items()},
+            "optimizers": optimizers,
             "generator_state": loop.generator.get_state().cpu(),
             "world_size": world,
+            "log_pending": [dict(row) for row in pending],
+            "elapsed": elapsed + time.time() - t0,
         }
-        save_checkpoint(
-            loop.out, kind=cfg.model.kind, config=cfg.to_dict(),
-            weights={"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None},
-            training=training, dataset=dataset.describe(),
-        )
+        save_checkpoint(loop.out, kind=cfg.model.kind, config=cfg.to_dict(), weights=weights,
+                        training=training, dataset=dataset.describe())
         last_good = (loop.out, step_now)
 
     t0 = time.time()
@@ -514,15 +559,17 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
                 flag = torch.tensor([float(stop)], device=dev)
                 dist.all_reduce(flag)
                 stop = bool(flag.item() > 0)
-            if done % tc.log_every == 0 or stop:
+            # Log lines fall on multiples of log_every (and the last step) only: an interrupted
+            # run saves the rows since the last line in its checkpoint, and the resumed run
+            # averages them into the next line as the uninterrupted run would.
+            if done % tc.log_every == 0:
                 flush(done)
             if loop.out is not None and tc.checkpoint_every and done % tc.checkpoint_every == 0 and done < tc.steps:
-                flush(done)
                 save(done)
             if writer and tc.sample_every and done % tc.sample_every == 0:
-                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
+                _save_samples(ema or model, dataset, samples_dir(loop.out) / f"step_{done:08d}.png")
             if stop:
-                flush(done)
+                collect()
                 if loop.out is not None:
                     save(done)
                 raise TrainingInterrupted(
@@ -530,11 +577,12 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
                     + (f"checkpoint saved to {loop.out}; continue with --resume" if loop.out else "nothing was saved (no output path)")
                 )
         done = tc.steps if len(steps) else start
+        if loop.out is not None:
+            save(done)  # before the last line: a longer resumed run averages these rows into its next one
         flush(done)
         if loop.out is not None:
-            save(done)
             if writer:
-                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
+                _save_samples(ema or model, dataset, samples_dir(loop.out) / f"step_{done:08d}.png")
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
