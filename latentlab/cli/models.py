@@ -25,7 +25,9 @@ def train(config, out, overrides, resume, device, force, quiet):
 
     The metrics log (OUT.metrics.jsonl) and sample grids (OUT.samples/) are written beside
     the checkpoint. Ctrl-C stops at the end of the current step and saves a checkpoint;
-    continue with --resume. Multi-GPU: torchrun --nproc_per_node=N -m latentlab train CONFIG.
+    continue with --resume, which may change train.* fields (--set train.lr=1e-4). While a
+    run lives it holds OUT.lock: a second run on the same --out is refused. Multi-GPU:
+    torchrun --nproc_per_node=N -m latentlab train CONFIG.
     """
     from latentlab.training import TrainingDiverged, TrainingInterrupted
     from latentlab.training import train as run
