@@ -13,7 +13,16 @@ from pathlib import Path
 from latentlab.data.dataset import ArraySource, Dataset
 
 __all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
-           "is_procedural"]
+           "is_procedural", "OptionError"]
+
+
+class OptionError(TypeError, ValueError):
+    """A loader option with an unknown name, or a value of the wrong type.
+
+    A ``TypeError`` to Python code, as for any unexpected keyword argument; also a
+    ``ValueError``, so that an option given on the command line (``-o KEY=VALUE``) is
+    reported as the user's mistake, in one line.
+    """
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -56,7 +65,7 @@ def _call(fn, what: str, options: dict):
     valid = [p for p, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY or (v.default is not inspect.Parameter.empty)]
     unknown = [k for k in options if k not in params]
     if unknown:
-        raise TypeError(f"unknown option {unknown[0]!r} for {what}; valid options: {', '.join(valid)}")
+        raise OptionError(f"unknown option {unknown[0]!r} for {what}; valid options: {', '.join(valid)}")
     return fn(**options)
 
 

@@ -67,6 +67,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
 
+from latentlab.data import OptionError
 from latentlab.data.dataset import Dataset
 
 __all__ = [
@@ -161,7 +162,7 @@ def _resolve_prevalence(prevalence) -> dict:
     if prevalence is None:
         return out
     if not isinstance(prevalence, Mapping):
-        raise TypeError(f"prevalence must be a dict of attribute -> frequency, not {type(prevalence).__name__}")
+        raise OptionError(f"prevalence must be a dict of attribute -> frequency, not {type(prevalence).__name__}")
     valid = (*BINARY_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES)
     for name, value in prevalence.items():
         if name in CATEGORICAL_ATTRIBUTES:
@@ -223,7 +224,7 @@ def _resolve_correlations(correlations) -> dict[tuple[str, str], float]:
                 items[key.strip()] = value.strip()
         correlations = items
     if not isinstance(correlations, Mapping):
-        raise TypeError(
+        raise OptionError(
             "correlations must be a dict like {('glasses', 'age'): 0.5} or a string 'glasses~age=0.5', "
             f"not {type(correlations).__name__}"
         )

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from latentlab._io import read_npz
 from latentlab.data.dataset import Dataset
 
 __all__ = [
@@ -558,10 +559,7 @@ def load_npz(path, *, images_key: str | None = None, size: int | None = None) ->
     """
     path = Path(path).expanduser()
     _check_size(size)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
+    arrays = read_npz(path, what="NumPy .npz file of images")
     listing = ", ".join(f"{k} {v.shape}" for k, v in arrays.items()) or "none"
     if images_key is None:
         candidates = [k for k, v in arrays.items() if v.ndim in (3, 4)]

@@ -120,7 +120,7 @@ class EvaluationTable:
 
         path = check_can_write(path, overwrite)
         rows = self.rows()
-        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
@@ -171,7 +171,7 @@ def _generators(models, device) -> dict:
     out = {}
     for name, model in items:
         if isinstance(model, (str, os.PathLike)):
-            model = latentlab.load(model, device=device)
+            model = latentlab.load(model, device=device, expect="generator")
         if not isinstance(model, Generator):
             raise TypeError(f"model {name!r} is a {type(model).__name__}, not a Generator (VAE, GAN, DDPM or a "
                             "Generator subclass)")

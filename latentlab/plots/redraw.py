@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from latentlab._io import read_npz
 from latentlab.plots.style import _RECIPE_FORMAT, _RECIPE_VERSION, RECIPE_KEY, _file_sha256, read_table
 
 __all__ = ["redrawable", "drawers", "load_figure_data", "redraw"]
@@ -78,11 +79,7 @@ def load_figure_data(path: str | os.PathLike) -> tuple[dict, dict | None]:
         raise FileNotFoundError(f"no figure data at {path}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except Exception as exc:  # np.load raises several types for a file that is not an .npz
-            raise ValueError(f"{path} is not an .npz file ({type(exc).__name__}: {exc})") from None
+        data = read_npz(path, what="figure data file (saved beside a figure)")
         text = data.pop(RECIPE_KEY, None)
         return data, None if text is None else _parse_recipe(str(text), path)
     if suffix == ".csv":
