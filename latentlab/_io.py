@@ -26,7 +26,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["check_can_write", "atomic_path", "command_inputs", "note_input", "read_npz", "FileArrays"]
+__all__ = ["check_can_write", "atomic_path", "command_inputs", "note_input", "is_input", "read_npz", "FileArrays"]
 
 # The resolved paths of the files the running command reads (None outside a command).
 _INPUTS: contextvars.ContextVar[set | None] = contextvars.ContextVar("latentlab_inputs", default=None)
@@ -63,6 +63,13 @@ def note_input(path: str | os.PathLike | None) -> None:
         inputs.add(path.resolve())
 
 
+def is_input(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file the running command reads (see :func:`command_inputs`)."""
+    inputs = _INPUTS.get()
+    path = Path(path)
+    return bool(inputs) and path.exists() and path.resolve() in inputs
+
+
 def _check_parent(path: Path) -> None:
     """``NotADirectoryError`` when a component of ``path``'s folder exists but is a file."""
     for parent in path.parents:
@@ -92,8 +99,7 @@ def check_can_write(path: str | os.PathLike, overwrite: bool = False) -> Path:
     _check_parent(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file name")
-    inputs = _INPUTS.get()
-    if inputs and path.exists() and path.resolve() in inputs:
+    if is_input(path):
         raise ValueError(f"{path} is an input of this command; an output never replaces an input, "
                          "even with --force: choose another name")
     if path.exists() and not overwrite:

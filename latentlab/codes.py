@@ -72,6 +72,8 @@ class LatentCodes:
         if z.ndim < 2 or z.shape[0] == 0 or z.size == 0:
             raise ValueError(f"{path}: the codes 'z' have shape {z.shape}; expected N >= 1 codes of shape (N, d) "
                              "or (N, *latent_shape)")
+        if not np.isfinite(z).all():
+            raise ValueError(f"{path}: the codes 'z' contain NaN or infinite values")
         out = cls(z=z)
         for key, value in data.items():
             group, _, name = key.partition("/")

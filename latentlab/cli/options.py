@@ -31,7 +31,7 @@ def check_figure_out(out, force: bool, others=()) -> None:
     """
     from pathlib import Path
 
-    from latentlab._io import check_can_write
+    from latentlab._io import check_can_write, is_input
 
     out = check_can_write(out, force)
     taken = {Path(p).resolve() for p in others if p}
@@ -39,6 +39,9 @@ def check_figure_out(out, force: bool, others=()) -> None:
         if data.resolve() in taken:
             raise click.BadParameter(f"{out} would write {data}, which is another output of this command; "
                                      "give the outputs different names")
+        if data != out and is_input(data):
+            raise ValueError(f"{out} would save the figure's data as {data}, which is an input of this command; "
+                             "an output never replaces an input, even with --force: choose another name")
         if data != out and data.exists():
             check_can_write(data, force)
 

@@ -16,8 +16,6 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from latentlab._io import read_npz
 from latentlab.plots.style import _RECIPE_FORMAT, _RECIPE_VERSION, RECIPE_KEY, _file_sha256, read_table
 
