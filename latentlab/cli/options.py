@@ -37,8 +37,8 @@ def check_figure_out(out, force: bool, others=()) -> None:
     taken = {Path(p).resolve() for p in others if p}
     for data in [out] + [out.with_suffix(s) for s in (".npz", ".csv", ".json")]:
         if data.resolve() in taken:
-            raise click.BadParameter(f"{out} would write {data}, which is another output of this command; "
-                                     "give the outputs different names")
+            raise click.UsageError(f"{out} would write {data}, which is another output of this command; "
+                                   "give the outputs different names")
         if data != out and is_input(data):
             raise ValueError(f"{out} would save the figure's data as {data}, which is an input of this command; "
                              "an output never replaces an input, even with --force: choose another name")
