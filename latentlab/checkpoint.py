@@ -23,6 +23,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -91,7 +92,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """Read a checkpoint safely (no code from the file is run) and validate its header.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is
-    not a latentlab checkpoint or was written by an incompatible version.
+    not a latentlab checkpoint, was written by an incompatible version, or is damaged (an
+    entry of the wrong type, e.g. weights that are not state dicts of tensors).
     """
     path = Path(path)
     if not path.exists():
@@ -181,7 +183,8 @@ def role_of(model_or_class) -> str | None:
     return None
 
 
-def load(path: str | os.PathLike, device: str | torch.device | None = None, expect: str | None = None):
+def load(path: str | os.PathLike, device: str | torch.device | None = None,
+         expect: Literal["generator", "classifier"] | None = None):
     """Load a trained model from a checkpoint.
 
     The model family is read from the file; the EMA weights are used when present.

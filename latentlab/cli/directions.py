@@ -180,8 +180,8 @@ def evaluate_edit(model, classifier, direction_files, step, n, out, seed, device
     gen = latentlab.load(model, device=device, expect="generator")
     for path, r in zip(direction_files, results):
         r.check_model(gen, what=str(path))
-    before, after = evaluate_directions(gen, latentlab.load(classifier, device=device, expect="classifier"), results, n=n, step=step,
-                                        seed=seed)
+    clf = latentlab.load(classifier, device=device, expect="classifier")
+    before, after = evaluate_directions(gen, clf, results, n=n, step=step, seed=seed)
     click.echo(f"change of P(attribute) per unit step, {n} codes, step {step:g}:")
     click.echo(before.table())
     if after is not None:

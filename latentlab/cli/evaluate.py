@@ -9,7 +9,8 @@ from latentlab.cli.options import InputPath, check_figure_out, device_option, fo
 
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True, dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), required=True, help="Real data: built-in dataset (faces, digits, ...) or a path.")
+@click.option("--data", "data_name", type=InputPath(), required=True,
+              help="Real data: built-in dataset (faces, digits, ...) or a path.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="Data loader option, repeatable (the image size defaults to the first model's).")
 @click.option("--classifier", type=InputPath(exists=True, dir_okay=False), default=None,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
 
 @click.command("intrinsic-dim")
-@click.option("--data", "data_name", type=InputPath(), default=None, help="Built-in dataset or path: ID of the (flattened) images.")
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Built-in dataset or path: ID of the (flattened) images.")
 @click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
 @click.option("--model", type=InputPath(dir_okay=False), default=None,
               help="A checkpoint: ID of its samples, of its codes of real data, and its decoder's local dimension.")
@@ -37,6 +40,8 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     given = [x for x in (data_name, latents, model) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --data, --latents or --model")
+    if plot:  # before any work
+        check_figure_out(plot, force)
     methods = methods or ("twonn", "mle")
     opts = parse_data_options(options)
 
@@ -70,8 +75,6 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
             points[f"data {trained_on}"] = real.data
             if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images is slow; skip by default
                 points[f"codes of {trained_on}"] = encode_dataset(gen, real).z
-    if plot:
-        check_figure_out(plot, force)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed)
     click.echo(format_id_table(rows))
     if gen is not None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.KINDS, without importing numpy here
 
@@ -189,8 +191,8 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
     if direct_file:
         direct = DirectionResult.load(direct_file)
         direct.check_model(dst, what=str(direct_file))
-    effects = direction_transfer(dst, latentlab.load(classifier, device=device, expect="classifier"), latent_map, found,
-                                 direct_direction=direct, n=n, step=step, seed=seed)
+    clf = latentlab.load(classifier, device=device, expect="classifier")
+    effects = direction_transfer(dst, clf, latent_map, found, direct_direction=direct, n=n, step=step, seed=seed)
     click.echo(f"{found.attribute}: {direction_file} ({found.model or 'source'}) carried by {map_file} "
                f"({latent_map.kind} map) into {dst_path}; {n} codes, step {step:g}")
     click.echo("change of P(attribute) per unit step:")

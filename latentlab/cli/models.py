@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 
 @click.command()
@@ -86,7 +88,8 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
 
 @click.command()
 @click.argument("model", type=InputPath(dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), required=True, help="Built-in dataset name or a path to your data.")
+@click.option("--data", "data_name", type=InputPath(), required=True,
+              help="Built-in dataset name or a path to your data.")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,

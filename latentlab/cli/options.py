@@ -46,7 +46,8 @@ def check_figure_out(out, force: bool, others=()) -> None:
             check_can_write(data, force)
 
 
-force_option = click.option("--force", is_flag=True, help="Overwrite output files that already exist.")
+force_option = click.option("--force", is_flag=True,
+                            help="Overwrite output files that already exist (never a file the command reads).")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 device_option = click.option(
     "--device", default="auto", show_default=True,
