@@ -48,6 +48,7 @@ def files(tmp_path_factory) -> Path:
     from latentlab.codes import LatentCodes
     from latentlab.models.classifier import train_classifier
     from latentlab.plots import image_grid, save_figure
+    from latentlab.plots.intrinsic_dim import intrinsic_dim_figure
     from latentlab.training import train
 
     folder = tmp_path_factory.mktemp("bad-inputs")
@@ -76,6 +77,7 @@ def files(tmp_path_factory) -> Path:
     _drop_array(folder / "glasses.npz", folder / "no-primal.npz", "primal")
     save_figure(image_grid(torch.zeros(4, 3, 8, 8)), folder / "grid.png")
     _drop_array(folder / "grid.npz", folder / "no-images.npz", "images")
+    save_figure(intrinsic_dim_figure(rng.standard_normal((200, 3))), folder / "id.png")
     return folder
 
 
@@ -133,6 +135,8 @@ CLI_CASES = {
     "empty codes": (["intrinsic-dim", "--latents", "empty-codes.npz", "--boot", "0"], "have shape (0, 16)"),
     "codes of strings": (["intrinsic-dim", "--latents", "string-codes.npz", "--boot", "0"], "not real numbers"),
     "unknown data option": (["data", "stats", "faces", "-o", "sise=32"], "unknown option 'sise'"),
+    "redraw with an option the figure does not take": (["plot", "redraw", "id.npz", "--out", "r.png", "--width", "two"],
+                                                       "intrinsic_dim_figure does not take the option 'width'"),
 }
 
 
@@ -247,7 +251,7 @@ def test_outputs_never_replace_inputs_and_are_created_exclusively(tmp_path):
 
 def test_a_bug_is_not_a_user_error():
     from latentlab.cli import USER_ERRORS
-    from latentlab.data import OptionError
+    from latentlab.errors import OptionError
 
     for bug in (KeyError, TypeError, AttributeError, IndexError):
         assert not issubclass(bug, USER_ERRORS)

@@ -11,18 +11,10 @@ import inspect
 from pathlib import Path
 
 from latentlab.data.dataset import ArraySource, Dataset
+from latentlab.errors import OptionError
 
 __all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
-           "is_procedural", "OptionError"]
-
-
-class OptionError(TypeError, ValueError):
-    """A loader option with an unknown name, or a value of the wrong type.
-
-    A ``TypeError`` to Python code, as for any unexpected keyword argument; also a
-    ``ValueError``, so that an option given on the command line (``-o KEY=VALUE``) is
-    reported as the user's mistake, in one line.
-    """
+           "is_procedural"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {

@@ -67,8 +67,8 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
 
-from latentlab.data import OptionError
 from latentlab.data.dataset import Dataset, check_memory, check_seed
+from latentlab.errors import OptionError
 
 __all__ = [
     "SIZES",

@@ -11,12 +11,14 @@ Only drawers registered here are called: a data file names one, it never supplie
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
 from typing import Callable
 
 from latentlab._io import read_npz
+from latentlab.errors import OptionError
 from latentlab.plots.style import _RECIPE_FORMAT, _RECIPE_VERSION, RECIPE_KEY, _file_sha256, read_table
 
 __all__ = ["redrawable", "drawers", "load_figure_data", "redraw"]
@@ -117,9 +119,15 @@ def redraw(path: str | os.PathLike, **options):
     if name not in _DRAWERS:
         raise ValueError(f"{path} was drawn by {name!r}, which this latentlab cannot draw; it can draw: {', '.join(known)}")
     merged = {**recipe.get("options", {}), **options}
+    params = inspect.signature(_DRAWERS[name]).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        taken = list(params)[1:]
+        unknown = [k for k in options if k not in taken]
+        if unknown:
+            raise OptionError(f"{name} does not take the option {unknown[0]!r}; it takes: {', '.join(taken) or 'none'}")
     try:
         return _DRAWERS[name](data, **merged)
     except TypeError as exc:
         if "unexpected keyword argument" in str(exc):
-            raise TypeError(f"{name} does not take that option ({exc})") from None
+            raise OptionError(f"{name} does not take that option ({exc})") from None
         raise
