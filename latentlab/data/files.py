@@ -132,6 +132,9 @@ def _pil_to_tensor(image: Image.Image, channels: int) -> torch.Tensor:
 
 def _uint8_or_float_to_unit(array: np.ndarray, what: str) -> np.ndarray:
     """uint8 0..255, or floats in [0, 1] or [-1, 1], as float32 in [-1, 1]."""
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{what} has dtype {array.dtype}; expected uint8 (0..255), integers in 0..255, "
+                         "or floats in [0, 1] or [-1, 1]")
     if array.size == 0:
         return array.astype(np.float32)
     lo, hi = float(array.min()), float(array.max())
