@@ -256,3 +256,15 @@ def test_a_bug_is_not_a_user_error():
     for bug in (KeyError, TypeError, AttributeError, IndexError):
         assert not issubclass(bug, USER_ERRORS)
     assert issubclass(OptionError, USER_ERRORS) and issubclass(OptionError, TypeError)
+
+
+def test_unknown_names_are_value_errors_listing_the_known_ones():
+    from latentlab.metrics.evaluate import EvaluationTable
+
+    table = EvaluationTable(models=("VAE",), metrics=("fid",), values={"VAE": {"fid": np.array([1.0, 3.0])}},
+                            seeds=(0, 1))
+    assert table.mean("VAE", "fid") == 2.0
+    with pytest.raises(ValueError, match="no model 'GAN' in the table; models: VAE"):
+        table.mean("GAN", "fid")
+    with pytest.raises(ValueError, match="no metric 'kid' in the table; metrics: fid"):
+        table.std("VAE", "kid")

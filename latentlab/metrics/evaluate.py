@@ -82,9 +82,9 @@ class EvaluationTable:
 
     def _check(self, model: str, metric: str) -> np.ndarray:
         if model not in self.values:
-            raise KeyError(f"no model {model!r} in the table; models: {', '.join(self.models)}")
+            raise ValueError(f"no model {model!r} in the table; models: {', '.join(self.models)}")
         if metric not in self.values[model]:
-            raise KeyError(f"no metric {metric!r} in the table; metrics: {', '.join(self.metrics)}")
+            raise ValueError(f"no metric {metric!r} in the table; metrics: {', '.join(self.metrics)}")
         return np.asarray(self.values[model][metric], dtype=np.float64)
 
     def mean(self, model: str, metric: str) -> float:
