@@ -20,9 +20,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import tempfile
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -117,6 +114,8 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     if ``path`` exists when the body is done (another process wrote it meanwhile),
     ``FileExistsError`` is raised and that file is left as it is.
     """
+    import tempfile
+
     path = Path(path)
     _check_parent(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +191,9 @@ def read_npz(path: str | os.PathLike, what: str = "NumPy .npz file") -> FileArra
         The file is not a valid ``.npz`` archive (another format, truncated, damaged) or
         holds Python objects instead of plain arrays.
     """
+    import zipfile
+    import zlib
+
     import numpy as np
 
     path = Path(path).expanduser()

@@ -45,11 +45,14 @@ def _stack(options):
 
 def resolve_model(model: str | None) -> str:
     """``model``, or the first default checkpoint in the current folder (announced on stdout)."""
+    from latentlab._io import note_input
+
     if model:
         return model
     for name in DEFAULT_MODELS:
         if Path(name).is_file():
             click.echo(f"using model {name} (choose another with --model)")
+            note_input(name)  # an input of the command, like a --model given
             return name
     raise click.UsageError(
         f"no model given and none of {', '.join(DEFAULT_MODELS)} in this folder; pass --model PATH "
@@ -59,10 +62,13 @@ def resolve_model(model: str | None) -> str:
 
 def resolve_classifier(classifier: str | None, required: bool = False) -> str | None:
     """``classifier``, or ``classifier.pt`` in the current folder when present."""
+    from latentlab._io import note_input
+
     if classifier:
         return classifier
     if Path(DEFAULT_CLASSIFIER).is_file():
         click.echo(f"using classifier {DEFAULT_CLASSIFIER} (choose another with --classifier)")
+        note_input(DEFAULT_CLASSIFIER)
         return DEFAULT_CLASSIFIER
     if required:
         raise click.UsageError(
@@ -105,9 +111,9 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
     from latentlab.analysis.workflow import find_direction
 
     out = out or f"{attribute}.npz"
-    check_can_write(out, force)
     model = resolve_model(model)
     classifier = None if labels_from == "data" else resolve_classifier(classifier, required=labels_from == "classifier")
+    check_can_write(out, force)
     if labels_from == "auto":
         labels_from = "classifier" if classifier else "data"
     if labels_from == "classifier":
@@ -141,8 +147,9 @@ def edit(model, direction_file, component, n, span, steps, out, seed, device, fo
 
     from latentlab.plots import model_traversal_figure, save_figure
 
+    model = resolve_model(model)
     check_figure_out(out, force)
-    fig = model_traversal_figure(resolve_model(model), direction_file, component=component, n=n,
+    fig = model_traversal_figure(model, direction_file, component=component, n=n,
                                  steps=np.linspace(span[0], span[1], steps), seed=seed, device=device)
     written = save_figure(fig, out, overwrite=force)
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
@@ -172,10 +179,10 @@ def evaluate_edit(model, classifier, direction_files, step, n, out, seed, device
     from latentlab.plots import save_figure
     from latentlab.plots.directions import entanglement_figure
 
-    if out:
-        check_figure_out(out, force)
     model = resolve_model(model)
     classifier = resolve_classifier(classifier, required=True)
+    if out:
+        check_figure_out(out, force)
     results = [DirectionResult.load(p) for p in direction_files]
     gen = latentlab.load(model, device=device, expect="generator")
     for path, r in zip(direction_files, results):
@@ -213,9 +220,9 @@ def pca(model, k, codes, data_name, options, n, out, seed, device, force):
     from latentlab._io import check_can_write
     from latentlab.analysis.workflow import pca_directions
 
+    model = resolve_model(model)
     if out:
         check_can_write(out, force)
-    model = resolve_model(model)
     result = pca_directions(model, k=k, codes=codes, n=n, seed=seed, data=data_name,
                             data_options=parse_data_options(options) if options else None, device=device,
                             progress=True)

@@ -176,9 +176,9 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
     from latentlab.analysis.workflow import DirectionResult, PCAResult, load_direction_file
     from latentlab.cli.directions import resolve_classifier
 
+    classifier = resolve_classifier(classifier, required=True)
     if out:
         check_can_write(out, force)
-    classifier = resolve_classifier(classifier, required=True)
     latent_map = LatentMap.load(map_file)
     found = load_direction_file(direction_file)
     if isinstance(found, PCAResult):
