@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
 
 @click.command("intrinsic-dim")
-@click.option("--data", "data_name", default=None, help="Built-in dataset or path: ID of the (flattened) images.")
-@click.option("--latents", type=click.Path(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
-@click.option("--model", type=click.Path(dir_okay=False), default=None,
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Built-in dataset or path: ID of the (flattened) images.")
+@click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
+@click.option("--model", type=InputPath(dir_okay=False), default=None,
               help="A checkpoint: ID of its samples, of its codes of real data, and its decoder's local dimension.")
 @click.option("--method", "methods", multiple=True, type=click.Choice(METHOD_NAMES), help="Estimator, repeatable (default: twonn and mle).")
 @click.option("--n", type=click.IntRange(10), default=5000, show_default=True, help="Points used.")
@@ -37,6 +40,8 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     given = [x for x in (data_name, latents, model) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --data, --latents or --model")
+    if plot:  # before any work
+        check_figure_out(plot, force)
     methods = methods or ("twonn", "mle")
     opts = parse_data_options(options)
 
@@ -60,7 +65,7 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         import latentlab
         from latentlab.codes import encode_dataset
 
-        gen = latentlab.load(model, device=device)
+        gen = latentlab.load(model, device=device, expect="generator")
         points[f"samples {model}"] = torch.cat([gen.sample(min(512, n - i), generator=torch.Generator().manual_seed(seed + i))
                                                for i in range(0, n, 512)])
         trained_on = (latentlab.checkpoint.load_checkpoint(model).dataset or {}).get("name")
@@ -70,10 +75,6 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
             points[f"data {trained_on}"] = real.data
             if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images is slow; skip by default
                 points[f"codes of {trained_on}"] = encode_dataset(gen, real).z
-    if plot:
-        from latentlab._io import check_can_write
-
-        check_can_write(plot, force)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed)
     click.echo(format_id_table(rows))
     if gen is not None:

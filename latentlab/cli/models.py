@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 
 @click.command()
-@click.argument("config")
+@click.argument("config", type=InputPath(dir_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (default: CONFIG's name with .pt, in this folder).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
@@ -47,7 +49,7 @@ def train(config, out, overrides, resume, device, force, quiet):
 
 
 @click.command()
-@click.argument("model")
+@click.argument("model", type=InputPath(dir_okay=False))
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="Output figure (.png/.pdf/.svg); the samples are saved beside it as .npz.")
@@ -64,7 +66,8 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
     import latentlab
     from latentlab.plots import image_grid, save_figure
 
-    gen = latentlab.load(model, device=device)
+    check_figure_out(out, force)
+    gen = latentlab.load(model, device=device, expect="generator")
     extra = {k: v for k, v in {"sampler": sampler, "steps": steps, "eta": eta}.items() if v is not None}
     accepted = inspect.signature(gen.sample).parameters
     unsupported = [k for k in extra if k not in accepted]
@@ -90,8 +93,9 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force):
 
 
 @click.command()
-@click.argument("model")
-@click.option("--data", "data_name", required=True, help="Built-in dataset name or a path to your data.")
+@click.argument("model", type=InputPath(dir_okay=False))
+@click.option("--data", "data_name", type=InputPath(), required=True,
+              help="Built-in dataset name or a path to your data.")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
@@ -110,7 +114,7 @@ def encode(model, data_name, n, out, options, batch_size, seed, device, force):
     from latentlab.data.stats import random_subset
 
     check_can_write(out, force)
-    gen = latentlab.load(model, device=device)
+    gen = latentlab.load(model, device=device, expect="generator")
     opts = parse_data_options(options)
     if data_name in data.available():
         opts.setdefault("seed", seed)
