@@ -1,29 +1,104 @@
-"""File-writing helpers shared by checkpoints, figures, reports and the CLI.
+"""File helpers shared by checkpoints, figures, reports and the CLI.
 
-Two rules hold everywhere in latentlab: nothing a user owns is overwritten unless they
-ask for it (``overwrite=True`` in Python, ``--force`` on the command line), and files are
-written atomically (to a temporary file in the same folder, then renamed), so a crash or
-Ctrl-C never leaves a half-written file behind.
+Three rules hold everywhere in latentlab:
+
+* nothing a user owns is overwritten unless they ask for it (``overwrite=True`` in
+  Python, ``--force`` on the command line), and an output is created exclusively: if
+  another process creates the same file meanwhile, the later writer fails instead of
+  silently replacing it;
+* an output never replaces a file the same command reads, ``--force`` or not
+  (:func:`command_inputs`, :func:`note_input`);
+* files are written atomically (to a temporary file in the same folder, then renamed),
+  so a crash or Ctrl-C never leaves a half-written file behind.
+
+:func:`check_can_write` is the one place where an output path is checked, and
+:func:`read_npz` the one reader of ``.npz`` files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
+__all__ = ["check_can_write", "atomic_path", "command_inputs", "note_input", "is_input", "read_npz", "FileArrays"]
+
+# The resolved paths of the files the running command reads (None outside a command).
+_INPUTS: contextvars.ContextVar[set | None] = contextvars.ContextVar("latentlab_inputs", default=None)
+
+
+@contextlib.contextmanager
+def command_inputs(*paths: str | os.PathLike) -> Iterator[None]:
+    """Run one command: inside the block, no output may replace a file it reads.
+
+    The files are those given here and every file a latentlab reader opens inside the
+    block (they call :func:`note_input`); :func:`check_can_write` refuses to write over
+    any of them, even with ``overwrite=True``. The CLI runs each command in this block.
+    """
+    token = _INPUTS.set(set())
+    try:
+        for path in paths:
+            note_input(path)
+        yield
+    finally:
+        _INPUTS.reset(token)
+
+
+def note_input(path: str | os.PathLike | None) -> None:
+    """Record ``path`` as read by the running command (see :func:`command_inputs`).
+
+    Does nothing outside a command, or for a path that is not an existing file (a
+    dataset name, a folder).
+    """
+    inputs = _INPUTS.get()
+    if inputs is None or path is None:
+        return
+    path = Path(path).expanduser()
+    if path.is_file():
+        inputs.add(path.resolve())
+
+
+def is_input(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file the running command reads (see :func:`command_inputs`)."""
+    inputs = _INPUTS.get()
+    path = Path(path)
+    return bool(inputs) and path.exists() and path.resolve() in inputs
+
+
+def _check_parent(path: Path) -> None:
+    """``NotADirectoryError`` when a component of ``path``'s folder exists but is a file."""
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                what = "a file" if parent.is_file() else "a broken link"
+                raise NotADirectoryError(f"cannot write {path}: {parent} is {what}, not a folder")
+            return
+
 
 def check_can_write(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Raise ``FileExistsError`` if ``path`` exists and ``overwrite`` is false.
+    """Check that ``path`` may be written; create its missing parent folders; return it as a ``Path``.
 
-    Also refuses a path that is an existing folder and creates missing parent folders.
-    Returns the path as a ``Path``.
+    Raises
+    ------
+    ValueError
+        ``path`` is a file the running command reads (:func:`command_inputs`): an output
+        never replaces an input, whatever ``overwrite`` says.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    IsADirectoryError
+        ``path`` is a folder.
+    NotADirectoryError
+        A folder on the way to ``path`` is a file.
     """
     path = Path(path)
+    _check_parent(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file name")
+    if is_input(path):
+        raise ValueError(f"{path} is an input of this command; an output never replaces an input, "
+                         "even with --force: choose another name")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass --force (overwrite=True) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,20 +106,124 @@ def check_can_write(path: str | os.PathLike, overwrite: bool = False) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success rename it over ``path``.
+def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success move it to ``path``.
 
     If the body raises (or is interrupted), the temporary file is removed and ``path``
-    keeps its previous content.
+    keeps its previous content. With ``overwrite=False`` the file is created exclusively:
+    if ``path`` exists when the body is done (another process wrote it meanwhile),
+    ``FileExistsError`` is raised and that file is left as it is.
     """
+    import tempfile
+
     path = Path(path)
+    _check_parent(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _create_exclusively(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _create_exclusively(tmp: Path, path: Path) -> None:
+    """Give ``tmp``'s content the name ``path`` unless ``path`` exists (atomically where links work)."""
+    exists = FileExistsError(f"{path} was created by someone else while this ran; it was left as it is "
+                             "(pass --force / overwrite=True to replace it)")
+    try:
+        os.link(tmp, path)  # fails if path exists: no window in which two writers both win
+    except FileExistsError:
+        raise exists from None
+    except OSError:  # a file system without hard links: claim the name, then move the content in
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise exists from None
+        os.replace(tmp, path)
+
+
+class FileArrays(dict):
+    """The arrays read from one file (:func:`read_npz`, a CSV table's columns), by name.
+
+    Asking for an array the file does not hold raises ``ValueError`` naming the file,
+    the array and what the file holds, not a bare ``KeyError``.
+    """
+
+    def __init__(self, arrays: dict, path: Path, what: str):
+        super().__init__(arrays)
+        self.path, self.what = path, what
+
+    def __missing__(self, key):
+        raise ValueError(f"{self.path} has no {key!r} (it holds: {', '.join(map(str, self)) or 'nothing'}); "
+                         f"expected a {self.what}")
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive; an empty one starts with its end record
+
+
+def read_npz(path: str | os.PathLike, what: str = "NumPy .npz file") -> FileArrays:
+    """Every array of the ``.npz`` file ``path``, read without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file should be, for messages: a noun that reads after "a" (e.g.
+        ``"direction file (from `latentlab direction`)"``).
+
+    Returns
+    -------
+    FileArrays
+        A dict of name -> ``numpy.ndarray``; asking for a missing name raises ``ValueError``.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        No file at ``path``.
+    ValueError
+        The file is not a valid ``.npz`` archive (another format, truncated, damaged) or
+        holds Python objects instead of plain arrays.
+    """
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a {what}")
+    note_input(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        raise ValueError(f"{path} is not a {what}: the file is empty")
+    if head not in _ZIP_MAGIC:
+        found = " (it is a single .npy array)" if head == b"\x93NUM" else ""
+        raise ValueError(f"{path} is not a {what}: it is not a valid .npz file (a zip archive of NumPy arrays){found}")
+    arrays, key = {}, None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            for key in archive.files:
+                arrays[key] = archive[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{path} is not a {what}: its array {key!r} holds Python objects, and latentlab reads "
+                             "only plain arrays of numbers or strings") from None
+        raise ValueError(f"{path} is not a {what}: its array {key!r} is damaged ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, NotImplementedError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{path} is not a {what}: it is not a valid .npz file, being truncated or damaged "
+                         f"({reason})") from None
+    odd = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+    if odd:
+        raise ValueError(f"{path} is not a {what}: {odd[0]!r} in the archive is not a NumPy array")
+    return FileArrays(arrays, path, what)

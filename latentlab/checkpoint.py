@@ -20,18 +20,21 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
 from latentlab import __version__
-from latentlab._io import atomic_path
+from latentlab._io import atomic_path, note_input
 
 FORMAT = "latentlab-checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "FORMAT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "check_finite_state", "role_of", "ROLES",
+           "FORMAT_VERSION"]
 
 
 @dataclass
@@ -90,13 +93,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """Read a checkpoint safely (no code from the file is run) and validate its header.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is
-    not a latentlab checkpoint or was written by an incompatible version.
+    not a latentlab checkpoint, was written by an incompatible version, or is damaged (an
+    entry of the wrong type, e.g. weights that are not state dicts of tensors).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a checkpoint file")
+    note_input(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -118,6 +123,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     missing = [k for k in ("kind", "config", "weights") if k not in payload]
     if missing:
         raise ValueError(f"{path} is a damaged latentlab checkpoint: missing {', '.join(missing)}")
+    _check_entries(payload, path)
     return Checkpoint(
         kind=payload["kind"],
         config=payload["config"],
@@ -132,11 +138,126 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     )
 
 
-def load(path: str | os.PathLike, device: str | torch.device | None = None):
-    """Load a trained model from a checkpoint and return it as a Generator.
+def _check_entries(payload: dict, path: Path) -> None:
+    """``ValueError`` naming the first entry of a checkpoint that has the wrong type."""
+
+    def damaged(what):
+        return ValueError(f"{path} is a damaged latentlab checkpoint: {what}")
+
+    kind, config, weights = payload["kind"], payload["config"], payload["weights"]
+    if not isinstance(kind, str) or not kind:
+        raise damaged(f"its kind is {kind!r}, not the name of a model family")
+    if not isinstance(config, dict):
+        raise damaged(f"its config is a {type(config).__name__}, not a table of settings")
+    for name in ("training", "dataset", "extra"):
+        if not isinstance(payload.get(name), (dict, type(None))):
+            raise damaged(f"its {name} entry is a {type(payload[name]).__name__}, not a table")
+    if not isinstance(weights, dict):
+        raise damaged(f"its weights are a {type(weights).__name__}, not a table of state dicts")
+    for name, state in weights.items():
+        if state is None:
+            continue
+        if not isinstance(state, dict):
+            raise damaged(f"its weights[{name!r}] is a {type(state).__name__}, not a state dict")
+        odd = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)
+        if odd is not None:
+            raise damaged(f"its weights[{name!r}][{odd!r}] is a {type(state[odd]).__name__}, not a tensor")
+    if weights.get("model") is None:
+        raise damaged("it holds no model weights (weights['model'])")
+
+
+#: What a command can need from a checkpoint: ``expect`` of :func:`load`.
+ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint)",
+         "classifier": "an attribute classifier (train one with `latentlab classifier train`)"}
+_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier"}
+
+
+def role_of(model_or_class) -> str | None:
+    """``"generator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
+    from latentlab.models.base import Generator
+
+    cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
+    if issubclass(cls, Generator):
+        return "generator"
+    if callable(getattr(cls, "predict_proba", None)):
+        return "classifier"
+    return None
+
+
+def load(path: str | os.PathLike, device: str | torch.device | None = None,
+         expect: Literal["generator", "classifier"] | None = None):
+    """Load a trained model from a checkpoint.
 
     The model family is read from the file; the EMA weights are used when present.
-    """
-    from latentlab.models import model_from_checkpoint
 
-    return model_from_checkpoint(load_checkpoint(path), device=device)
+    Parameters
+    ----------
+    path : str or Path
+    device : str or torch.device, optional
+    expect : {"generator", "classifier"}, optional
+        What the caller needs: a Generator (VAE, GAN, DDPM) or an attribute classifier.
+        A file holding the other kind raises ``ValueError`` saying what it holds.
+
+    Returns
+    -------
+    Generator or AttributeClassifier
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        The file is not a latentlab checkpoint, is damaged (entries of the wrong type, no
+        model section in its config, weights that do not fit the model its config
+        describes), or holds a model of another kind than ``expect``.
+    """
+    from latentlab.models import model_class, model_from_checkpoint
+
+    if expect is not None and expect not in ROLES:
+        raise ValueError(f"expect must be one of {', '.join(map(repr, ROLES))} or None, not {expect!r}")
+    checkpoint = load_checkpoint(path)
+    cls = model_class(checkpoint.kind)
+    if expect is not None and role_of(cls) != expect:
+        held = _KIND_NAMES.get(checkpoint.kind, f"a model of kind {checkpoint.kind!r}")
+        raise ValueError(f"{path} holds {held}; this needs {ROLES[expect]}")
+    if not isinstance(checkpoint.config.get("model"), dict):
+        raise ValueError(f"{path} is a damaged latentlab checkpoint: its config has no [model] section")
+    try:
+        model = model_from_checkpoint(checkpoint, device=device)
+    except RuntimeError as exc:  # load_state_dict: missing, unexpected or mis-shaped weights
+        if "state_dict" not in str(exc):
+            raise
+        details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        first = re.sub(r"torch\.Size\(\[([^\]]*)\]\)", r"(\1)", details[0] if details else str(exc)).rstrip(".")
+        raise ValueError(f"{path}: its weights do not fit the model its config describes ({first}); "
+                         "the file was changed after it was saved, or is damaged") from None
+    check_finite_state(model.state_dict(), f"{path}: the model's weights",
+                       "the training run diverged before it was saved; use an earlier checkpoint or train again")
+    return model
+
+
+def check_finite_state(state, what: str, hint: str = "") -> None:
+    """Raise ``ValueError`` if a floating-point tensor in ``state`` holds NaN or infinity.
+
+    ``state`` is a state dict or any nesting of dicts and lists around tensors (a
+    checkpoint's ``weights``, an optimizer's state dict); ``what`` names it in the message
+    (e.g. ``"m.pt: the model's weights"``) and ``hint`` says what to do.
+    """
+    named = []
+
+    def collect(node, name):
+        if isinstance(node, torch.Tensor):
+            if node.is_floating_point() or node.is_complex():
+                named.append((name, node))
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                collect(v, f"{name}.{k}" if name else str(k))
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                collect(v, f"{name}.{i}" if name else str(i))
+
+    collect(state, "")
+    bad = [name for name, t in named if not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise ValueError(f"{what} hold NaN or infinite values ({bad[0]}{more})" + (f"; {hint}" if hint else ""))

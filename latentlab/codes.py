@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import atomic_path, check_can_write, read_npz
 
 __all__ = ["LatentCodes", "encode_dataset", "label_samples"]
 
@@ -52,37 +52,41 @@ class LatentCodes:
         arrays.update({f"factor/{k}": v for k, v in self.factors.items()})
         arrays.update({f"levels/{k}": np.asarray(v, dtype=str) for k, v in self.attr_levels.items()})
         arrays.update({f"info/{k}": np.asarray(str(v)) for k, v in self.info.items()})
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(f, **arrays)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatentCodes":
-        """Read codes saved by :meth:`save` (or any ``.npz`` with a ``z`` array)."""
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no latent codes at {path}")
-        try:
-            data = np.load(path, allow_pickle=False)
-        except Exception as exc:
-            raise ValueError(f"{path} is not an .npz file of latent codes ({exc})") from None
-        with data:
-            if "z" not in data.files:
-                raise ValueError(f"{path} has no array 'z' of latent codes; it holds: {', '.join(data.files)}")
-            out = cls(z=data["z"])
-            for key in data.files:
-                group, _, name = key.partition("/")
-                if group == "attr":
-                    out.attrs[name] = data[key]
-                elif group == "score":
-                    out.scores[name] = data[key]
-                elif group == "factor":
-                    out.factors[name] = data[key]
-                elif group == "levels":
-                    out.attr_levels[name] = data[key].tolist()
-                elif group == "info":
-                    out.info[name] = str(data[key])
+        """Read codes saved by :meth:`save` (or any ``.npz`` with a ``z`` array).
+
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that
+        is not a valid ``.npz``, has no ``z``, or whose ``z`` is not a non-empty array of
+        numbers of shape ``(N, ...)``.
+        """
+        data = read_npz(path, what="latent codes file (an .npz with an array 'z', from `latentlab encode`)")
+        z = data["z"]
+        if not (np.issubdtype(z.dtype, np.number) or z.dtype == np.bool_) or np.iscomplexobj(z):
+            raise ValueError(f"{path}: the codes 'z' are of type {z.dtype}, not real numbers")
+        if z.ndim < 2 or z.shape[0] == 0 or z.size == 0:
+            raise ValueError(f"{path}: the codes 'z' have shape {z.shape}; expected N >= 1 codes of shape (N, d) "
+                             "or (N, *latent_shape)")
+        if not np.isfinite(z).all():
+            raise ValueError(f"{path}: the codes 'z' contain NaN or infinite values")
+        out = cls(z=z)
+        for key, value in data.items():
+            group, _, name = key.partition("/")
+            if group == "attr":
+                out.attrs[name] = value
+            elif group == "score":
+                out.scores[name] = value
+            elif group == "factor":
+                out.factors[name] = value
+            elif group == "levels":
+                out.attr_levels[name] = value.tolist()
+            elif group == "info":
+                out.info[name] = str(value)
         return out
 
 

@@ -90,7 +90,7 @@ def test_edit_writes_a_traversal_grid(quickstart):
     np.testing.assert_allclose(saved["steps"], [-2, -1, 0, 1, 2])
     # the figure's data file must not replace the direction it was drawn from
     err = one_line(run(["edit", "--direction", "glasses.npz", "--out", "glasses.png"], expect=2)[1])
-    assert "replacing an input" in err
+    assert "is an input of this command" in err
 
 
 def test_evaluate_edit_prints_the_matrix_and_saves_the_figure(quickstart):

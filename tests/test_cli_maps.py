@@ -98,7 +98,7 @@ def test_usage_errors_are_one_line_exit_2(models, tmp_path):
     assert "cubic" in err and "affine" in err
     _, err = run(["map", "apply", str(tmp_path / "none.npz"), "--src", str(models["a"]), "--dst", str(models["b"])],
                  expect=2)
-    assert "no map file" in err
+    assert "no LatentMap file" in err
     bogus = tmp_path / "bogus.npz"
     bogus.write_text("not a map")
     _, err = run(["map", "apply", str(bogus), "--src", str(models["a"]), "--dst", str(models["b"]),
@@ -241,7 +241,7 @@ def test_transfer_errors_are_one_line_exit_2(transfer_files, tmp_path, monkeypat
     # --out must not replace an input
     _, err = run(["map", "transfer", f["gan2vae"], "--direction", f["glasses-gan"], "--dst", f["vae"],
                   "--classifier", f["classifier"], "--out", f["glasses-gan"], "--force"], expect=2)
-    assert "replace an input" in err
+    assert "is an input of this command" in err
     # no classifier given and none in this folder
     monkeypatch.chdir(tmp_path)
     _, err = run(["map", "transfer", f["gan2vae"], "--direction", f["glasses-gan"], "--dst", f["vae"]], expect=2)

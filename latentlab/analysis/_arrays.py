@@ -5,7 +5,8 @@ Every analysis estimator takes latent codes as NumPy arrays or torch tensors of 
 as StyleGAN's ``(N, L, d)`` or a diffusion model's ``(N, C, H, W)``. The estimators work
 on the flattened ``(N, D)`` view, ``D = prod(latent_shape)``, and give results back in
 the latent shape. This module is the one home of that flatten/restore logic and of the
-checks on user input (numeric, finite, enough rows, matching shapes).
+checks on user input (numeric, finite, not too large to compute with, enough rows, matching
+shapes).
 
 Float32 input stays float32 (a million 512-d codes are 2 GB in float32 and 4 GB in
 float64); everything else is converted to float64.
@@ -71,6 +72,25 @@ def check_finite(X: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains NaN or infinite values (first at row {row}); remove or impute them")
 
 
+def check_magnitude(X: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` when ``X``'s values are too large for arithmetic in its dtype.
+
+    Estimators sum products of entries (variances, ``XᵀX``, ``X @ w``) over all rows and
+    columns; with entries above ``sqrt(max / (N * D))`` those sums overflow to inf or NaN
+    and a fit fails for a reason that has nothing to do with the data's content.
+    """
+    if X.size == 0 or not np.issubdtype(X.dtype, np.floating):
+        return
+    largest = max(abs(float(X.max())), abs(float(X.min())))
+    limit = math.sqrt(float(np.finfo(X.dtype).max) / X.size)
+    if largest > limit:
+        hint = ", or pass them as float64" if X.dtype == np.float32 else ""
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}, too large for {X.dtype} arithmetic (sums of their products "
+            f"overflow above about {limit:.3g}); rescale the codes, e.g. divide them by their standard deviation{hint}"
+        )
+
+
 def check_codes(Z: Any, name: str = "Z", *, min_samples: int = 1) -> tuple[np.ndarray, tuple[int, ...]]:
     """Validate latent codes and flatten them.
 
@@ -101,6 +121,7 @@ def check_codes(Z: Any, name: str = "Z", *, min_samples: int = 1) -> tuple[np.nd
     if 0 in Z.shape[1:]:
         raise ValueError(f"{name} has 0 feature(s) (shape={Z.shape}) while a minimum of 1 is required.")
     check_finite(Z, name)
+    check_magnitude(Z, name)
     latent_shape = tuple(int(s) for s in Z.shape[1:])
     return Z.reshape(Z.shape[0], -1), latent_shape
 

@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import atomic_path, check_can_write, read_npz
 from latentlab.analysis._arrays import as_direction, check_codes, check_paired, flatten_like, require_target, restore
 
 __all__ = ["LatentMap", "transport_direction", "KINDS"]
@@ -230,22 +230,32 @@ class LatentMap(TransformerMixin, BaseEstimator):
         }
         if self.kind == "procrustes":
             arrays.update(rotation=self.rotation_, scale=np.array(self.scale_))
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)  # a file object, so NumPy does not append ".npz" to the name
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatentMap":
-        """Read a map written by :meth:`save`; nothing in the file is executed."""
-        with np.load(path, allow_pickle=False) as data:
-            if "format" not in data.files or str(data["format"]) != _FORMAT:
-                raise ValueError(f"{path} is not a LatentMap file (expected format {_FORMAT!r})")
-            m = cls(kind=str(data["kind"]), alpha=float(data["alpha"]), scaling=bool(data["scaling"]))
-            m.coef_, m.intercept_ = data["coef"], data["intercept"]
-            m.src_shape_ = tuple(int(s) for s in data["src_shape"])
-            m.dst_shape_ = tuple(int(s) for s in data["dst_shape"])
-            m.n_features_in_ = m.coef_.shape[1]
-            if m.kind == "procrustes":
-                m.rotation_, m.scale_ = data["rotation"], float(data["scale"])
+        """Read a map written by :meth:`save`; nothing in the file is executed.
+
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that
+        is not a map written by :meth:`save` (or is damaged).
+        """
+        data = read_npz(path, what="LatentMap file (from `latentlab map`)")
+        if "format" not in data or str(data["format"]) != _FORMAT:
+            raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` (expected format {_FORMAT!r})")
+        kind = str(data["kind"])
+        if kind not in KINDS:
+            raise ValueError(f"{path} holds a map of unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+        m = cls(kind=kind, alpha=float(data["alpha"]), scaling=bool(data["scaling"]))
+        m.coef_, m.intercept_ = data["coef"], data["intercept"]
+        m.src_shape_ = tuple(int(s) for s in data["src_shape"])
+        m.dst_shape_ = tuple(int(s) for s in data["dst_shape"])
+        if m.coef_.ndim != 2 or m.intercept_.shape != m.coef_.shape[:1]:
+            raise ValueError(f"{path} is a damaged LatentMap file: coef has shape {m.coef_.shape} and intercept "
+                             f"{m.intercept_.shape}")
+        m.n_features_in_ = m.coef_.shape[1]
+        if m.kind == "procrustes":
+            m.rotation_, m.scale_ = data["rotation"], float(data["scale"])
         return m
 
 

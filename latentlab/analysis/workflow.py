@@ -33,7 +33,7 @@ from typing import Literal, Sequence
 import numpy as np
 import torch
 
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import atomic_path, check_can_write, read_npz
 
 __all__ = [
     "LABEL_SOURCES",
@@ -84,23 +84,14 @@ def check_latent_shape(latent_shape: Sequence[int], model, *, what: str = "the d
 
 def _write_npz(path, arrays: dict, overwrite: bool) -> Path:
     path = check_can_write(path, overwrite)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
     return path
 
 
 def _read_npz(path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no direction file at {path}")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give a direction file (.npz)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except Exception as exc:  # np.load raises several types for a file that is not an .npz
-        raise ValueError(f"{path} is not an .npz file of directions ({type(exc).__name__}: {exc})") from None
+    return read_npz(path, what="direction file (from `latentlab direction` or `latentlab directions pca`)")
 
 
 def _check_format(arrays: dict, path, expected: str) -> None:
@@ -359,13 +350,20 @@ def load_direction_file(path: str | os.PathLike) -> DirectionResult | PCAResult:
 
 # -- labelling ----------------------------------------------------------------------------
 def _as_model(model, what: str, device=None):
-    """``(model object, name for messages)`` from an object or a checkpoint path (loaded on ``device``)."""
-    if isinstance(model, (str, os.PathLike)):
-        import latentlab
+    """``(model object, name for messages)`` from an object or a checkpoint path (loaded on ``device``).
 
-        return latentlab.load(model, device=device), str(model)
+    ``what`` is ``"model"`` (a Generator) or ``"classifier"`` (an attribute classifier); a
+    checkpoint or an object of the other kind is refused with a message saying so.
+    """
+    from latentlab.checkpoint import ROLES, load, role_of
+
+    expect = "classifier" if what == "classifier" else "generator"
+    if isinstance(model, (str, os.PathLike)):
+        return load(model, device=device, expect=expect), str(model)
     if model is None:
         raise ValueError(f"give the {what} (an object or a checkpoint path), not None")
+    if role_of(model) != expect:
+        raise TypeError(f"the {what} is a {type(model).__name__}; it must be {ROLES[expect]}")
     return model, type(model).__name__
 
 

@@ -15,16 +15,14 @@ import click
 
 from latentlab import __version__
 
-# What a user can fix: shown as one line, exit code 2.
-USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, IsADirectoryError,
-               NotADirectoryError, PermissionError)
+# What a user can fix: shown as one line, exit code 2. Anything else (a KeyError, a
+# TypeError, an AttributeError, ...) is a bug and shows its traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+               PermissionError)
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, click.ClickException):
-        msg = exc.format_message()
-    else:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    msg = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
     return " ".join(str(msg).split()) or type(exc).__name__
 
 
@@ -32,8 +30,11 @@ class _Group(click.Group):
     """A click group that prints every error as one line and exits with status 2."""
 
     def invoke(self, ctx):
+        from latentlab._io import command_inputs
+
         try:
-            return super().invoke(ctx)
+            with command_inputs():  # no output of the command may replace a file it reads
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except USER_ERRORS as exc:

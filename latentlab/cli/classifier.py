@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import InputPath, device_option, force_option, parse_data_options, seed_option
 
 
 @click.group()
@@ -13,7 +13,8 @@ def classifier():
 
 
 @classifier.command("train")
-@click.option("--data", "data_name", default="faces", show_default=True, help="Built-in dataset or a path to labelled data.")
+@click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
+              help="Built-in dataset or a path to labelled data.")
 @click.option("--out", type=click.Path(dir_okay=False), default="classifier.pt", show_default=True, help="Checkpoint to write.")
 @click.option("--n", type=click.IntRange(100), default=20000, show_default=True, help="Training samples.")
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Training steps (batches of 64).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import force_option, parse_data_options, seed_option
+from latentlab.cli.options import InputPath, check_figure_out, force_option, parse_data_options, seed_option
 
 _option_option = click.option(
     "--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
@@ -46,7 +46,7 @@ def list_cmd():
 
 
 @data.command()
-@click.argument("name_or_path")
+@click.argument("name_or_path", type=InputPath())
 @click.option("--n", type=click.IntRange(1, 1024), default=64, show_default=True, help="Number of images.")
 @click.option("--out", type=click.Path(dir_okay=False), default="preview.png", show_default=True,
               help="Output image (.png, .pdf or .svg); the images are saved beside it as .npz.")
@@ -59,6 +59,7 @@ def preview(name_or_path, n, out, label, seed, options, force):
     from latentlab.data.stats import random_subset
     from latentlab.plots import image_grid, save_figure
 
+    check_figure_out(out, force)
     dataset = random_subset(_load(name_or_path, n, seed, options), n, seed=seed)
     if not dataset.is_image:
         raise ValueError(f"{dataset.name!r} holds 2-D points, not images; try 'latentlab data stats'")
@@ -74,7 +75,7 @@ def preview(name_or_path, n, out, label, seed, options, force):
 
 
 @data.command()
-@click.argument("name_or_path")
+@click.argument("name_or_path", type=InputPath())
 @click.option("--n", type=click.IntRange(1), default=None, help="Samples to generate (built-in data).")
 @seed_option
 @_option_option

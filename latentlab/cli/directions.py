@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from latentlab.cli.options import (
-    device_option, force_option, parse_data_options, quiet_option, seed_option, stack, traversal_options,
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option, stack,
+    traversal_options,
 )
 
 # Looked for, in this order, in the current folder when --model is not given.
@@ -20,15 +21,15 @@ DEFAULT_MODELS = ("gan.pt", "vae.pt", "ddpm.pt")
 DEFAULT_CLASSIFIER = "classifier.pt"
 
 model_option = click.option(
-    "--model", type=click.Path(dir_okay=False), default=None,
+    "--model", type=InputPath(dir_okay=False), default=None,
     help=f"Model checkpoint (default: the first of {', '.join(DEFAULT_MODELS)} in this folder).",
 )
 classifier_option = click.option(
-    "--classifier", type=click.Path(dir_okay=False), default=None,
+    "--classifier", type=InputPath(dir_okay=False), default=None,
     help=f"Attribute classifier checkpoint (default: {DEFAULT_CLASSIFIER} if it is in this folder).",
 )
 data_options = [
-    click.option("--data", "data_name", default="faces", show_default=True,
+    click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
                  help="Labelled images for --labels-from data: built-in dataset or a path."),
     click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
                  help="Data loader option, repeatable (default: those of the data the model was trained on)."),
@@ -37,11 +38,14 @@ data_options = [
 
 def resolve_model(model: str | None) -> str:
     """``model``, or the first default checkpoint in the current folder (announced on stdout)."""
+    from latentlab._io import note_input
+
     if model:
         return model
     for name in DEFAULT_MODELS:
         if Path(name).is_file():
             click.echo(f"using model {name} (choose another with --model)")
+            note_input(name)  # an input of the command, like a --model given
             return name
     raise click.UsageError(
         f"no model given and none of {', '.join(DEFAULT_MODELS)} in this folder; pass --model PATH "
@@ -51,10 +55,13 @@ def resolve_model(model: str | None) -> str:
 
 def resolve_classifier(classifier: str | None, required: bool = False) -> str | None:
     """``classifier``, or ``classifier.pt`` in the current folder when present."""
+    from latentlab._io import note_input
+
     if classifier:
         return classifier
     if Path(DEFAULT_CLASSIFIER).is_file():
         click.echo(f"using classifier {DEFAULT_CLASSIFIER} (choose another with --classifier)")
+        note_input(DEFAULT_CLASSIFIER)
         return DEFAULT_CLASSIFIER
     if required:
         raise click.UsageError(
@@ -62,22 +69,6 @@ def resolve_classifier(classifier: str | None, required: bool = False) -> str | 
             "(or train one: latentlab classifier train)"
         )
     return None
-
-
-def check_figure_out(out: str, inputs, force: bool) -> None:
-    """Refuse a figure path whose data file (saved beside it) would replace an input or an existing file."""
-    from latentlab._io import check_can_write
-
-    out = Path(out)
-    check_can_write(out, force)
-    resolved = {Path(p).resolve() for p in inputs}
-    for suffix in (".npz", ".csv"):
-        data = out.with_suffix(suffix)
-        if data.resolve() in resolved:
-            raise ValueError(f"--out {out} would save the figure's data as {data}, replacing an input; choose another --out")
-    if not force:
-        for suffix in (".npz", ".csv"):
-            check_can_write(out.with_suffix(suffix), False)
 
 
 def load_kind(path: str) -> str:
@@ -128,10 +119,10 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
     from latentlab.analysis.workflow import find_direction
 
     out = out or f"{attribute}.npz"
-    check_can_write(out, force)
     model = resolve_model(model)
     asked = labels_from
     classifier = None if labels_from == "data" else resolve_classifier(classifier, required=labels_from == "classifier")
+    check_can_write(out, force)
     if labels_from == "auto":
         labels_from = "classifier" if classifier else "data"
     encode_options = None
@@ -161,7 +152,7 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
 
 @click.command()
 @model_option
-@click.option("--direction", "direction_file", type=click.Path(dir_okay=False), required=True,
+@click.option("--direction", "direction_file", type=InputPath(dir_okay=False), required=True,
               help="Direction file from `latentlab direction` or `latentlab directions pca`.")
 @traversal_options
 @click.option("--out", type=click.Path(dir_okay=False), default="edit.png", show_default=True,
@@ -175,8 +166,9 @@ def edit(model, direction_file, component, n, span, steps, out, seed, device, fo
 
     from latentlab.plots import model_traversal_figure, save_figure
 
-    check_figure_out(out, [direction_file], force)
-    fig = model_traversal_figure(resolve_model(model), direction_file, component=component, n=n,
+    model = resolve_model(model)
+    check_figure_out(out, force)
+    fig = model_traversal_figure(model, direction_file, component=component, n=n,
                                  steps=np.linspace(span[0], span[1], steps), seed=seed, device=device)
     written = save_figure(fig, out, overwrite=force)
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
@@ -185,7 +177,7 @@ def edit(model, direction_file, component, n, span, steps, out, seed, device, fo
 @click.command("evaluate-edit")
 @model_option
 @classifier_option
-@click.option("--direction", "direction_files", type=click.Path(dir_okay=False), multiple=True, required=True,
+@click.option("--direction", "direction_files", type=InputPath(dir_okay=False), multiple=True, required=True,
               help="Direction file from `latentlab direction`, repeatable.")
 @click.option("--step", type=float, default=2.0, show_default=True, help="Edit size, in latent units (not 0).")
 @click.option("--n", type=click.IntRange(1), default=256, show_default=True, help="Codes edited.")
@@ -206,16 +198,16 @@ def evaluate_edit(model, classifier, direction_files, step, n, out, seed, device
     from latentlab.plots import save_figure
     from latentlab.plots.directions import entanglement_figure
 
-    if out:
-        check_figure_out(out, direction_files, force)
     model = resolve_model(model)
     classifier = resolve_classifier(classifier, required=True)
+    if out:
+        check_figure_out(out, force)
     results = [DirectionResult.load(p) for p in direction_files]
-    gen = latentlab.load(model, device=device)
+    gen = latentlab.load(model, device=device, expect="generator")
     for path, r in zip(direction_files, results):
         r.check_model(gen, what=str(path))
-    before, after = evaluate_directions(gen, latentlab.load(classifier, device=device), results, n=n, step=step,
-                                        seed=seed)
+    clf = latentlab.load(classifier, device=device, expect="classifier")
+    before, after = evaluate_directions(gen, clf, results, n=n, step=step, seed=seed)
     click.echo(f"change of P(attribute) per unit step, {n} codes, step {step:g}:")
     click.echo(before.table())
     if after is not None:
@@ -248,9 +240,9 @@ def pca(model, k, codes, data_name, options, n, out, seed, device, force, quiet)
     from latentlab._io import check_can_write
     from latentlab.analysis.workflow import pca_directions
 
+    model = resolve_model(model)
     if out:
         check_can_write(out, force)
-    model = resolve_model(model)
     result = pca_directions(model, k=k, codes=codes, n=n, seed=seed, data=data_name,
                             data_options=parse_data_options(options) if options else None, device=device,
                             progress=not quiet)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option,
+)
 
 
 @click.command()
-@click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", "data_name", required=True, help="Real data: built-in dataset (faces, digits, ...) or a path.")
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True, dir_okay=False))
+@click.option("--data", "data_name", type=InputPath(), required=True,
+              help="Real data: built-in dataset (faces, digits, ...) or a path.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="Data loader option, repeatable (the image size defaults to the first model's).")
-@click.option("--classifier", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--classifier", type=InputPath(exists=True, dir_okay=False), default=None,
               help="Attribute classifier whose features define FID-domain (default: train one on --data, seed 0).")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True, help="Samples per model and seed.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
@@ -33,14 +36,13 @@ def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, 
     classifier, not with Inception FID.
     """
     from latentlab._io import check_can_write
-    from latentlab.cli.directions import check_figure_out
     from latentlab.metrics import evaluate_models
 
     data_options = parse_data_options(options)
     if out:  # refuse before minutes of sampling, not after
         check_can_write(out, force)
     if figure:
-        check_figure_out(figure, [*models, *([out] if out else [])], force)
+        check_figure_out(figure, force, others=[out])
     table = evaluate_models(list(models), data_name, classifier=classifier, data_options=data_options, n=n,
                             seeds=range(seeds), disentanglement=disentanglement, device=device,
                             progress=not quiet)

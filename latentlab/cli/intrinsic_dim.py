@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option,
+)
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
 
 @click.command("intrinsic-dim")
-@click.option("--data", "data_name", default=None, help="Built-in dataset or path: ID of the (flattened) images.")
-@click.option("--latents", type=click.Path(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
-@click.option("--model", type=click.Path(dir_okay=False), default=None,
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Built-in dataset or path: ID of the (flattened) images.")
+@click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
+@click.option("--model", type=InputPath(dir_okay=False), default=None,
               help="A checkpoint: ID of its samples, of its codes of real data, and its decoder's local dimension.")
 @click.option("--method", "methods", multiple=True, type=click.Choice(METHOD_NAMES), help="Estimator, repeatable (default: twonn and mle).")
 @click.option("--n", type=click.IntRange(10), default=5000, show_default=True, help="Points used.")
@@ -50,6 +53,8 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     given = [x for x in (data_name, latents, model) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --data, --latents or --model")
+    if plot:  # before any work
+        check_figure_out(plot, force)
     methods = methods or ("twonn", "mle")
     opts = parse_data_options(options)
 
@@ -74,7 +79,7 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         from latentlab.codes import encode_dataset
         from latentlab.metrics.sample_quality import draw_samples
 
-        gen = latentlab.load(model, device=device)
+        gen = latentlab.load(model, device=device, expect="generator")
         points[f"samples {model}"] = draw_samples(gen, n, seed=seed, batch_size=512, progress=not quiet)
         trained_on = (latentlab.checkpoint.load_checkpoint(model).dataset or {}).get("name")
         if trained_on and hasattr(gen, "encode"):
@@ -83,10 +88,6 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
             points[f"data {trained_on}"] = real.data
             if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images takes minutes; skip by default
                 points[f"codes of {trained_on}"] = encode_dataset(gen, real, progress=not quiet).z
-    if plot:
-        from latentlab._io import check_can_write
-
-        check_can_write(plot, force)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed, progress=not quiet)
     click.echo(format_id_table(rows))
     if gen is not None:

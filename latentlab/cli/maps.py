@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+)
 
 _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.KINDS, without importing numpy here
 
 
 @click.group(name="map", invoke_without_command=True, subcommand_metavar="[apply|transfer MAP_FILE ...]")
-@click.option("--src", "src_path", type=click.Path(dir_okay=False), help="Source model checkpoint (.pt). Required to fit.")
-@click.option("--dst", "dst_path", type=click.Path(dir_okay=False), help="Destination model checkpoint (.pt). Required to fit.")
+@click.option("--src", "src_path", type=InputPath(dir_okay=False), help="Source model checkpoint (.pt). Required to fit.")
+@click.option("--dst", "dst_path", type=InputPath(dir_okay=False), help="Destination model checkpoint (.pt). Required to fit.")
 @click.option("--support", type=click.IntRange(2), default=2000, show_default=True,
               help="Support points (image pairs) the map is fitted on.")
 @click.option("--test", "n_test", type=click.IntRange(1), default=256, show_default=True,
@@ -35,7 +37,7 @@ _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.
 @click.option("--source", type=click.Choice(["auto", "data", "generated"]), default="auto", show_default=True,
               help="data: real images encoded by both models; generated: the source's samples encoded by --dst; "
                    "auto: generated when --src can only encode by optimisation (GAN inversion, slow on a CPU), else data.")
-@click.option("--data", "data_name", default="faces", show_default=True,
+@click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
               help="Built-in dataset or a path to your images (--source data).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
 @click.option("--out", type=click.Path(dir_okay=False), default="map.npz", show_default=True,
@@ -79,10 +81,12 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
     from latentlab.plots.maps import map_table_figure, support_curve_figure
 
     kinds = kinds or ("affine",)
-    for path in (out, curve, table_figure):
-        if path:
-            check_can_write(path, force)
-    src, dst = latentlab.load(src_path, device=device), latentlab.load(dst_path, device=device)
+    check_can_write(out, force)
+    if table_figure:
+        check_figure_out(table_figure, force, others=[out, curve])
+    if curve:
+        check_figure_out(curve, force, others=[out, table_figure])
+    src, dst = (latentlab.load(p, device=device, expect="generator") for p in (src_path, dst_path))
     if source == "auto":
         source = "generated" if hasattr(src, "invert") else "data"
         click.echo(f"support: {'samples of ' + str(src_path) + ' located in ' + str(dst_path) if source == 'generated' else 'real images located in both models'}"
@@ -105,10 +109,10 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
 
 
 @map_group.command("apply")
-@click.argument("map_file", type=click.Path(dir_okay=False))
-@click.option("--src", "src_path", required=True, type=click.Path(dir_okay=False),
+@click.argument("map_file", type=InputPath(dir_okay=False))
+@click.option("--src", "src_path", required=True, type=InputPath(dir_okay=False),
               help="Source model checkpoint the map was fitted from.")
-@click.option("--dst", "dst_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--dst", "dst_path", required=True, type=InputPath(dir_okay=False),
               help="Destination model checkpoint the map was fitted to.")
 @click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Number of source samples.")
 @click.option("--per-row", type=click.IntRange(1), default=16, show_default=True, help="Samples per row of the figure.")
@@ -122,14 +126,14 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
 def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, force):
     """Draw --n samples of --src above their images through MAP_FILE in --dst."""
     import latentlab
-    from latentlab._io import check_can_write
     from latentlab.analysis.map_evaluation import check_map_models, map_samples
+    from latentlab.analysis.maps import LatentMap
     from latentlab.plots import save_figure
     from latentlab.plots.maps import mapped_samples_figure
 
-    check_can_write(out, force)
-    latent_map = _load_map(map_file)
-    src, dst = latentlab.load(src_path, device=device), latentlab.load(dst_path, device=device)
+    check_figure_out(out, force)
+    latent_map = LatentMap.load(map_file)
+    src, dst = (latentlab.load(p, device=device, expect="generator") for p in (src_path, dst_path))
     check_map_models(latent_map, src, dst)
     samples = map_samples(latent_map, src, dst, n=n, seed=seed, encoded=encoded)
     fig = mapped_samples_figure(samples.source, samples.mapped, samples.encoded, per_row=per_row,
@@ -140,14 +144,14 @@ def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, 
 
 
 @map_group.command("transfer")
-@click.argument("map_file", type=click.Path(dir_okay=False))
-@click.option("--direction", "direction_file", required=True, type=click.Path(dir_okay=False),
+@click.argument("map_file", type=InputPath(dir_okay=False))
+@click.option("--direction", "direction_file", required=True, type=InputPath(dir_okay=False),
               help="Direction file from `latentlab direction`, found in the map's source model.")
-@click.option("--dst", "dst_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--dst", "dst_path", required=True, type=InputPath(dir_okay=False),
               help="Destination model checkpoint the map was fitted to.")
-@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
+@click.option("--classifier", type=InputPath(dir_okay=False), default=None,
               help="Attribute classifier checkpoint that scores the edits (default: classifier.pt if it is in this folder).")
-@click.option("--direct", "direct_file", type=click.Path(dir_okay=False), default=None,
+@click.option("--direct", "direct_file", type=InputPath(dir_okay=False), default=None,
               help="The same attribute's direction found in --dst itself, to compare with.")
 @click.option("--n", type=click.IntRange(1), default=256, show_default=True, help="Destination codes edited.")
 @click.option("--step", type=float, default=2.0, show_default=True, help="Edit size, in latent units (not 0).")
@@ -163,35 +167,32 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
     how many samples without the attribute gain it (flip rate), against the direction
     found in --dst directly (--direct) and a random direction (chance level).
     """
-    from pathlib import Path
-
     import numpy as np
 
     import latentlab
     from latentlab._io import check_can_write
     from latentlab.analysis.map_evaluation import carry_direction, check_map_models, direction_transfer
+    from latentlab.analysis.maps import LatentMap
     from latentlab.analysis.workflow import DirectionResult, PCAResult, load_direction_file
     from latentlab.cli.directions import resolve_classifier
 
+    classifier = resolve_classifier(classifier, required=True)
     if out:
         check_can_write(out, force)
-        if Path(out).resolve() in {Path(p).resolve() for p in (map_file, direction_file, direct_file) if p}:
-            raise ValueError(f"--out {out} would replace an input file; choose another --out")
-    classifier = resolve_classifier(classifier, required=True)
-    latent_map = _load_map(map_file)
+    latent_map = LatentMap.load(map_file)
     found = load_direction_file(direction_file)
     if isinstance(found, PCAResult):
         raise ValueError(f"{direction_file} holds principal directions (latentlab directions pca), which name no "
                          "attribute to score; give an attribute direction from `latentlab direction`")
     carried = carry_direction(latent_map, found, model=str(dst_path), via=str(map_file), what=str(direction_file))
-    dst = latentlab.load(dst_path, device=device)
+    dst = latentlab.load(dst_path, device=device, expect="generator")
     check_map_models(latent_map, None, dst)
     direct = None
     if direct_file:
         direct = DirectionResult.load(direct_file)
         direct.check_model(dst, what=str(direct_file))
-    effects = direction_transfer(dst, latentlab.load(classifier, device=device), latent_map, found,
-                                 direct_direction=direct, n=n, step=step, seed=seed)
+    clf = latentlab.load(classifier, device=device, expect="classifier")
+    effects = direction_transfer(dst, clf, latent_map, found, direct_direction=direct, n=n, step=step, seed=seed)
     click.echo(f"{found.attribute}: {direction_file} ({found.model or 'source'}) carried by {map_file} "
                f"({latent_map.kind} map) into {dst_path}; {n} codes, step {step:g}")
     click.echo("change of P(attribute) per unit step:")
@@ -205,21 +206,3 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
         carried.save(out, overwrite=force)
         click.echo(f"wrote {out} (use: latentlab edit --model {dst_path} --direction {out})")
 
-
-def _load_map(path):
-    """A LatentMap from ``path``; a missing or foreign file is a one-line user error."""
-    import zipfile
-    from pathlib import Path
-
-    from latentlab.analysis.maps import LatentMap
-
-    if not Path(path).exists():
-        raise FileNotFoundError(f"no map file at {path}")
-    try:
-        return LatentMap.load(path)
-    except ValueError as exc:
-        if "LatentMap" in str(exc):
-            raise
-        raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` ({exc})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` ({type(exc).__name__})") from None

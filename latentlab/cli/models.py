@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, parse_data_options, quiet_option, seed_option
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option,
+)
 
 
 @click.command()
-@click.argument("config")
+@click.argument("config", type=InputPath(dir_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to write (default: CONFIG's name with .pt, in this folder).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
@@ -25,14 +27,17 @@ def train(config, out, overrides, resume, device, force, quiet):
 
     The metrics log (OUT.metrics.jsonl) and sample grids (OUT.samples/) are written beside
     the checkpoint. Ctrl-C stops at the end of the current step and saves a checkpoint;
-    continue with --resume. Multi-GPU: torchrun --nproc_per_node=N -m latentlab train CONFIG.
+    continue with --resume, which may change train.* fields (--set train.lr=1e-4). While a
+    run lives it holds OUT.lock: a second run on the same --out is refused. Multi-GPU:
+    torchrun --nproc_per_node=N -m latentlab train CONFIG.
     """
     from latentlab.training import TrainingDiverged, TrainingInterrupted
     from latentlab.training import train as run
 
     out = Path(out) if out else Path(Path(config).stem + ".pt")
     try:
-        result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet)
+        result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet,
+                     log=lambda line: click.echo(f"latentlab: {line}", err=True))
     except TrainingDiverged as exc:
         raise click.ClickException(str(exc)) from None
     except TrainingInterrupted as exc:
@@ -44,7 +49,7 @@ def train(config, out, overrides, resume, device, force, quiet):
 
 
 @click.command()
-@click.argument("model")
+@click.argument("model", type=InputPath(dir_okay=False))
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="Output figure (.png/.pdf/.svg); the samples are saved beside it as .npz.")
@@ -67,7 +72,8 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
     import latentlab
     from latentlab.plots import image_grid, save_figure
 
-    gen = latentlab.load(model, device=device)
+    check_figure_out(out, force)
+    gen = latentlab.load(model, device=device, expect="generator")
     extra = {k: v for k, v in {"sampler": sampler, "steps": steps, "eta": eta}.items() if v is not None}
     accepted = inspect.signature(gen.sample).parameters
     unsupported = [k for k in extra if k not in accepted]
@@ -76,6 +82,9 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
     if "progress" in accepted:
         extra["progress"] = not quiet
     x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{model} drew samples holding NaN or infinite values (its weights are finite but too large); "
+                         f"nothing was written")
     if x.ndim == 4:
         fig = image_grid(x, title=f"{Path(model).name}: {n} samples (seed {seed})")
     else:
@@ -92,8 +101,9 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 
 
 @click.command()
-@click.argument("model")
-@click.option("--data", "data_name", required=True, help="Built-in dataset name or a path to your data.")
+@click.argument("model", type=InputPath(dir_okay=False))
+@click.option("--data", "data_name", type=InputPath(), required=True,
+              help="Built-in dataset name or a path to your data.")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
@@ -113,7 +123,7 @@ def encode(model, data_name, n, out, options, batch_size, seed, device, force, q
     from latentlab.data.stats import random_subset
 
     check_can_write(out, force)
-    gen = latentlab.load(model, device=device)
+    gen = latentlab.load(model, device=device, expect="generator")
     opts = parse_data_options(options)
     if data_name in data.available():
         opts.setdefault("seed", seed)

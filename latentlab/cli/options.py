@@ -4,7 +4,50 @@ from __future__ import annotations
 
 import click
 
-force_option = click.option("--force", is_flag=True, help="Overwrite output files that already exist.")
+
+class InputPath(click.Path):
+    """A path the command reads: a file, or (for data options) a dataset name or a folder.
+
+    It is recorded as an input of the command as soon as it is parsed, so the output
+    checks refuse to write over it before any work is done
+    (:func:`latentlab._io.command_inputs`).
+    """
+
+    def convert(self, value, param, ctx):
+        from latentlab._io import note_input
+
+        value = super().convert(value, param, ctx)
+        note_input(value)
+        return value
+
+
+def check_figure_out(out, force: bool, others=()) -> None:
+    """Refuse a figure's path before slow work, and the data file saved beside it.
+
+    :func:`~latentlab.plots.style.save_figure` writes ``out`` and the figure's data as
+    ``out``'s stem with ``.npz`` or ``.csv`` (and ``.json``): each must be writable, none
+    may replace an input of the command, and none may be one of ``others`` (the command's
+    other outputs).
+    """
+    from pathlib import Path
+
+    from latentlab._io import check_can_write, is_input
+
+    out = check_can_write(out, force)
+    taken = {Path(p).resolve() for p in others if p}
+    for data in [out] + [out.with_suffix(s) for s in (".npz", ".csv", ".json")]:
+        if data.resolve() in taken:
+            raise click.UsageError(f"{out} would write {data}, which is another output of this command; "
+                                   "give the outputs different names")
+        if data != out and is_input(data):
+            raise ValueError(f"{out} would save the figure's data as {data}, which is an input of this command; "
+                             "an output never replaces an input, even with --force: choose another name")
+        if data != out and data.exists():
+            check_can_write(data, force)
+
+
+force_option = click.option("--force", is_flag=True,
+                            help="Overwrite output files that already exist (never a file the command reads).")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 device_option = click.option(

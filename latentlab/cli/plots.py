@@ -20,7 +20,9 @@ from pathlib import Path
 
 import click
 
-from latentlab.cli.options import device_option, force_option, seed_option, stack, traversal_options
+from latentlab.cli.options import (
+    InputPath, check_figure_out, device_option, force_option, seed_option, stack, traversal_options,
+)
 
 _METHODS = ("umap", "pca", "tsne")  # latentlab.plots.projections.METHODS, without importing numpy here
 
@@ -62,19 +64,13 @@ def _save(fig, out, formats, force):
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
 
 
-def _check_out(out, inputs, force):
-    from latentlab.cli.directions import check_figure_out
-
-    check_figure_out(out, inputs, force)
-
-
 @click.group()
 def plot():
     """Figures for papers: projections, image grids, traversals, heatmaps, curves; redraw saved ones."""
 
 
 @plot.command()
-@click.argument("codes", type=click.Path(dir_okay=False))
+@click.argument("codes", type=InputPath(dir_okay=False))
 @click.option("--attr", "attribute", default=None,
               help="Colour by this attribute, score or factor of the codes (default: one colour).")
 @click.option("--method", type=click.Choice(_METHODS), default="umap", show_default=True,
@@ -89,7 +85,7 @@ def projection(codes, attribute, method, n_max, out, formats, title, width, seed
     from latentlab.codes import LatentCodes
     from latentlab.plots import codes_labels, projection_figure
 
-    _check_out(out, [codes], force)
+    check_figure_out(out, force)
     latent = LatentCodes.load(codes)
     if attribute is not None:
         codes_labels(latent, attribute)  # an unknown name fails before the slow embedding
@@ -99,14 +95,15 @@ def projection(codes, attribute, method, n_max, out, formats, title, width, seed
 
 
 @plot.command()
-@click.option("--model", type=click.Path(dir_okay=False), default=None, help="Draw samples of this model checkpoint.")
-@click.option("--data", "data_name", default=None, help="Or show images of this dataset (built-in name or path).")
+@click.option("--model", type=InputPath(dir_okay=False), default=None, help="Draw samples of this model checkpoint.")
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Or show images of this dataset (built-in name or path).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
 @click.option("--n", type=click.IntRange(1, 1024), default=16, show_default=True, help="Number of images.")
 @click.option("--nrow", type=click.IntRange(1), default=None, help="Images per row (default: a near-square grid).")
 @click.option("--label", "attribute", default=None,
               help="Write this attribute under each image: the data's label, or the --classifier's prediction for samples.")
-@click.option("--classifier", type=click.Path(dir_okay=False), default=None,
+@click.option("--classifier", type=InputPath(dir_okay=False), default=None,
               help="Attribute classifier that labels a model's samples (with --label).")
 @figure_options("two")
 @seed_option
@@ -128,15 +125,15 @@ def images(model, data_name, options, n, nrow, attribute, classifier, out, forma
         raise click.UsageError("labelling a model's samples needs --classifier PATH")
     if classifier is not None and model is None:
         raise click.UsageError("--classifier labels a model's samples; --data images carry their own labels")
-    _check_out(out, [p for p in (model, classifier) if p], force)
+    check_figure_out(out, force)
     labels = None
     if model is not None:
-        gen = latentlab.load(model, device=device)
+        gen = latentlab.load(model, device=device, expect="generator")
         x = gen.sample(n, generator=torch.Generator().manual_seed(seed))
         if x.ndim != 4:
             raise ValueError(f"{model} draws samples of shape {tuple(x.shape[1:])}, not images")
         if attribute is not None:
-            clf = latentlab.load(classifier, device=device)
+            clf = latentlab.load(classifier, device=device, expect="classifier")
             if attribute not in clf.attr_levels:
                 raise ValueError(f"unknown attribute {attribute!r}; {classifier} predicts: {', '.join(clf.attr_levels)}")
             labels = attribute_labels(clf.predict(x)[attribute], attribute, clf.attr_levels[attribute])
@@ -159,8 +156,8 @@ def images(model, data_name, options, n, nrow, attribute, classifier, out, forma
 
 
 @plot.command()
-@click.argument("model", type=click.Path(dir_okay=False))
-@click.argument("direction", type=click.Path(dir_okay=False))
+@click.argument("model", type=InputPath(dir_okay=False))
+@click.argument("direction", type=InputPath(dir_okay=False))
 @traversal_options
 @figure_options("two")
 @seed_option
@@ -172,14 +169,14 @@ def traversal(model, direction, component, n, span, steps, out, formats, title, 
 
     from latentlab.plots import model_traversal_figure
 
-    _check_out(out, [model, direction], force)
+    check_figure_out(out, force)
     fig = model_traversal_figure(model, direction, component=component, n=n, steps=np.linspace(span[0], span[1], steps),
                                  seed=seed, device=device, title=title, width=width)
     _save(fig, out, formats, force)
 
 
 @plot.command()
-@click.argument("table", type=click.Path(dir_okay=False))
+@click.argument("table", type=InputPath(dir_okay=False))
 @click.option("--center", type=float, default=None,
               help="Value at the middle of a diverging colormap (e.g. 0 for signed values); default: sequential.")
 @click.option("--vmin", type=float, default=None, help="Lower colour limit.")
@@ -197,7 +194,7 @@ def heatmap(table, center, vmin, vmax, cmap, fmt, no_annotate, colorbar_label, x
     """A heatmap of the matrix in TABLE (CSV: a header of column names, optionally row names in the first column)."""
     from latentlab.plots import heatmap_figure, read_matrix
 
-    _check_out(out, [table], force)
+    check_figure_out(out, force)
     _check_cmap(cmap)
     matrix, rows, cols = read_matrix(table)
     try:
@@ -219,7 +216,7 @@ def _check_cmap(cmap):
 
 
 @plot.command()
-@click.argument("table", type=click.Path(dir_okay=False))
+@click.argument("table", type=InputPath(dir_okay=False))
 @click.option("--x", "x_col", default=None, help="Column of the x axis (default: the first).")
 @click.option("--y", "y_cols", multiple=True, help="Column to draw, repeatable (default: every other numeric column).")
 @click.option("--series", default=None, help="Column whose values split the rows into series (e.g. method).")
@@ -236,7 +233,7 @@ def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabe
     """Mean curves with a confidence band from TABLE (CSV); rows with the same x are runs (seeds) of one point."""
     from latentlab.plots import curve_figure, curves_from_table, read_table
 
-    _check_out(out, [table], force)
+    check_figure_out(out, force)
     columns = read_table(table)
     x, ys = curves_from_table(columns, x=x_col, y=list(y_cols) or None, series=series)
     x_name = x_col or next(iter(columns))
@@ -247,13 +244,13 @@ def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabe
 
 
 @plot.command()
-@click.argument("data_file", type=click.Path(dir_okay=False))
+@click.argument("data_file", type=InputPath(dir_okay=False))
 @figure_options(None, title_help="Replace the figure's title.")
 @force_option
 def redraw(data_file, out, formats, title, width, force):
     """Draw a saved figure again from its DATA_FILE (the .npz or .csv saved beside it), e.g. as PDF."""
     from latentlab.plots import redraw as redraw_figure
 
-    _check_out(out, [data_file], force)
+    check_figure_out(out, force)
     options = {k: v for k, v in {"title": title, "width": width}.items() if v is not None}
     _save(redraw_figure(data_file, **options), out, formats, force)

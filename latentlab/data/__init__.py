@@ -11,6 +11,7 @@ import inspect
 from pathlib import Path
 
 from latentlab.data.dataset import ArraySource, Dataset
+from latentlab.errors import OptionError
 
 __all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
            "is_procedural"]
@@ -56,7 +57,7 @@ def _call(fn, what: str, options: dict):
     valid = [p for p, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY or (v.default is not inspect.Parameter.empty)]
     unknown = [k for k in options if k not in params]
     if unknown:
-        raise TypeError(f"unknown option {unknown[0]!r} for {what}; valid options: {', '.join(valid)}")
+        raise OptionError(f"unknown option {unknown[0]!r} for {what}; valid options: {', '.join(valid)}")
     return fn(**options)
 
 

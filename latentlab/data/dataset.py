@@ -21,12 +21,53 @@ rendered on demand. In-memory data uses :class:`ArraySource`.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "ArraySource", "SampleSource"]
+__all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory", "check_seed"]
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory of this machine, or ``None`` where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+
+
+def check_seed(seed) -> None:
+    """Raise ``ValueError`` unless ``seed`` is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+
+
+def check_memory(n, bytes_per_sample: int, what: str) -> None:
+    """Raise ``ValueError`` before allocating when ``n`` samples cannot fit in this machine's memory.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples asked for.
+    bytes_per_sample : int
+        Memory one sample takes while the dataset is made (its peak, measured).
+    what : str
+        The samples, for the message (e.g. ``"faces"``).
+    """
+    total = _physical_memory()
+    need = int(n) * int(bytes_per_sample)
+    if total is not None and need > total:
+        raise ValueError(f"n = {int(n):,} {what} would need about {_format_bytes(need)} of memory; this machine has "
+                         f"{_format_bytes(total)}: ask for fewer")
 
 
 class SampleSource(Protocol):

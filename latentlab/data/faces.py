@@ -67,7 +67,8 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
 
-from latentlab.data.dataset import Dataset
+from latentlab.data.dataset import Dataset, check_memory, check_seed
+from latentlab.errors import OptionError
 
 __all__ = [
     "SIZES",
@@ -161,7 +162,7 @@ def _resolve_prevalence(prevalence) -> dict:
     if prevalence is None:
         return out
     if not isinstance(prevalence, Mapping):
-        raise TypeError(f"prevalence must be a dict of attribute -> frequency, not {type(prevalence).__name__}")
+        raise OptionError(f"prevalence must be a dict of attribute -> frequency, not {type(prevalence).__name__}")
     valid = (*BINARY_ATTRIBUTES, *CATEGORICAL_ATTRIBUTES)
     for name, value in prevalence.items():
         if name in CATEGORICAL_ATTRIBUTES:
@@ -223,7 +224,7 @@ def _resolve_correlations(correlations) -> dict[tuple[str, str], float]:
                 items[key.strip()] = value.strip()
         correlations = items
     if not isinstance(correlations, Mapping):
-        raise TypeError(
+        raise OptionError(
             "correlations must be a dict like {('glasses', 'age'): 0.5} or a string 'glasses~age=0.5', "
             f"not {type(correlations).__name__}"
         )
@@ -903,6 +904,11 @@ def render_faces(factors: Mapping[str, np.ndarray | torch.Tensor | float], size:
     return out
 
 
+# Memory taken by one face while make_faces runs (factors, labels and temporaries; the
+# images are rendered on demand): measured with tracemalloc, about 440 bytes.
+_PEAK_BYTES_PER_FACE = 512
+
+
 class FacesSource:
     """Renders faces on demand from stored factors (a :class:`SampleSource`).
 
@@ -981,8 +987,8 @@ def make_faces(
     size = _check_size(size)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative number of faces, not {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    check_seed(seed)
+    check_memory(n, _PEAK_BYTES_PER_FACE, "faces")
     is_number = isinstance(nuisance, (int, float, np.number)) and not isinstance(nuisance, bool)
     if not is_number or not 0 <= nuisance <= _NUISANCE_MAX:
         raise ValueError(f"nuisance must be a number in [0, {_NUISANCE_MAX:g}], not {nuisance!r}")

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from latentlab._io import read_npz
 from latentlab.data.dataset import Dataset
 
 __all__ = [
@@ -131,6 +132,9 @@ def _pil_to_tensor(image: Image.Image, channels: int) -> torch.Tensor:
 
 def _uint8_or_float_to_unit(array: np.ndarray, what: str) -> np.ndarray:
     """uint8 0..255, or floats in [0, 1] or [-1, 1], as float32 in [-1, 1]."""
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{what} has dtype {array.dtype}; expected uint8 (0..255), integers in 0..255, "
+                         "or floats in [0, 1] or [-1, 1]")
     if array.size == 0:
         return array.astype(np.float32)
     lo, hi = float(array.min()), float(array.max())
@@ -558,10 +562,7 @@ def load_npz(path, *, images_key: str | None = None, size: int | None = None) ->
     """
     path = Path(path).expanduser()
     _check_size(size)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
+    arrays = read_npz(path, what="NumPy .npz file of images")
     listing = ", ".join(f"{k} {v.shape}" for k, v in arrays.items()) or "none"
     if images_key is None:
         candidates = [k for k, v in arrays.items() if v.ndim in (3, 4)]

@@ -32,7 +32,7 @@ import math
 import numpy as np
 import torch
 
-from latentlab.data.dataset import Dataset
+from latentlab.data.dataset import Dataset, check_memory, check_seed
 
 __all__ = [
     "SHAPES",
@@ -176,6 +176,11 @@ class ShapesSource:
         )
 
 
+# Memory taken by one shape while make_shapes runs (factor indices and values; the images
+# are rendered on demand): measured with tracemalloc, about 100 bytes.
+_PEAK_BYTES_PER_SHAPE = 128
+
+
 def make_shapes(*, n: int = 10000, size: int = 64, seed: int = 0, full_grid: bool = False) -> Dataset:
     """dSprites-like shapes with their five generative factors.
 
@@ -209,6 +214,8 @@ def make_shapes(*, n: int = 10000, size: int = 64, seed: int = 0, full_grid: boo
     else:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive number of images, not {n!r}")
+        check_seed(seed)
+        check_memory(n, _PEAK_BYTES_PER_SHAPE, "shapes")
         rng = np.random.default_rng(seed)
         idx = np.stack([rng.integers(0, k, size=n) for k in _GRID_SHAPE], axis=1)
     values = (np.arange(len(SHAPES)), SCALES, ORIENTATIONS, POSITIONS, POSITIONS)

@@ -84,9 +84,9 @@ class EvaluationTable:
 
     def _check(self, model: str, metric: str) -> np.ndarray:
         if model not in self.values:
-            raise KeyError(f"no model {model!r} in the table; models: {', '.join(self.models)}")
+            raise ValueError(f"no model {model!r} in the table; models: {', '.join(self.models)}")
         if metric not in self.values[model]:
-            raise KeyError(f"no metric {metric!r} in the table; metrics: {', '.join(self.metrics)}")
+            raise ValueError(f"no metric {metric!r} in the table; metrics: {', '.join(self.metrics)}")
         return np.asarray(self.values[model][metric], dtype=np.float64)
 
     def mean(self, model: str, metric: str) -> float:
@@ -122,7 +122,7 @@ class EvaluationTable:
 
         path = check_can_write(path, overwrite)
         rows = self.rows()
-        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
@@ -173,7 +173,7 @@ def _generators(models, device) -> dict:
     out = {}
     for name, model in items:
         if isinstance(model, (str, os.PathLike)):
-            model = latentlab.load(model, device=device)
+            model = latentlab.load(model, device=device, expect="generator")
         if not isinstance(model, Generator):
             raise TypeError(f"model {name!r} is a {type(model).__name__}, not a Generator (VAE, GAN, DDPM or a "
                             "Generator subclass)")

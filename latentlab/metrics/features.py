@@ -192,11 +192,7 @@ def domain_feature_network(data="faces", classifier=None, *, data_options: dict 
                             f"not {type(classifier).__name__}")
         import latentlab
 
-        model = latentlab.load(classifier, device=device)
-        if not isinstance(model, AttributeClassifier):
-            raise ValueError(f"{classifier} holds a {type(model).__name__}, not an attribute classifier "
-                             "(train one with: latentlab classifier train)")
-        return model.eval()
+        return latentlab.load(classifier, device=device, expect="classifier").eval()
     for name, value, low in (("n", n, 2), ("steps", steps, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, not {value!r}")

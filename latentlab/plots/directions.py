@@ -105,7 +105,7 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     from latentlab.analysis.workflow import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 
     model_name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
-    gen = latentlab.load(model, device=device) if isinstance(model, (str, os.PathLike)) else model
+    gen = latentlab.load(model, device=device, expect="generator") if isinstance(model, (str, os.PathLike)) else model
     what = str(direction) if isinstance(direction, (str, os.PathLike)) else "the direction"
     found = load_direction_file(direction) if isinstance(direction, (str, os.PathLike)) else direction
     if isinstance(found, PCAResult):

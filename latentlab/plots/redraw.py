@@ -11,13 +11,14 @@ Only drawers registered here are called: a data file names one, it never supplie
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
+from latentlab._io import read_npz
+from latentlab.errors import OptionError
 from latentlab.plots.style import _RECIPE_FORMAT, _RECIPE_VERSION, RECIPE_KEY, _file_sha256, read_table
 
 __all__ = ["redrawable", "drawers", "load_figure_data", "redraw"]
@@ -78,11 +79,7 @@ def load_figure_data(path: str | os.PathLike) -> tuple[dict, dict | None]:
         raise FileNotFoundError(f"no figure data at {path}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except Exception as exc:  # np.load raises several types for a file that is not an .npz
-            raise ValueError(f"{path} is not an .npz file ({type(exc).__name__}: {exc})") from None
+        data = read_npz(path, what="figure data file (saved beside a figure)")
         text = data.pop(RECIPE_KEY, None)
         return data, None if text is None else _parse_recipe(str(text), path)
     if suffix == ".csv":
@@ -122,9 +119,15 @@ def redraw(path: str | os.PathLike, **options):
     if name not in _DRAWERS:
         raise ValueError(f"{path} was drawn by {name!r}, which this latentlab cannot draw; it can draw: {', '.join(known)}")
     merged = {**recipe.get("options", {}), **options}
+    params = inspect.signature(_DRAWERS[name]).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        taken = list(params)[1:]
+        unknown = [k for k in options if k not in taken]
+        if unknown:
+            raise OptionError(f"{name} does not take the option {unknown[0]!r}; it takes: {', '.join(taken) or 'none'}")
     try:
         return _DRAWERS[name](data, **merged)
     except TypeError as exc:
         if "unexpected keyword argument" in str(exc):
-            raise TypeError(f"{name} does not take that option ({exc})") from None
+            raise OptionError(f"{name} does not take that option ({exc})") from None
         raise

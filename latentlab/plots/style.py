@@ -24,7 +24,7 @@ matplotlib.use("Agg", force=False)  # figures are files; never need a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from latentlab._io import atomic_path, check_can_write  # noqa: E402
+from latentlab._io import FileArrays, atomic_path, check_can_write, note_input  # noqa: E402
 
 __all__ = [
     "PALETTE",
@@ -174,7 +174,7 @@ def _is_table(arrays: dict) -> bool:
     return len(lengths) == 1 and -1 not in lengths
 
 
-def _write_data(data: dict, stem: Path, recipe: dict | None = None) -> list[Path]:
+def _write_data(data: dict, stem: Path, recipe: dict | None = None, overwrite: bool = False) -> list[Path]:
     """Tables (equal-length 1-D columns) go to CSV; anything else to NPZ.
 
     The recipe goes inside the NPZ (key :data:`RECIPE_KEY`); a CSV stays a plain table and
@@ -183,7 +183,7 @@ def _write_data(data: dict, stem: Path, recipe: dict | None = None) -> list[Path
     arrays = {k: np.asarray(v) for k, v in data.items()}
     if _is_table(arrays):
         path = stem.with_suffix(".csv")
-        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(arrays)
             writer.writerows(zip(*[a.tolist() for a in arrays.values()]))
@@ -192,14 +192,14 @@ def _write_data(data: dict, stem: Path, recipe: dict | None = None) -> list[Path
             sidecar = stem.with_suffix(".json")
             # the hash lets redraw refuse a recipe left beside a table it was not written with
             text = _recipe_json(recipe, data=path.name, data_sha256=_file_sha256(path))
-            with atomic_path(sidecar) as tmp:
+            with atomic_path(sidecar, overwrite=overwrite) as tmp:
                 tmp.write_text(text + "\n")
             written.append(sidecar)
         return written
     path = stem.with_suffix(".npz")
     if recipe is not None:
         arrays[RECIPE_KEY] = np.asarray(_recipe_json(recipe))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
     return [path]
@@ -226,6 +226,7 @@ def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no table at {path}")
+    note_input(path)
     with open(path, newline="") as f:
         rows = [row for row in csv.reader(f) if row]
     if not rows:
@@ -236,7 +237,8 @@ def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
     bad = [i + 2 for i, row in enumerate(body) if len(row) != len(header)]
     if bad:
         raise ValueError(f"{path}: line {bad[0]} has a different number of cells than the header ({len(header)})")
-    return {name: _parse_column([row[j] for row in body]) for j, name in enumerate(header)}
+    columns = {name: _parse_column([row[j] for row in body]) for j, name in enumerate(header)}
+    return FileArrays(columns, path, "CSV table with that column")
 
 
 def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool = False, close: bool = True) -> list[Path]:
@@ -272,11 +274,11 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
     written = []
     with paper_style():
         for target in targets:
-            with atomic_path(target) as tmp:
+            with atomic_path(target, overwrite=overwrite) as tmp:
                 fig.savefig(tmp, format=target.suffix.lstrip("."), dpi=300)
             written.append(target)
     if data:
-        written += _write_data(data, stem, recipe)
+        written += _write_data(data, stem, recipe, overwrite)
     if close:
         plt.close(fig)
     return written

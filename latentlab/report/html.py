@@ -172,7 +172,7 @@ class HTMLReport:
     def write(self) -> Path:
         """Write ``index.html``; returns its path."""
         check_can_write(self.page, self.overwrite)
-        with atomic_path(self.page) as tmp:
+        with atomic_path(self.page, overwrite=self.overwrite) as tmp:
             Path(tmp).write_text(self.render(), encoding="utf-8")
         self.files.append(self.page)
         return self.page

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 import os
 import signal
@@ -40,8 +39,12 @@ import torch
 import torch.distributed as dist
 
 from latentlab._io import atomic_path, check_can_write
-from latentlab.checkpoint import load_checkpoint, save_checkpoint
+from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from latentlab.training.config import RunConfig, load_config
+from latentlab.training.run_files import (
+    append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
+    remove_stale_temporaries, samples_dir,
+)
 
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
 
@@ -52,7 +55,7 @@ RESIDENT_BYTES = 2 * 1024**3
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss or a weight became NaN or infinite; the last good checkpoint is kept."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -84,7 +87,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 class TrainStep:
     """What a model's ``train_step`` may use: the step number, randomness, autocast, updates."""
 
-    def __init__(self, loop: "_Loop"):
+    def __init__(self, loop: "_Trainer"):
         self._loop = loop
         self.step = 0
 
@@ -206,34 +209,14 @@ class TrainResult:
     history: list = field(default_factory=list)  # one dict of losses per step of this call
 
 
-class _Loop:
-    def __init__(self, cfg: RunConfig, dataset, device, out: Path | None, progress: bool):
-        self.cfg, self.dataset, self.out, self.progress = cfg, dataset, out, progress
-        self.rank = dist.get_rank() if dist.is_initialized() else 0
-        self.world_size = dist.get_world_size() if dist.is_initialized() else 1
-        self.device = device
-        # one stream, identical on every process (see TrainStep._per_sample)
-        self.generator = torch.Generator(device=device)
-        self.generator.manual_seed(int(np.random.SeedSequence([cfg.train.seed, 1]).generate_state(1)[0]))
-        self.stop_requested = False
-        self.optimizers: dict = {}
-
-
-def _metrics_path(out: Path) -> Path:
-    return out.with_name(out.stem + ".metrics.jsonl")
-
-
-def _samples_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".samples")
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Keep only the log lines up to ``step`` (a resumed run rewrites what came after)."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(line + "\n" for line in kept))
+def _load_optimizer_state(opt: torch.optim.Optimizer, saved: dict) -> None:
+    """Restore an optimizer's state (moments, step counts) from a checkpoint but keep the
+    hyper-parameters (lr, betas, weight decay) it was made with from the current config,
+    so that ``--resume --set train.lr=...`` takes effect. The same config gives the same values."""
+    made = [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
+    opt.load_state_dict(saved)
+    for group, hyper in zip(opt.param_groups, made):
+        group.update(hyper)
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, updates: int) -> None:
@@ -310,6 +293,7 @@ def train(
     device: str | torch.device | None = None,
     dataset=None,
     progress: bool = True,
+    log=None,
 ) -> TrainResult:
     """Train a model from a run config; write its checkpoint to ``out``.
 
@@ -318,110 +302,190 @@ def train(
     config : path, bundled config name, dict or RunConfig
         See :func:`latentlab.training.config.load_config`.
     out : path of the checkpoint (``.pt``). The metrics log (``<stem>.metrics.jsonl``) and
-        sample grids (``<stem>.samples/``) are written beside it. ``None`` trains
-        without writing anything.
+        sample grids (``<stem>.samples/``) are written beside it (see
+        :mod:`latentlab.training.run_files`); all of them are checked to be writable before
+        any work, and ``<name>.lock`` is held while the run lives, so a second run on the
+        same ``out`` is refused (``FileExistsError``). A new run starts a new metrics log.
+        ``None`` trains without writing anything.
     overrides : ``SECTION.FIELD=VALUE`` strings, e.g. ``["train.steps=200"]``.
     resume : continue the run saved in ``out`` exactly where it stopped (model,
-        optimizers, EMA, step, data order and random state). The saved config is used;
-        only ``train.*`` fields may be overridden (e.g. more steps).
+        optimizers, EMA, step, data order, random state and the losses averaged into the
+        next log line), so the weights and the metrics log end as in an uninterrupted run.
+        The saved config is used; only ``train.*`` fields may be overridden (e.g. more
+        steps), and every one is honoured from the resumed step on: ``lr``, ``betas`` and
+        ``weight_decay`` are set on the restored optimizers.
     force : overwrite an existing ``out`` when not resuming.
     device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     dataset : a :class:`~latentlab.data.Dataset` to use instead of the config's data.
     progress : show a progress bar.
-    """
-    from latentlab import data as data_mod
-    from latentlab.models import model_class
+    log : callable taking one line of text (e.g. ``print``), told which ``train.*``
+        settings a resume changes; ``None`` says nothing.
 
+    A loss or a weight that becomes NaN or infinite stops the run with
+    :class:`TrainingDiverged`; checkpoints are written only from finite weights.
+    """
     out = Path(out) if out is not None else None
     joined = _setup_distributed(device or "auto")
     try:
-        ckpt = None
-        if resume:
-            if out is None or not out.exists():
+        with contextlib.ExitStack() as outputs:
+            if resume and (out is None or not out.exists()):
                 raise FileNotFoundError(f"cannot resume: no checkpoint at {out}")
-            ckpt = load_checkpoint(out)
-            if ckpt.training is None:
-                raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
-            cfg = load_config(ckpt.config, overrides)
-            saved = load_config(ckpt.config).to_dict()
-            for section in ("model", "data"):  # the same command line may be repeated with --resume
-                changed = [k for k, v in cfg.to_dict()[section].items() if saved[section].get(k) != v]
-                if changed:
-                    raise ValueError(
-                        f"when resuming only train.* fields can change; {section}.{changed[0]} differs from the "
-                        f"saved run ({saved[section].get(changed[0])!r})"
-                    )
-        else:
-            cfg = load_config(config, overrides)
-            if out is not None:
-                check_can_write(out, overwrite=force)
-        dev = resolve_device(device or "auto")
-        if dataset is None:
-            dataset = data_mod.load(cfg.data.name, **cfg.data.options)
-        cls = model_class(cfg.model.kind)
-        # initial weights come from the run's seed, never from the global random state
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.train.seed)
-            model = cls.build(cfg.model, dataset)
-        cfg.model = model.config  # data-dependent fields resolved by build
-        return _run(cfg, model, dataset, dev, out, ckpt, progress)
+            if out is not None and (not dist.is_initialized() or dist.get_rank() == 0):  # rank 0 writes
+                check_outputs_writable(out)
+                outputs.enter_context(hold_run_lock(out))
+                remove_stale_temporaries(out)
+            return _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log)
     finally:
         if joined:
             dist.destroy_process_group()
 
 
-def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResult:
-    loop = _Loop(cfg, dataset, dev, out, progress)
-    tc = cfg.train
-    world, rank = loop.world_size, loop.rank
-    if tc.batch_size % world:
-        raise ValueError(f"train.batch_size = {tc.batch_size} must be divisible by the number of processes ({world})")
-    if len(dataset) < tc.batch_size:
-        raise ValueError(f"train.batch_size = {tc.batch_size} is larger than the dataset ({len(dataset)} samples)")
-    if world > 1:  # identical starting weights on every process
-        for t in model.state_dict().values():
-            if t.is_floating_point() or t.dtype == torch.long:
-                dist.broadcast(t, 0)
-    model.to(dev)
-    ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
-    loop.optimizers = model.make_optimizers(tc)
-    start, ema_updates = 0, 0
-    if ckpt is not None:
-        model.load_state_dict(ckpt.weights["model"])
-        if ema is not None and ckpt.weights.get("ema") is not None:
-            ema.load_state_dict(ckpt.weights["ema"])
-        for name, opt in loop.optimizers.items():
-            opt.load_state_dict(ckpt.training["optimizers"][name])
-        start = int(ckpt.training["step"])
-        ema_updates = int(ckpt.training.get("ema_updates", start))
-        loop.generator.set_state(ckpt.training["generator_state"])
-    model.train()
+def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
+    from latentlab import data as data_mod
+    from latentlab.models import model_class
 
-    # In-memory data goes to the device once; lazy sources stream through a DataLoader.
-    nbytes = 4 * len(dataset) * int(np.prod(dataset.sample_shape))
-    in_memory = nbytes <= RESIDENT_BYTES or dataset._cache is not None
-    resident = resident_y = None
-    if in_memory:
-        resident = dataset.data.to(dev)
-        resident_y = torch.as_tensor(dataset.labels(), dtype=torch.float32, device=dev)
-    steps = range(start, tc.steps)
-    fetch = None
-    if not in_memory:
-        plan = [batch_indices(len(dataset), tc.batch_size, tc.seed, s, rank, world) for s in steps]
-        loader = torch.utils.data.DataLoader(_BatchView(dataset, plan), batch_size=None, shuffle=False,
-                                             num_workers=tc.num_workers, pin_memory=dev.type == "cuda")
-        fetch = iter(loader)
+    ckpt = None
+    if resume:
+        ckpt = load_checkpoint(out)
+        if ckpt.training is None:
+            raise ValueError(f"{out} holds no training state (it was saved for inference only); cannot resume")
+        check_finite_state(ckpt.weights, f"{out}: the saved weights",
+                           "cannot resume from them; train again without --resume, e.g. with a lower train.lr")
+        cfg = load_config(ckpt.config, overrides)
+        saved = load_config(ckpt.config).to_dict()
+        for section in ("model", "data"):  # the same command line may be repeated with --resume
+            changed = [k for k, v in cfg.to_dict()[section].items() if saved[section].get(k) != v]
+            if changed:
+                raise ValueError(
+                    f"when resuming only train.* fields can change; {section}.{changed[0]} differs from the "
+                    f"saved run ({saved[section].get(changed[0])!r})"
+                )
+        changed = [f"train.{k} = {v!r} (was {saved['train'].get(k)!r})"
+                   for k, v in cfg.to_dict()["train"].items() if saved["train"].get(k) != v]
+        if changed and log is not None and (not dist.is_initialized() or dist.get_rank() == 0):
+            log(f"resuming {out} at step {ckpt.training['step']} with {', '.join(changed)}")
+    else:
+        cfg = load_config(config, overrides)
+        if out is not None:
+            check_can_write(out, overwrite=force)
+    dev = resolve_device(device or "auto")
+    if dataset is None:
+        dataset = data_mod.load(cfg.data.name, **cfg.data.options)
+    cls = model_class(cfg.model.kind)
+    # initial weights come from the run's seed, never from the global random state
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.train.seed)
+        model = cls.build(cfg.model, dataset)
+    cfg.model = model.config  # data-dependent fields resolved by build
+    return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
 
-    writer = rank == 0 and loop.out is not None
-    if writer and ckpt is not None:
-        _truncate_log(_metrics_path(loop.out), start)
-    history: list = []
-    window: list = []  # (step, {name: tensor}) since the last flush
-    last_good = (ckpt.path, start) if ckpt is not None else (None, start)
-    ctx = TrainStep(loop)
 
-    def flush(step_now: int) -> None:
-        nonlocal window
+class _Trainer:
+    """One run of the training loop: what it carries from step to step, and its parts —
+    ``fetch`` a batch, ``step`` the model, ``log`` the losses, ``save`` a checkpoint."""
+
+    def __init__(self, cfg: RunConfig, model, dataset, device, out: Path | None, ckpt, progress: bool):
+        self.cfg, self.model, self.dataset, self.device, self.out = cfg, model, dataset, device, out
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.world_size = dist.get_world_size() if dist.is_initialized() else 1
+        self.writer = self.rank == 0 and out is not None  # only rank 0 writes files
+        # one stream, identical on every process (see TrainStep._per_sample)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(int(np.random.SeedSequence([cfg.train.seed, 1]).generate_state(1)[0]))
+        self.stop_requested = False
+        tc = cfg.train
+        if tc.batch_size % self.world_size:
+            raise ValueError(f"train.batch_size = {tc.batch_size} must be divisible by the number of processes ({self.world_size})")
+        if len(dataset) < tc.batch_size:
+            raise ValueError(f"train.batch_size = {tc.batch_size} is larger than the dataset ({len(dataset)} samples)")
+        if self.world_size > 1:  # identical starting weights on every process
+            for t in model.state_dict().values():
+                if t.is_floating_point() or t.dtype == torch.long:
+                    dist.broadcast(t, 0)
+        model.to(device)
+        self.ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
+        self.optimizers = model.make_optimizers(tc)
+        self.start, self.ema_updates, self.elapsed = 0, 0, 0.0
+        self.pending: list = []  # the rows of the steps since the last log line, averaged into the next one
+        self.window: list = []  # (step, {name: tensor}) not yet checked and turned into rows
+        self.history: list = []  # the rows of this call's steps
+        self.last_good = (None, 0)  # (path, step) of the last checkpoint written from finite weights
+        if ckpt is not None:
+            self._restore(ckpt)
+        model.train()
+        self.steps = range(self.start, tc.steps)
+        self._open_data()
+        if self.writer:  # the log holds the lines up to the first pending row: a resume writes the rest again
+            keep_metrics_through(metrics_path(out), self.pending[0]["step"] - 1 if self.pending else self.start)
+        self.seen = 0  # samples trained on by this process in this call
+        self.t0 = time.time()
+        self.bar = None
+        if progress and self.rank == 0 and len(self.steps):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=tc.steps, initial=self.start, desc=f"train {cfg.model.kind}", unit="step",
+                            dynamic_ncols=True)
+
+    def _restore(self, ckpt) -> None:
+        training, weights = ckpt.training, ckpt.weights
+        self.model.load_state_dict(weights["model"])
+        self.start = int(training["step"])
+        self.ema_updates = int(training.get("ema_updates", self.start))
+        if self.ema is not None:
+            if weights.get("ema") is not None:
+                self.ema.load_state_dict(weights["ema"])
+            else:  # EMA switched on at this resume: it starts from the resumed weights
+                self.ema.load_state_dict(weights["model"])
+                self.ema_updates = 0
+        for name, opt in self.optimizers.items():
+            _load_optimizer_state(opt, training["optimizers"][name])
+        self.generator.set_state(training["generator_state"])
+        self.pending = [dict(row) for row in training.get("log_pending", [])]
+        self.elapsed = float(training.get("elapsed", 0.0))
+        self.last_good = (ckpt.path, self.start)
+
+    def _open_data(self) -> None:
+        """In-memory data goes to the device once; lazy sources stream through a DataLoader."""
+        dataset, dev, tc = self.dataset, self.device, self.cfg.train
+        nbytes = 4 * len(dataset) * int(np.prod(dataset.sample_shape))
+        self.resident = self.loader = None
+        if nbytes <= RESIDENT_BYTES or dataset._cache is not None:
+            self.resident = (dataset.data.to(dev), torch.as_tensor(dataset.labels(), dtype=torch.float32, device=dev))
+        else:
+            plan = [batch_indices(len(dataset), tc.batch_size, tc.seed, s, self.rank, self.world_size) for s in self.steps]
+            self.loader = iter(torch.utils.data.DataLoader(_BatchView(dataset, plan), batch_size=None, shuffle=False,
+                                                           num_workers=tc.num_workers, pin_memory=dev.type == "cuda"))
+
+    # ---- the parts of a step ----------------------------------------------------------
+    def fetch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's share of global batch number ``step``, on the device."""
+        if self.loader is not None:
+            x, y = next(self.loader)
+            return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        tc = self.cfg.train
+        idx = batch_indices(len(self.dataset), tc.batch_size, tc.seed, step, self.rank, self.world_size)
+        idx = torch.as_tensor(idx, device=self.device)
+        return self.resident[0][idx], self.resident[1][idx]
+
+    def step(self, step: int, context: TrainStep) -> None:
+        """One update of the model (and its EMA) from batch number ``step``."""
+        x, y = self.fetch(step)
+        context.step = step
+        logs = self.model.train_step(x, y, context)
+        self.seen += x.shape[0]
+        if self.ema is not None:
+            _ema_update(self.ema, self.model, self.cfg.train.ema_decay, self.ema_updates)
+            self.ema_updates += 1
+        self.window.append((step, logs))
+
+    def diverged(self, what: str) -> TrainingDiverged:
+        path, step = self.last_good
+        where = f"; the last good checkpoint is {path} (step {step})" if path else "; no checkpoint was written"
+        return TrainingDiverged(f"training diverged: {what}{where}. Try a lower train.lr or train.grad_clip")
+
+    def collect(self) -> None:
+        """Check the losses of the window and move them into ``history`` and ``pending``."""
+        window, world = self.window, self.world_size
         if not window:
             return
         names = list(window[0][1])
@@ -434,115 +498,120 @@ def _run(cfg: RunConfig, model, dataset, dev, out, ckpt, progress) -> TrainResul
         if bad.any():
             i = int(bad.nonzero()[0])
             which = [n for n, v in zip(names, values[i].tolist()) if not math.isfinite(v)]
-            where = f"; the last good checkpoint is {last_good[0]} (step {last_good[1]})" if last_good[0] else "; no checkpoint was written"
-            raise TrainingDiverged(
-                f"training diverged: {', '.join(which)} became {values[i][names.index(which[0])].item()} at step {window[i][0] + 1}"
-                f"{where}. Try a lower train.lr or train.grad_clip"
-            )
+            raise self.diverged(f"{', '.join(which)} became {values[i][names.index(which[0])].item()} at step {window[i][0] + 1}")
         rows = [{"step": s + 1, **dict(zip(names, vals))} for (s, _), vals in zip(window, values.tolist())]
-        history.extend(rows)
-        window = []
-        if writer:
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in names}
-            line = {"step": step_now, **mean, "images_per_s": rate(), "time": round(time.time() - t0, 2)}
-            with open(_metrics_path(loop.out), "a") as f:
-                f.write(json.dumps(line) + "\n")
-            if bar is not None:
-                bar.set_postfix({k: f"{v:.4g}" for k, v in mean.items()})
+        self.history.extend(rows)
+        self.pending.extend(rows)
+        self.window = []
 
-    def save(step_now: int) -> None:
-        nonlocal last_good
-        if world > 1:
+    def log(self, step_now: int) -> None:
+        """Write the log line of ``step_now``: the mean of each loss since the last line."""
+        self.collect()
+        if not self.pending:
+            return
+        if self.writer:
+            names = [k for k in self.pending[0] if k != "step"]
+            mean = {k: float(np.mean([r[k] for r in self.pending])) for k in names}
+            now = time.time() - self.t0
+            line = {"step": step_now, **mean, "images_per_s": round(self.seen * self.world_size / max(now, 1e-9), 1),
+                    "time": round(self.elapsed + now, 2)}
+            append_metrics_line(metrics_path(self.out), line)
+            if self.bar is not None:
+                self.bar.set_postfix({k: f"{v:.4g}" for k, v in mean.items()})
+        self.pending.clear()
+
+    def save(self, step_now: int) -> None:
+        """Write a checkpoint of step ``step_now`` if the weights and optimizer state are finite."""
+        self.collect()
+        ema = self.ema
+        weights = {"model": self.model.state_dict(), "ema": ema.state_dict() if ema is not None else None}
+        optimizers = {k: o.state_dict() for k, o in self.optimizers.items()}
+        try:
+            check_finite_state({"weights": weights, "optimizers": optimizers},
+                               f"the weights or optimizer state at step {step_now}")
+        except ValueError as exc:
+            raise self.diverged(str(exc)) from None
+        if self.world_size > 1:
             dist.barrier()
-        if not writer:
+        if not self.writer:
             return
         training = {
             "step": step_now,
-            "ema_updates": ema_updates,
-            "optimizers": {k: o.state_dict() for k, o in loop.optimizers.items()},
-            "generator_state": loop.generator.get_state().cpu(),
-            "world_size": world,
+            "ema_updates": self.ema_updates,
+            "optimizers": optimizers,
+            "generator_state": self.generator.get_state().cpu(),
+            "world_size": self.world_size,
+            "log_pending": [dict(row) for row in self.pending],
+            "elapsed": self.elapsed + time.time() - self.t0,
         }
-        save_checkpoint(
-            loop.out, kind=cfg.model.kind, config=cfg.to_dict(),
-            weights={"model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None},
-            training=training, dataset=dataset.describe(),
-        )
-        last_good = (loop.out, step_now)
+        cfg = self.cfg
+        save_checkpoint(self.out, kind=cfg.model.kind, config=cfg.to_dict(), weights=weights,
+                        training=training, dataset=self.dataset.describe())
+        self.last_good = (self.out, step_now)
 
-    t0 = time.time()
-    seen = 0
+    def save_samples(self, step_now: int) -> None:
+        if self.writer:
+            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png")
 
-    def rate() -> float:
-        return round(seen * world / max(time.time() - t0, 1e-9), 1)
+    def should_stop(self) -> bool:
+        """Ctrl-C was pressed (in any process: every process stops at the same step)."""
+        stop = self.stop_requested
+        if self.world_size > 1:
+            flag = torch.tensor([float(stop)], device=self.device)
+            dist.all_reduce(flag)
+            stop = bool(flag.item() > 0)
+        return stop
 
-    bar = None
-    if progress and rank == 0 and len(steps):
-        from tqdm.auto import tqdm
+    # ---- the loop ----------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        tc, out = self.cfg.train, self.out
+        context = TrainStep(self)
+        previous_handler = None
+        if threading_main():
+            def _on_sigint(signum, frame):
+                if self.stop_requested:  # second Ctrl-C: stop at once
+                    raise KeyboardInterrupt
+                self.stop_requested = True
 
-        bar = tqdm(total=tc.steps, initial=start, desc=f"train {cfg.model.kind}", unit="step", dynamic_ncols=True)
-
-    previous_handler = None
-    if threading_main():
-        def _on_sigint(signum, frame):
-            if loop.stop_requested:  # second Ctrl-C: stop at once
-                raise KeyboardInterrupt
-            loop.stop_requested = True
-
-        previous_handler = signal.signal(signal.SIGINT, _on_sigint)
-    step = start
-    try:
-        for step in steps:
-            if fetch is not None:
-                x, y = next(fetch)
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            else:
-                idx = torch.as_tensor(batch_indices(len(dataset), tc.batch_size, tc.seed, step, rank, world), device=dev)
-                x, y = resident[idx], resident_y[idx]
-            ctx.step = step
-            logs = model.train_step(x, y, ctx)
-            seen += x.shape[0]
-            if ema is not None:
-                _ema_update(ema, model, tc.ema_decay, ema_updates)
-                ema_updates += 1
-            window.append((step, logs))
-            done = step + 1
-            if bar is not None:
-                bar.update(1)
-            stop = loop.stop_requested
-            if world > 1:  # every process stops at the same step
-                flag = torch.tensor([float(stop)], device=dev)
-                dist.all_reduce(flag)
-                stop = bool(flag.item() > 0)
-            if done % tc.log_every == 0 or stop:
-                flush(done)
-            if loop.out is not None and tc.checkpoint_every and done % tc.checkpoint_every == 0 and done < tc.steps:
-                flush(done)
-                save(done)
-            if writer and tc.sample_every and done % tc.sample_every == 0:
-                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
-            if stop:
-                flush(done)
-                if loop.out is not None:
-                    save(done)
-                raise TrainingInterrupted(
-                    f"interrupted at step {done}; "
-                    + (f"checkpoint saved to {loop.out}; continue with --resume" if loop.out else "nothing was saved (no output path)")
-                )
-        done = tc.steps if len(steps) else start
-        flush(done)
-        if loop.out is not None:
-            save(done)
-            if writer:
-                _save_samples(ema or model, dataset, _samples_dir(loop.out) / f"step_{done:08d}.png")
-    finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
-        if bar is not None:
-            bar.close()
-    final = ema if ema is not None else model
-    final.eval()
-    return TrainResult(model=final, raw_model=model, checkpoint=loop.out, step=done, history=history)
+            previous_handler = signal.signal(signal.SIGINT, _on_sigint)
+        try:
+            for step in self.steps:
+                self.step(step, context)
+                done = step + 1
+                if self.bar is not None:
+                    self.bar.update(1)
+                stop = self.should_stop()
+                # Log lines fall on multiples of log_every (and the last step) only: an interrupted
+                # run saves the rows since the last line in its checkpoint, and the resumed run
+                # averages them into the next line as the uninterrupted run would.
+                if done % tc.log_every == 0:
+                    self.log(done)
+                if out is not None and tc.checkpoint_every and done % tc.checkpoint_every == 0 and done < tc.steps:
+                    self.save(done)
+                if tc.sample_every and done % tc.sample_every == 0:
+                    self.save_samples(done)
+                if stop:
+                    self.collect()
+                    if out is not None:
+                        self.save(done)
+                    raise TrainingInterrupted(
+                        f"interrupted at step {done}; "
+                        + (f"checkpoint saved to {out}; continue with --resume" if out else "nothing was saved (no output path)")
+                    )
+            done = tc.steps if len(self.steps) else self.start
+            if out is not None:
+                self.save(done)  # before the last line: a longer resumed run averages these rows into its next one
+            self.log(done)
+            if out is not None:
+                self.save_samples(done)
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+            if self.bar is not None:
+                self.bar.close()
+        final = self.ema if self.ema is not None else self.model
+        final.eval()
+        return TrainResult(model=final, raw_model=self.model, checkpoint=out, step=done, history=self.history)
 
 
 def threading_main() -> bool:

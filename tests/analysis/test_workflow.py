@@ -131,7 +131,7 @@ def test_other_files_are_refused_with_a_clear_message(tmp_path):
         DirectionResult.load(tmp_path / "missing.npz")
     text = tmp_path / "notes.npz"
     text.write_text("hello")
-    with pytest.raises(ValueError, match="not an .npz file"):
+    with pytest.raises(ValueError, match="not a valid .npz file"):
         load_direction_file(text)
 
 

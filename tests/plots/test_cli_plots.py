@@ -75,7 +75,7 @@ def test_heatmap_curve_and_redraw_from_csv(tmp_path):
     run(["redraw", tmp_path / "loss.npz", "--out", tmp_path / "loss2.pdf", "--width", "two"])
     assert (tmp_path / "loss2.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "loss2.npz").exists()
     _, err = run(["redraw", tmp_path / "loss.npz", "--out", tmp_path / "loss.pdf", "--force"], expect=2)
-    assert "replacing an input" in err
+    assert "is an input of this command" in err
     _, err = run(["redraw", tmp_path / "m.csv", "--out", tmp_path / "r.png"], expect=2)
     assert "no recipe" in err and err.strip().count("\n") == 0
 
