@@ -227,7 +227,7 @@ def run_quickstart(
     roles = [r for r in MODEL_FILES if settings.ddpm or r != "ddpm"]
     models = {role: models_dir / MODEL_FILES[role] for role in roles}
     for path in [*models.values(), out / "index.html", out / "gan2vae.npz"]:
-        check_can_write(path, force)
+        check_can_write(path, force, keyword="force")
     models_dir.mkdir(parents=True, exist_ok=True)
     train_dir = out / "training"
     train_dir.mkdir(parents=True, exist_ok=True)
