@@ -162,16 +162,17 @@ def _check_k(k, real: np.ndarray, fake: np.ndarray, what: str) -> int:
 _EXACT_CHUNK_BYTES = 8 * 2**20
 
 
-def _pair_sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Squared distances between paired rows ``a[i]``, ``b[i]`` (both ``(P, F)``), from
-    coordinate differences in float64: no cancellation, and the same numbers for the same
-    pair of points wherever they come from (``a - b`` and ``b - a`` square alike). The
-    one formula behind every ball radius and every near-tie decision, so a generated
-    point that equals a real one ties with it exactly."""
-    out = np.empty(len(a), dtype=np.float64)
+def _pair_sq_dist(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Squared distances between the paired rows ``a[ia[p]]`` and ``b[ib[p]]``, shape ``(P,)``,
+    from coordinate differences in float64: no cancellation, and the same number for the
+    same pair of points wherever they come from (``a - b`` and ``b - a`` square alike).
+    The one formula behind every ball radius and every near-tie decision, so a generated
+    point that equals a real one ties with it exactly. Rows are gathered a chunk at a
+    time, so memory stays bounded for any number of pairs."""
+    out = np.empty(len(ia), dtype=np.float64)
     rows = max(1, _EXACT_CHUNK_BYTES // (8 * max(1, a.shape[1])))
-    for s in range(0, len(a), rows):
-        diff = a[s : s + rows] - b[s : s + rows]
+    for s in range(0, len(ia), rows):
+        diff = a[ia[s : s + rows]] - b[ib[s : s + rows]]
         diff *= diff
         out[s : s + rows] = diff.sum(axis=1)
     return out
@@ -190,7 +191,7 @@ def _knn_sq_radii(x: np.ndarray, ks) -> list[np.ndarray]:
 
     n_cand = min(len(x) - 1, max(ks) + 2)
     idx = kneighbors(x, n_cand)[1]
-    sq = _pair_sq_dist(np.repeat(x, n_cand, axis=0), x[idx.ravel()]).reshape(len(x), n_cand)
+    sq = _pair_sq_dist(x, np.repeat(np.arange(len(x)), n_cand), x, idx.ravel()).reshape(len(x), n_cand)
     sq.sort(axis=1)
     return [sq[:, k - 1].copy() for k in ks]
 
@@ -249,7 +250,7 @@ def _manifold_scores(real: np.ndarray, fake: np.ndarray, k_precision: int | None
                 near |= near_one
             fi, ri = near.nonzero(as_tuple=True)
             if len(fi):
-                d_sq[fi, ri] = torch.from_numpy(_pair_sq_dist(fake[fi.numpy() + s], real[ri.numpy()]))
+                d_sq[fi, ri] = torch.from_numpy(_pair_sq_dist(fake, fi.numpy() + s, real, ri.numpy()))
             if k_precision:
                 in_real[s : s + len(f)] = (d_sq < ball_p).any(1)
                 in_fake |= (d_sq < ball_fake[s : s + len(f)].unsqueeze(1)).any(0)
