@@ -12,6 +12,7 @@ from latentlab._io import figure_data_paths
 from latentlab.cli import cli
 from latentlab.report import HTMLReport, QuickstartSettings, run_quickstart
 from latentlab.report.browser import find_chromium, screenshot
+from latentlab.report.html import format_number
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -72,7 +73,7 @@ def test_report_numbers_come_from_the_run(quickstart):
     assert {"faces (pixels) / twonn", "VAE codes of faces / mle", "GAN samples / twonn", "DDPM samples / mle"} <= set(ids)
     # the VAE's codes live in 16 dimensions: their ID cannot exceed that by more than estimator noise
     assert 0 < ids["VAE codes of faces / twonn"] < 16 * 1.5
-    assert f"{ids['faces (pixels) / twonn']:.4g}" in page
+    assert f"<td>{format_number(ids['faces (pixels) / twonn'], 2)}</td>" in page  # the ID column's two decimals
     cos_before, cos_after = result.numbers["glasses_age_cosine"]
     assert abs(cos_after) < 1e-6  # glasses|age is orthogonal to age by construction
     m = result.numbers["map"]
