@@ -248,9 +248,26 @@ def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabe
 @figure_options(None, title_help="Replace the figure's title.")
 @force_option
 def redraw(data_file, out, formats, title, width, force):
-    """Draw a saved figure again from its DATA_FILE (the NAME.data.npz or NAME.data.csv saved beside it), e.g. as PDF."""
-    from latentlab.plots import redraw as redraw_figure
+    """Draw a saved figure again from its DATA_FILE (the NAME.data.npz or NAME.data.csv saved beside it), e.g. as PDF.
 
-    check_figure_out(out, force)
+    Redrawn unchanged beside its own data (fig.data.npz -> fig.pdf), the figure keeps
+    that data file as it is; with a new --title or --width it needs another name.
+    """
+    from pathlib import Path
+
+    from latentlab._io import check_can_write, figure_data_paths
+    from latentlab.plots import redraw as redraw_figure
+    from latentlab.plots import save_figure
+
     options = {k: v for k, v in {"title": title, "width": width}.items() if v is not None}
-    _save(redraw_figure(data_file, **options), out, formats, force)
+    own_data = Path(data_file).resolve() in {p.resolve() for p in figure_data_paths(out)}
+    if own_data and options:
+        raise click.UsageError(f"{out} would save the changed figure's data over {data_file}, which it is drawn from; "
+                               "give --out another name")
+    if own_data:
+        for target in [Path(out)] + [Path(out).with_suffix("." + f) for f in formats]:
+            check_can_write(target, force)
+    else:
+        check_figure_out(out, force)
+    written = save_figure(redraw_figure(data_file, **options), out, formats=formats, overwrite=force, with_data=not own_data)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}" + (f" (its data: {data_file}, unchanged)" if own_data else ""))

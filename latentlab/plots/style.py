@@ -241,7 +241,8 @@ def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return FileArrays(columns, path, "CSV table with that column")
 
 
-def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool = False, close: bool = True) -> list[Path]:
+def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool = False, close: bool = True,
+                with_data: bool = True) -> list[Path]:
     """Save a figure and the data behind it; return the paths written.
 
     ``path`` names the main file (``.png``, ``.pdf`` or ``.svg``); ``formats`` adds other
@@ -250,7 +251,8 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
     (:func:`figure_data_paths`). When the figure function recorded a recipe
     (:func:`attach_recipe`), it is stored with the data (inside the ``.npz``, or as
     ``<stem>.data.json`` beside a ``.csv``) and :func:`latentlab.plots.redraw`
-    draws the figure again from the data file alone.
+    draws the figure again from the data file alone. ``with_data=False`` writes only the
+    pictures (for a figure redrawn, unchanged, beside the data file it was drawn from).
     """
     path = Path(path)
     suffixes = [path.suffix.lstrip(".").lower() or "png"]
@@ -262,7 +264,7 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
     if bad:
         raise ValueError(f"cannot save a figure as .{bad[0]}; allowed: {', '.join(sorted(allowed))}")
     targets = [path.with_suffix("." + s) for s in suffixes]
-    data = figure_data(fig)
+    data = figure_data(fig) if with_data else {}
     if RECIPE_KEY in data:
         raise ValueError(f"{RECIPE_KEY!r} is reserved for the figure's recipe; rename that data array")
     recipe = figure_recipe(fig) if data else None

@@ -105,7 +105,7 @@ def test_cli_on_latents_and_bad_input(tmp_path):
     result = CliRunner().invoke(cli, ["intrinsic-dim", "--latents", str(path), "--n", "600", "--boot", "0", "--no-calibrate",
                                       "--method", "twonn", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
-    saved = np.load(tmp_path / "id.npz")
+    saved = np.load(tmp_path / "id.data.npz")
     assert plot.stat().st_size > 10000 and len(saved["log_mu_sorted"]) == 599
     slope = np.polyfit(saved["log_mu_sorted"][:500], saved["neg_log_survival"][:500], 1)[0]
     assert 2.3 < slope < 3.7  # the plotted points lie on a line of slope ~ the planted dimension 3

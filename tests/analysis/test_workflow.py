@@ -206,8 +206,8 @@ def test_figures_carry_their_data(tmp_path, models, glasses_given_age, effects):
     fig = traversal_figure(images, steps, title="glasses")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["-2", "0", "+2"]
     written = save_figure(fig, tmp_path / "edit.png")
-    assert [p.name for p in written] == ["edit.png", "edit.npz"]
-    assert np.load(tmp_path / "edit.npz")["images"].shape == (3, 3, 3, 32, 32)
+    assert [p.name for p in written] == ["edit.png", "edit.data.npz"]
+    assert np.load(tmp_path / "edit.data.npz")["images"].shape == (3, 3, 3, 32, 32)
     with pytest.raises(ValueError, match="one step per column"):
         traversal_figure(images, [0.0, 1.0])
 

@@ -75,8 +75,14 @@ def test_heatmap_curve_and_redraw_from_csv(tmp_path):
 
     run(["redraw", tmp_path / "loss.data.npz", "--out", tmp_path / "loss2.pdf", "--width", "two"])
     assert (tmp_path / "loss2.pdf").read_bytes().startswith(b"%PDF") and (tmp_path / "loss2.data.npz").exists()
-    _, err = run(["redraw", tmp_path / "loss.data.npz", "--out", tmp_path / "loss.pdf", "--force"], expect=2)
-    assert "is an input of this command" in err
+    # beside its own data, unchanged: the data file stays as it is; changed, it needs another name
+    data = (tmp_path / "loss.data.npz").read_bytes()
+    out, _ = run(["redraw", tmp_path / "loss.data.npz", "--out", tmp_path / "loss.pdf"])
+    assert (tmp_path / "loss.pdf").read_bytes().startswith(b"%PDF") and "unchanged" in out
+    assert (tmp_path / "loss.data.npz").read_bytes() == data
+    _, err = run(["redraw", tmp_path / "loss.data.npz", "--out", tmp_path / "loss.svg", "--width", "two"], expect=2)
+    assert "give --out another name" in err and not (tmp_path / "loss.svg").exists()
+    assert (tmp_path / "loss.data.npz").read_bytes() == data
     _, err = run(["redraw", tmp_path / "heat.csv", "--out", tmp_path / "r.png"], expect=2)
     assert "no recipe" in err and err.strip().count("\n") == 0
 
