@@ -78,21 +78,21 @@ def format_id_table(rows: list[IDRow]) -> str:
 
 
 def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
-    """Jacobians of ``generator.decode`` at the codes ``z``, by forward-mode differentiation.
+    """Jacobians of the decoder (``generator.decode_with_grad``) at the codes ``z``, by forward-mode differentiation.
 
     Each column is one Jacobian-vector product ``d decode(z + t v) / dt`` at ``t = 0``
     (:func:`torch.func.jvp`), and the products of all codes and directions are batched
-    into calls of ``decode`` on ``batch_size`` codes. A decoder with ``d``-dimensional
+    into decoder calls on ``batch_size`` codes. A decoder with ``d``-dimensional
     codes costs ``d`` products per code, instead of one backward pass per output pixel
     in reverse mode.
 
     Parameters
     ----------
-    generator : Generator whose ``decode`` torch can differentiate
+    generator : Generator whose ``decode_with_grad`` torch can differentiate
     z : tensor ``(N, *latent_shape)`` — the codes
     directions : tensor ``(K, *latent_shape)`` or ``(K, latent_dim)``, optional
         The directions ``v`` (default: the ``latent_dim`` coordinate axes, giving the full Jacobian).
-    batch_size : code-direction pairs per call of ``decode``
+    batch_size : code-direction pairs per decoder call
     progress : show a progress bar (with the expected duration after the first batch)
 
     Returns
@@ -123,7 +123,7 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
         m = len(codes)
         primal = codes.repeat_interleave(k, dim=0)
         tangent = basis.repeat(m, *([1] * len(shape)))
-        _, out = jvp(generator.decode, (primal,), (tangent,))
+        _, out = jvp(generator.decode_with_grad, (primal,), (tangent,))
         columns.append(out.detach().float().cpu().reshape(m, k, -1).transpose(1, 2))
     return torch.cat(columns)
 

@@ -275,9 +275,17 @@ class DDPM(TrainableGenerator):
         progress : bool
             Show a bar over the DDIM steps of each batch.
 
-        Differentiable (wrap in ``torch.no_grad()`` when gradients are not needed); the
-        result is on ``z``'s device.
+        A plain tensor on ``z``'s device, computed without gradients
+        (:meth:`decode_with_grad` is the differentiable path).
         """
+        with torch.no_grad():
+            return self.decode_with_grad(z, steps, labels=labels, guidance_scale=guidance_scale,
+                                         batch_size=batch_size, progress=progress)
+
+    def decode_with_grad(self, z: torch.Tensor, steps: int | None = None, *, labels=None,
+                         guidance_scale: float | None = None, batch_size: int = 256,
+                         progress: bool = False) -> torch.Tensor:
+        """:meth:`decode`, differentiable through every DDIM step (Jacobians of the decoder)."""
         return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress)
 
     def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = "ddim",
@@ -330,7 +338,6 @@ class DDPM(TrainableGenerator):
         errors = {}
         for k in steps:
             z = self.encode(x, k, labels=labels, fixed_point_iters=fixed_point_iters, batch_size=batch_size)
-            with torch.no_grad():
-                rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
+            rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
             errors[int(k)] = ((rec.float() - x.float().to(rec.device)) ** 2).flatten(1).mean(1).cpu()
         return errors
