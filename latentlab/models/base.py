@@ -37,9 +37,14 @@ class Generator(abc.ABC):
     latent_shape : tuple of int
         Shape of one latent code (``(d,)`` for vector codes; ``(C, H, W)`` for a
         diffusion model whose latent is its starting noise).
+    trained_on : DataSpec or None, optional
+        The data it was trained on, when known (set for models loaded from checkpoints).
     """
 
     latent_shape: tuple[int, ...] = ()
+    #: The data the model was trained on (a :class:`latentlab.data.spec.DataSpec`), or None
+    #: when unknown; commands given the model default to it (:func:`latentlab.data.training_data`).
+    trained_on = None
 
     @property
     def device(self) -> torch.device:

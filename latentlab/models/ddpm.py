@@ -31,6 +31,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, prediction_target,
@@ -63,10 +64,10 @@ class DDPMConfig:
     norm_groups: int = field(default=32, metadata={"min": 1})
     # the diffusion process
     schedule: Literal["linear", "cosine", "cosine-continuous", "logsnr-linear"] = "linear"
-    timesteps: int = field(default=1000, metadata={"min": 2})
+    timesteps: int = field(default=DEFAULT_TIMESTEPS, metadata={"min": 2})
     prediction: Literal["eps", "v", "x0"] = "eps"
     # the latent space: deterministic DDIM from x_T
-    decode_steps: int = field(default=50, metadata={"min": 1})
+    decode_steps: int = field(default=DEFAULT_DECODE_STEPS, metadata={"min": 1})
     clip_denoised: bool = False  # clip x̂0 to [-1, 1] inside DDIM decoding
     # class conditioning with classifier-free guidance
     cond_attr: str = ""  # dataset attribute holding the class; "" = unconditional
@@ -288,7 +289,7 @@ class DDPM(TrainableGenerator):
         """:meth:`decode`, differentiable through every DDIM step (Jacobians of the decoder)."""
         return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = "ddim",
+    def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = DEFAULT_SAMPLER,
                steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None,
                guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.

@@ -32,6 +32,9 @@ class TrainableModel(nn.Module):
     """
 
     Config: type = None  # set by subclasses
+    #: The data the model was trained on (:class:`latentlab.data.spec.DataSpec`), when known:
+    #: set by :meth:`from_checkpoint` and by training. See :func:`latentlab.data.training_data`.
+    trained_on = None
 
     def __init__(self, config):
         super().__init__()
@@ -62,6 +65,9 @@ class TrainableModel(nn.Module):
         weights = checkpoint.weights.get("ema") if use_ema else None
         model.load_state_dict(weights if weights is not None else checkpoint.weights["model"])
         model.eval()
+        from latentlab.data.spec import training_data
+
+        model.trained_on = training_data(checkpoint)
         if device is not None:
             from latentlab.training.loop import resolve_device
 
