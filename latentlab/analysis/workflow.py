@@ -431,21 +431,25 @@ def _labelled_codes(model, model_name, attribute, conditions, labels_from, class
     0/1 labels.
     """
     from latentlab.codes import encode_dataset, label_samples
+    from latentlab.models.base import Generator
 
     if labels_from == "classifier":
         clf, clf_name = _as_model(classifier, "classifier", device)
         _check_attributes(attribute, conditions, clf.attr_levels, f"the classifier {clf_name}")
         codes = label_samples(model, clf, n=n, seed=seed, batch_size=batch_size, progress=progress)
         return codes.z, codes.scores, codes.attrs, clf_name, {}
+    cannot_encode = ValueError(
+        f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
+        "use labels_from='classifier' with an attribute classifier"
+    )
+    if type(model).encode is Generator.encode:  # said before data is chosen and loaded for nothing
+        raise cannot_encode
     dataset, data_name, options, _ = _load_data(data, model, model_name, n, seed, data_options)
     _check_attributes(attribute, conditions, dataset.attr_levels, f"the data {data_name!r}")
     try:
         codes = encode_dataset(model, dataset, batch_size=batch_size, progress=progress, encode_options=encode_options)
     except NotImplementedError:
-        raise ValueError(
-            f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
-            "use labels_from='classifier' with an attribute classifier"
-        ) from None
+        raise cannot_encode from None
     return codes.z, codes.attrs, codes.attrs, data_name, options
 
 

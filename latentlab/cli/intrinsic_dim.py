@@ -82,33 +82,12 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         points[f"codes {latents}"] = z[np.random.default_rng(seed).permutation(len(z))[:n]]
     else:
         import latentlab
-        from latentlab.codes import encode_dataset
-        from latentlab.metrics.sample_quality import draw_samples
-
-        from latentlab.data.spec import choose_data, training_data
+        from latentlab.analysis.intrinsic_dim import model_point_sets
 
         gen = latentlab.load(model, device=device, expect="generator")
-        choice = None
-        if data_name is not None or training_data(gen) is not None:
-            choice = choose_data(data_name, opts, {str(model): gen})
-            click.echo(choice.note)
-        else:
-            click.echo(f"no real data: {model} does not record the data it was trained on (--data adds some)")
-        points[f"samples {model}"] = draw_samples(gen, n, seed=seed, batch_size=512, progress=not quiet)
-        if choice is not None:
-            m = min(n, 2000)
-            real_options = dict(choice.options)
-            if choice.data in data_mod.available():
-                real_options.setdefault("seed", seed)
-                if "n" in data_mod.builtin_options(choice.data):
-                    real_options.setdefault("n", m)
-            real = random_subset(data_mod.load_for_model(choice.data, gen, **real_options), m, seed=seed)
-            points[f"data {choice.data}"] = real.data
-            if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images takes minutes; skip by default
-                try:
-                    points[f"codes of {choice.data}"] = encode_dataset(gen, real, progress=not quiet).z
-                except NotImplementedError:  # a Generator that cannot encode
-                    pass
+        # GAN inversion of thousands of images takes minutes: its codes are skipped
+        points, _ = model_point_sets(gen, name=str(model), data=data_name, data_options=opts, n=n, seed=seed,
+                                          encode=type(gen).__name__ != "GAN", progress=not quiet, log=click.echo)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed, progress=not quiet)
     click.echo(format_id_table(rows))
     if gen is not None:
