@@ -167,7 +167,7 @@ def test_cli_prints_the_table_and_refuses_to_overwrite(trained, tmp_path):
         result = _invoke(args)
     assert result.exit_code == 0, result.output
     first, *lines = result.stdout.splitlines()
-    assert first == "data: digits (the loader's defaults), as given"  # the VAE was trained on digits with other options
+    assert first == f"data: digits (the loader's defaults), the options {trained['vae']} was trained with"
     assert "FID-domain" in lines[0] and "modes (of 10)" in lines[0]
     assert lines[2].startswith(str(trained["vae"]))
     assert out.exists() and fig.exists() and fig.with_suffix(".csv").exists()
