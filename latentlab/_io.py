@@ -77,8 +77,11 @@ def _check_parent(path: Path) -> None:
             return
 
 
-def check_can_write(path: str | os.PathLike, overwrite: bool = False) -> Path:
+def check_can_write(path: str | os.PathLike, overwrite: bool = False, keyword: str = "overwrite") -> Path:
     """Check that ``path`` may be written; create its missing parent folders; return it as a ``Path``.
+
+    ``keyword`` is the name of the Python argument that allows overwriting, for the message
+    (``overwrite`` in most of the API, ``force`` in :func:`~latentlab.training.train`).
 
     Raises
     ------
@@ -100,7 +103,7 @@ def check_can_write(path: str | os.PathLike, overwrite: bool = False) -> Path:
         raise ValueError(f"{path} is an input of this command; an output never replaces an input, "
                          "even with --force: choose another name")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass --force (overwrite=True) to replace it")
+        raise FileExistsError(f"{path} already exists; pass --force ({keyword}=True) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -122,6 +125,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets what open() would give
     try:
         yield tmp
         if overwrite:
@@ -131,6 +135,13 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _create_exclusively(tmp: Path, path: Path) -> None:
@@ -166,6 +177,17 @@ class FileArrays(dict):
 
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive; an empty one starts with its end record
+
+
+def figure_data_paths(path: str | os.PathLike) -> list[Path]:
+    """The files :func:`~latentlab.plots.style.save_figure` may write beside the figure ``path``, data before recipe.
+
+    ``fig.png`` keeps its data in ``fig.data.csv`` (a table) or ``fig.data.npz``, and a
+    table's recipe in ``fig.data.json``. The ``.data`` infix keeps them apart from a figure's
+    inputs and other outputs named after it (``table.csv`` beside ``table.png``).
+    """
+    path = Path(path)
+    return [path.with_name(f"{path.stem}.data{ext}") for ext in (".csv", ".npz", ".json")]
 
 
 def read_npz(path: str | os.PathLike, what: str = "NumPy .npz file") -> FileArrays:

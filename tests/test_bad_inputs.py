@@ -11,6 +11,7 @@ message naming the problem.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def files(tmp_path_factory) -> Path:
     whole = (folder / "codes.npz").read_bytes()
     (folder / "truncated.npz").write_bytes(whole[: len(whole) // 2])
     (folder / "text.npz").write_text("a text file, not an archive\n")
+    for name in ("codes", "map", "images"):  # inputs named as a figure's data file (m.png -> m.data.npz)
+        (folder / f"{name}.data.npz").write_bytes((folder / f"{name}.npz").read_bytes())
     (folder / "afile").write_text("a file where a folder is expected\n")
 
     direction = np.eye(16)[0]
@@ -76,7 +79,7 @@ def files(tmp_path_factory) -> Path:
                     model="vae.pt").save(folder / "glasses.npz")
     _drop_array(folder / "glasses.npz", folder / "no-primal.npz", "primal")
     save_figure(image_grid(torch.zeros(4, 3, 8, 8)), folder / "grid.png")
-    _drop_array(folder / "grid.npz", folder / "no-images.npz", "images")
+    _drop_array(folder / "grid.data.npz", folder / "no-images.npz", "images")
     save_figure(intrinsic_dim_figure(rng.standard_normal((200, 3))), folder / "id.png")
     return folder
 
@@ -97,13 +100,14 @@ def _snapshot(folder: Path) -> dict:
 CLI_CASES = {
     # an output never replaces an input, --force or not (also the data file saved beside a figure)
     "map apply output data file is the map": (
-        ["map", "apply", "map.npz", "--src", "vae.pt", "--dst", "vae.pt", "--out", "map.png", "--force"],
-        "map.npz, which is an input"),
+        ["map", "apply", "map.data.npz", "--src", "vae.pt", "--dst", "vae.pt", "--out", "map.png", "--force"],
+        "map.data.npz, which is an input"),
     "intrinsic-dim plot data file is the codes": (
-        ["intrinsic-dim", "--latents", "codes.npz", "--plot", "codes.png", "--force", "--boot", "0"],
-        "codes.npz, which is an input"),
+        ["intrinsic-dim", "--latents", "codes.data.npz", "--plot", "codes.png", "--force", "--boot", "0"],
+        "codes.data.npz, which is an input"),
     "data preview data file is the images": (
-        ["data", "preview", "images.npz", "--n", "4", "--out", "images.png", "--force"], "images.npz, which is an input"),
+        ["data", "preview", "images.data.npz", "--n", "4", "--out", "images.png", "--force"],
+        "images.data.npz, which is an input"),
     "encode output is the model": (
         ["encode", "vae.pt", "--data", "faces", "--n", "4", "--out", "vae.pt", "--force"], "vae.pt is an input"),
     "sample output under a file": (["sample", "vae.pt", "--n", "2", "--out", "afile/samples.png"],
@@ -135,7 +139,7 @@ CLI_CASES = {
     "empty codes": (["intrinsic-dim", "--latents", "empty-codes.npz", "--boot", "0"], "have shape (0, 16)"),
     "codes of strings": (["intrinsic-dim", "--latents", "string-codes.npz", "--boot", "0"], "not real numbers"),
     "unknown data option": (["data", "stats", "faces", "-o", "sise=32"], "unknown option 'sise'"),
-    "redraw with an option the figure does not take": (["plot", "redraw", "id.npz", "--out", "r.png", "--width", "two"],
+    "redraw with an option the figure does not take": (["plot", "redraw", "id.data.npz", "--out", "r.png", "--width", "two"],
                                                        "intrinsic_dim_figure does not take the option 'width'"),
 }
 
@@ -247,6 +251,20 @@ def test_outputs_never_replace_inputs_and_are_created_exclusively(tmp_path):
     with atomic_path(target, overwrite=True) as tmp:
         tmp.write_text("mine")
     assert target.read_text() == "mine"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_take_the_users_umask(tmp_path, umask):
+    from latentlab._io import atomic_path
+
+    old = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "out.npz", overwrite=False) as tmp:
+            tmp.write_bytes(b"x")
+        (tmp_path / "plain.txt").write_text("as open() makes it")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.npz").stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_bug_is_not_a_user_error():

@@ -56,7 +56,7 @@ def test_preview_writes_figure_and_data_and_never_overwrites(tmp_path):
     out = tmp_path / "grid.png"
     run(["data", "preview", "faces", "--n", "16", "--label", "glasses", "--out", str(out)])
     assert out.stat().st_size > 1000
-    saved = np.load(tmp_path / "grid.npz")
+    saved = np.load(tmp_path / "grid.data.npz")
     assert saved["images"].shape == (16, 3, 32, 32) and len(saved["labels"]) == 16
     before = out.read_bytes()
     _, _, err = run(["data", "preview", "faces", "--n", "16", "--out", str(out)], expect=2)
@@ -86,7 +86,7 @@ def test_train_sample_encode_round_trip(tmp_path):
     assert "unknown field train.stepz" in err
     run(["train", "faces-vae-tiny", "--out", str(ckpt), "--quiet", "--resume", "--set", "train.steps=6"])
     run(["sample", str(ckpt), "--n", "8", "--out", str(tmp_path / "s.png")])
-    assert np.load(tmp_path / "s.npz")["images"].shape == (8, 3, 32, 32)
+    assert np.load(tmp_path / "s.data.npz")["images"].shape == (8, 3, 32, 32)
     _, _, err = run(["sample", str(ckpt), "--steps", "10", "--out", str(tmp_path / "s2.png")], expect=2)
     assert "diffusion models only" in err
     _, out, _ = run(["encode", str(ckpt), "--data", "faces", "--n", "40", "--out", str(tmp_path / "z.npz")])

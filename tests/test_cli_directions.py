@@ -84,13 +84,18 @@ def test_the_model_default_falls_back_to_vae_then_fails_clearly(quickstart):
 def test_edit_writes_a_traversal_grid(quickstart):
     run(["direction", "--attr", "glasses", "--n", "1000"])
     out, _ = run(["edit", "--direction", "glasses.npz", "--n", "4", "--range", "-2", "2", "--steps", "5"])
-    assert "wrote edit.png, edit.npz" in out
-    saved = np.load(quickstart / "edit.npz")
+    assert "wrote edit.png, edit.data.npz" in out
+    saved = np.load(quickstart / "edit.data.npz")
     assert saved["images"].shape == (4, 5, 3, 32, 32)
     np.testing.assert_allclose(saved["steps"], [-2, -1, 0, 1, 2])
-    # the figure's data file must not replace the direction it was drawn from
-    err = one_line(run(["edit", "--direction", "glasses.npz", "--out", "glasses.png"], expect=2)[1])
-    assert "is an input of this command" in err
+    # a figure named after its direction keeps its data apart (glasses.data.npz) ...
+    direction = (quickstart / "glasses.npz").read_bytes()
+    run(["edit", "--direction", "glasses.npz", "--n", "2", "--steps", "3", "--out", "glasses.png"])
+    assert (quickstart / "glasses.npz").read_bytes() == direction and (quickstart / "glasses.data.npz").exists()
+    # ... and the figure's data file never replaces the direction it was drawn from, even with --force
+    (quickstart / "g.data.npz").write_bytes(direction)
+    err = one_line(run(["edit", "--direction", "g.data.npz", "--out", "g.png", "--force"], expect=2)[1])
+    assert "is an input of this command" in err and (quickstart / "g.data.npz").read_bytes() == direction
 
 
 def test_evaluate_edit_prints_the_matrix_and_saves_the_figure(quickstart):
@@ -99,7 +104,7 @@ def test_evaluate_edit_prints_the_matrix_and_saves_the_figure(quickstart):
     assert "flip rate" in out and "off-target" in out and "orthogonalized" in out
     flip = float(re.search(r"flip rate\s+([0-9.]+)", out).group(1))
     assert flip > 0.5
-    data = np.load(quickstart / "entanglement.npz")
+    data = np.load(quickstart / "entanglement.data.npz")
     assert data["before"].shape == (6, 1) and list(data["after_directions"]) == ["glasses|age"]
 
 

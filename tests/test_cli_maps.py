@@ -71,7 +71,7 @@ def test_apply_draws_source_above_mapped(models, tmp_path):
     stdout, _ = run(["map", "apply", str(out), "--src", str(models["a"]), "--dst", str(models["b"]),
                      "--n", "6", "--out", str(fig), "--encoded"])
     assert fig.stat().st_size > 1000 and "wrote" in stdout
-    saved = np.load(tmp_path / "mapped.npz")
+    saved = np.load(tmp_path / "mapped.data.npz")
     assert saved["source"].shape == saved["mapped"].shape == saved["dst encoded"].shape == (6, 3, 32, 32)
     _, err = run(["map", "apply", str(out), "--src", str(models["a"]), "--dst", str(models["b"]), "--out", str(fig)],
                  expect=2)

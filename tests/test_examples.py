@@ -64,7 +64,7 @@ def test_mode_collapse(tmp_path, capsys):
     assert all(printed_rows(text, names).values()), text
     assert "=> on rings" in text
     assert [r["model"] for r in csv_rows(tmp_path / "results.csv")] == names
-    assert (tmp_path / "rings_samples.png").exists() and (tmp_path / "rings_samples.npz").exists()
+    assert (tmp_path / "rings_samples.png").exists() and (tmp_path / "rings_samples.data.npz").exists()
     # fresh draws of the mixture cover every mode whatever the models learned
     truth = rows[0]
     assert truth["model"] == "true mixture" and truth["modes_covered"] == truth["n_modes"] == 8
@@ -79,7 +79,7 @@ def test_glasses_direction(tmp_path, capsys):
     table = csv_rows(tmp_path / "results.csv")
     assert [float(r["step"]) for r in table] == [float(s) for s in steps]
     assert all(0.0 <= float(r["share_with_glasses"]) <= 1.0 for r in table)
-    for name in ("traversal.png", "traversal.npz", "distances.png", "distances.csv"):
+    for name in ("traversal.png", "traversal.data.npz", "distances.png", "distances.data.csv"):
         assert (tmp_path / name).exists(), name
     assert 0.0 <= result["val_accuracy"] <= 1.0
 
@@ -92,7 +92,7 @@ def test_entanglement(tmp_path, capsys):
     table = csv_rows(tmp_path / "results.csv")
     assert [(r["direction"], r["kind"]) for r in table] == [
         ("glasses", "as fitted"), ("age", "as fitted"), ("glasses|age", "conditioned"), ("age|glasses", "conditioned")]
-    for name in ("entanglement.png", "entanglement.npz", "cosines.png", "cosines.npz"):
+    for name in ("entanglement.png", "entanglement.data.npz", "cosines.png", "cosines.data.npz"):
         assert (tmp_path / name).exists(), name
 
 
@@ -103,7 +103,7 @@ def test_comparing_spaces(tmp_path, capsys):
     assert "=> VAE seed 0 -> VAE seed 1" in text and "=> GAN -> VAE" in text
     assert [r["pair"] for r in csv_rows(tmp_path / "results.csv")] == [r["pair"] for r in rows]
     for stem in ("VAE_seed_0_to_VAE_seed_1", "GAN_to_VAE"):
-        for suffix in ("_mapped.png", "_mapped.npz", "_support_curve.png", "_support_curve.csv"):
+        for suffix in ("_mapped.png", "_mapped.data.npz", "_support_curve.png", "_support_curve.data.csv"):
             assert (tmp_path / (stem + suffix)).exists(), stem + suffix
     # two encoders of the same faces are related linearly far better than by a random rotation
     vae = {r["map"]: r for r in rows if r["pair"].startswith("VAE")}
@@ -119,7 +119,7 @@ def test_ddpm_vs_ddim(tmp_path, capsys):
     assert [(r["sampler"], int(r["steps"])) for r in table] == [
         ("real faces", 0), ("DDIM", 1), ("DDIM", 2), ("DDPM", 1), ("DDPM", 2)]
     assert all(float(r["fid"]) >= 0 for r in table)
-    for name in ("quality_vs_steps.png", "quality_vs_steps.csv", "samples.png", "samples.npz"):
+    for name in ("quality_vs_steps.png", "quality_vs_steps.data.csv", "samples.png", "samples.data.npz"):
         assert (tmp_path / name).exists(), name
     assert len(rows) == len(table)
 
@@ -131,7 +131,7 @@ def test_latent_size_vs_intrinsic_dim(tmp_path, capsys):
     assert all(printed_rows(text, expected).values()), text
     table = csv_rows(tmp_path / "results.csv")
     assert [int(r["latent_size"]) for r in table] == [2, 8] and len(errors) == 2
-    assert (tmp_path / "latent_size_vs_id.png").exists() and (tmp_path / "latent_size_vs_id.csv").exists()
+    assert (tmp_path / "latent_size_vs_id.png").exists() and (tmp_path / "latent_size_vs_id.data.csv").exists()
 
 
 def test_own_generator(tmp_path, capsys):

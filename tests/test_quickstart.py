@@ -8,9 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 import latentlab
+from latentlab._io import figure_data_paths
 from latentlab.cli import cli
 from latentlab.report import HTMLReport, QuickstartSettings, run_quickstart
 from latentlab.report.browser import find_chromium, screenshot
+from latentlab.report.html import format_number
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -56,9 +58,9 @@ def test_report_links_every_figure_with_its_pdf_and_data(quickstart):
     for src in parsed.images + parsed.links:
         assert (page.parent / src).is_file(), src
     for src in parsed.images:
-        stem = (page.parent / src).with_suffix("")
-        assert stem.with_suffix(".pdf").is_file()
-        assert stem.with_suffix(".csv").is_file() or stem.with_suffix(".npz").is_file()
+        figure = page.parent / src
+        assert figure.with_suffix(".pdf").is_file()
+        assert any(data.is_file() for data in figure_data_paths(figure)[:2])
     # progress: one announced line per stage, numbered to the end
     stages = [line for line in lines if line.startswith("[")]
     assert stages[0].startswith("[1/8]") and stages[-1].startswith("[8/8]")
@@ -71,7 +73,7 @@ def test_report_numbers_come_from_the_run(quickstart):
     assert {"faces (pixels) / twonn", "VAE codes of faces / mle", "GAN samples / twonn", "DDPM samples / mle"} <= set(ids)
     # the VAE's codes live in 16 dimensions: their ID cannot exceed that by more than estimator noise
     assert 0 < ids["VAE codes of faces / twonn"] < 16 * 1.5
-    assert f"{ids['faces (pixels) / twonn']:.4g}" in page
+    assert f"<td>{format_number(ids['faces (pixels) / twonn'], 2)}</td>" in page  # the ID column's two decimals
     cos_before, cos_after = result.numbers["glasses_age_cosine"]
     assert abs(cos_after) < 1e-6  # glasses|age is orthogonal to age by construction
     m = result.numbers["map"]
@@ -99,7 +101,7 @@ def test_nothing_is_overwritten_without_force(quickstart, tmp_path, monkeypatch)
     folder, _, _ = quickstart
     monkeypatch.chdir(folder)
     before = {p: p.stat().st_mtime_ns for p in folder.glob("*.pt")}
-    result = CliRunner().invoke(cli, ["quickstart", "--tiny", "--quiet"])
+    result = CliRunner().invoke(cli, ["quickstart", "--tiny", "--quiet", "--models-dir", ".", "--out", "report"])
     assert result.exit_code == 2
     assert "--force" in result.output and len(result.output.strip().splitlines()) == 1
     assert before == {p: p.stat().st_mtime_ns for p in folder.glob("*.pt")}
@@ -142,7 +144,7 @@ def test_every_figure_redraws_from_its_data_file(quickstart):
     from latentlab.plots import figure_data, redraw
 
     folder, _, _ = quickstart
-    files = sorted((folder / "report" / "figures").glob("*.npz")) + sorted((folder / "report" / "figures").glob("*.csv"))
+    files = sorted((folder / "report" / "figures").glob("*.data.npz")) + sorted((folder / "report" / "figures").glob("*.data.csv"))
     assert len(files) >= 12
     for path in files:
         assert figure_data(redraw(path)), path

@@ -107,6 +107,26 @@ def test_unknown_kind_lists_kinds():
         load_config({"model": {"kind": "flow"}})
 
 
+def test_a_bundled_config_moves_to_a_folder_of_images(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    notes = []
+    cfg = load_config("faces-vae-tiny", [f"data.name={tmp_path}"], log=notes.append)
+    # faces' n and seed mean nothing to a folder and are dropped, and said; size applies and stays
+    assert cfg.data.options == {"size": 32}
+    assert len(notes) == 1 and "n=8000" in notes[0] and "seed=0" in notes[0] and "kept: size=32" in notes[0]
+    # an option given on the command line is never dropped: the loader names it instead
+    cfg = load_config("faces-vae-tiny", [f"data.name={tmp_path}", "data.options.size=16"])
+    assert cfg.data.options == {"size": 16}
+    # and the run trains on the folder's images at the config's size
+    result = train("faces-vae-tiny", out=tmp_path / "m.pt", progress=False,
+                   overrides=[f"data.name={tmp_path}", "train.steps=2", "train.batch_size=4", "train.checkpoint_every=0"])
+    assert result.step == 2 and latentlab.load(tmp_path / "m.pt").sample_shape == (3, 32, 32)
+
+
 def test_gan_inversion_beats_random_codes(single_thread_context):
     data = _blobs()
     with single_thread_context():  # small convolutions: one thread is faster on a shared 2-core machine

@@ -49,7 +49,7 @@ def list_cmd():
 @click.argument("name_or_path", type=InputPath())
 @click.option("--n", type=click.IntRange(1, 1024), default=64, show_default=True, help="Number of images.")
 @click.option("--out", type=click.Path(dir_okay=False), default="preview.png", show_default=True,
-              help="Output image (.png, .pdf or .svg); the images are saved beside it as .npz.")
+              help="Output image (.png, .pdf or .svg); the images are saved beside it as NAME.data.npz.")
 @click.option("--label", default=None, help="Attribute to print under each image.")
 @seed_option
 @_option_option

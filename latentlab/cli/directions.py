@@ -172,7 +172,7 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
               help="Direction file from `latentlab direction` or `latentlab directions pca`.")
 @traversal_options
 @click.option("--out", type=click.Path(dir_okay=False), default="edit.png", show_default=True,
-              help="Figure (.png/.pdf/.svg); the images are saved beside it as .npz.")
+              help="Figure (.png/.pdf/.svg); the images are saved beside it as NAME.data.npz.")
 @seed_option
 @device_option
 @force_option

@@ -25,7 +25,7 @@ from latentlab.cli.options import (
 @click.option("--disentanglement", is_flag=True, help="Add disentanglement scores (data with known factors, e.g. shapes).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as CSV.")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None,
-              help="Also draw the table (.png/.pdf/.svg; its data is saved beside it as .csv).")
+              help="Also draw the table (.png/.pdf/.svg; its data is saved beside it as NAME.data.csv).")
 @device_option
 @force_option
 @quiet_option

@@ -25,7 +25,8 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @click.option("--boot", type=click.IntRange(0), default=20, show_default=True, help="Bootstrap resamples for the interval (0: none).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Also draw the TwoNN fit and ID against scale of the first point set to this file (.png/.pdf/.svg).")
+              help="Also draw the TwoNN fit and ID against scale of the point set the suggested latent size is "
+                   "about (the data, where there are data) to this file (.png/.pdf/.svg).")
 @click.option("--jacobian-codes", type=click.IntRange(0), default=None,
               help="--model: codes at which the decoder's Jacobian rank is computed (0: none). Default 16 when the "
                    "codes have at most --jacobian-directions dimensions, else 0.")
@@ -96,12 +97,11 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     click.echo(f"suggested latent size: {suggest_latent_size(first.dimension, first.ci)} "
                f"(1.5x the upper end of the {first.method} ID of {first.what}, rounded up to a multiple of 4)")
     if plot:
-        from latentlab.analysis.intrinsic_dim import flatten_points
         from latentlab.plots import save_figure
         from latentlab.plots.intrinsic_dim import intrinsic_dim_figure
 
-        name, x = next(iter(points.items()))
-        written = save_figure(intrinsic_dim_figure(flatten_points(x), title=name), plot, overwrite=force)
+        written = save_figure(intrinsic_dim_figure(points, which=first.what, calibrate=calibrate, random_state=seed),
+                              plot, overwrite=force)
         click.echo(f"wrote {', '.join(str(p) for p in written)}")
 
 

@@ -119,7 +119,7 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
 @click.option("--encoded", is_flag=True,
               help="Add a row with the source samples located directly by --dst's encoder (slow for a GAN).")
 @click.option("--out", type=click.Path(dir_okay=False), default="mapped.png", show_default=True,
-              help="Output figure (.png/.pdf/.svg); the images are saved beside it as .npz.")
+              help="Output figure (.png/.pdf/.svg); the images are saved beside it as NAME.data.npz.")
 @seed_option
 @device_option
 @force_option

@@ -82,7 +82,7 @@ _SAMPLING_HELP = _sampling_help()
 @click.argument("model", type=InputPath(dir_okay=False))
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
-              help="Output figure (.png/.pdf/.svg); the samples are saved beside it as .npz.")
+              help="Output figure (.png/.pdf/.svg); the samples are saved beside it as NAME.data.npz.")
 @click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), default=None, help=_SAMPLING_HELP["sampler"])
 @click.option("--steps", type=click.IntRange(1), default=None, help=_SAMPLING_HELP["steps"])
 @click.option("--eta", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["eta"])

@@ -24,18 +24,17 @@ class InputPath(click.Path):
 def check_figure_out(out, force: bool, others=()) -> None:
     """Refuse a figure's path before slow work, and the data file saved beside it.
 
-    :func:`~latentlab.plots.style.save_figure` writes ``out`` and the figure's data as
-    ``out``'s stem with ``.npz`` or ``.csv`` (and ``.json``): each must be writable, none
-    may replace an input of the command, and none may be one of ``others`` (the command's
-    other outputs).
+    :func:`~latentlab.plots.style.save_figure` writes ``out`` and the figure's data
+    (:func:`~latentlab._io.figure_data_paths`): each must be writable, none may replace an
+    input of the command, and none may be one of ``others`` (the command's other outputs).
     """
     from pathlib import Path
 
-    from latentlab._io import check_can_write, is_input
+    from latentlab._io import check_can_write, figure_data_paths, is_input
 
     out = check_can_write(out, force)
     taken = {Path(p).resolve() for p in others if p}
-    for data in [out] + [out.with_suffix(s) for s in (".npz", ".csv", ".json")]:
+    for data in [out, *figure_data_paths(out)]:
         if data.resolve() in taken:
             raise click.UsageError(f"{out} would write {data}, which is another output of this command; "
                                    "give the outputs different names")

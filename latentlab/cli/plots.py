@@ -10,7 +10,7 @@
     latentlab plot curve log.csv --x step --y loss --series method --out loss.pdf
     latentlab plot redraw proj.csv --out proj.pdf --width two
 
-Every figure is saved with the data behind it (``.npz`` or ``.csv`` beside it), from
+Every figure is saved with the data behind it (``NAME.data.npz`` or ``NAME.data.csv`` beside ``NAME.png``), from
 which ``plot redraw`` draws it again (in another format or size) without the inputs.
 """
 
@@ -49,7 +49,7 @@ def figure_options(width, title_help="Figure title."):
     """``--out``, ``--format``, ``--title`` and ``--width`` (default ``width``) of a figure command."""
     return stack(
         click.option("--out", type=click.Path(dir_okay=False), required=True,
-                     help="Figure to write (.png/.pdf/.svg); its data is saved beside it (.npz or .csv)."),
+                     help="Figure to write (.png/.pdf/.svg); its data is saved beside it (NAME.data.npz or NAME.data.csv)."),
         click.option("--format", "formats", type=click.Choice(["png", "pdf", "svg"]), multiple=True,
                      help="Also save in this format (same name), repeatable."),
         click.option("--title", default=None, help=title_help),
@@ -248,7 +248,7 @@ def curve(table, x_col, y_cols, series, band, logx, logy, markers, xlabel, ylabe
 @figure_options(None, title_help="Replace the figure's title.")
 @force_option
 def redraw(data_file, out, formats, title, width, force):
-    """Draw a saved figure again from its DATA_FILE (the .npz or .csv saved beside it), e.g. as PDF."""
+    """Draw a saved figure again from its DATA_FILE (the NAME.data.npz or NAME.data.csv saved beside it), e.g. as PDF."""
     from latentlab.plots import redraw as redraw_figure
 
     check_figure_out(out, force)

@@ -6,14 +6,21 @@ import click
 
 from latentlab.cli.options import device_option, force_option, seed_option
 
+OUT = "report"
+TINY_DIR = "quickstart-tiny"  # throwaway models of --tiny: apart from the real ones
+
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False), default="report", show_default=True,
-              help="Report folder (index.html, figures/ as PNG + PDF + data, training logs).")
-@click.option("--models-dir", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where vae.pt, gan.pt, ddpm.pt and classifier.pt are left for the other commands.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Report folder (index.html, figures/ as PNG + PDF + data, training logs). "
+                   f"[default: {OUT}; with --tiny: {TINY_DIR}/{OUT}]")
+@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+              help="Where vae.pt, gan.pt, ddpm.pt and classifier.pt are left for the other commands. "
+                   f"[default: the current folder; with --tiny: {TINY_DIR}]")
 @click.option("--no-ddpm", is_flag=True, help="Skip the diffusion model (about a minute less on a CPU).")
-@click.option("--tiny", is_flag=True, help="A few training steps only: checks the pipeline in seconds; the models are meaningless.")
+@click.option("--tiny", is_flag=True,
+              help=f"A few training steps only: checks the pipeline in seconds; the models are meaningless, so they "
+                   f"go to {TINY_DIR}/, where they never block a real quickstart.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @seed_option
 @device_option
@@ -28,6 +35,10 @@ def quickstart(out, models_dir, no_ddpm, tiny, quiet, seed, device, force):
     """
     from latentlab.report.quickstart import QuickstartSettings, run_quickstart
 
+    if tiny:
+        models_dir = TINY_DIR if models_dir is None else models_dir
+        out = f"{TINY_DIR}/{OUT}" if out is None else out
+    out, models_dir = out or OUT, models_dir or "."
     settings = (QuickstartSettings.tiny if tiny else QuickstartSettings)(ddpm=not no_ddpm, seed=seed)
     result = run_quickstart(out, models_dir=models_dir, settings=settings, device=device, force=force,
                             progress=not quiet, log=click.echo)

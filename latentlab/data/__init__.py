@@ -14,7 +14,7 @@ from latentlab.data.dataset import ArraySource, Dataset
 from latentlab.errors import OptionError
 
 __all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
-           "is_procedural", "DataSpec", "training_data", "choose_data"]
+           "is_procedural", "split_options", "DataSpec", "training_data", "choose_data"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -83,6 +83,30 @@ def _file_kind(path: Path) -> str:
         f"don't know how to read {path}: give an image folder, a CelebA folder, an .npz file or "
         "MNIST-format IDX files (names containing 'idx' or 'ubyte', optionally .gz)"
     )
+
+
+def _loader(name_or_path):
+    """The loader function for a built-in name or an existing path (None for a path that does not exist)."""
+    key = str(name_or_path)
+    if key in _BUILTIN:
+        return _resolve(_BUILTIN[key][0])
+    path = Path(key).expanduser()
+    return _resolve(_FILE_LOADERS[_file_kind(path)]) if path.exists() else None
+
+
+def split_options(name_or_path, options: dict) -> tuple[dict, dict]:
+    """``(kept, dropped)``: the ``options`` that the loader of ``name_or_path`` takes, and the rest.
+
+    For moving a config to other data (``--set data.name=/my/folder``): a built-in
+    dataset's ``nuisance`` means nothing to an image folder, while ``size`` does. Options
+    of data that cannot be found yet are all kept (loading will say what is wrong).
+    """
+    fn = _loader(name_or_path)
+    if fn is None:
+        return dict(options), {}
+    params = inspect.signature(fn).parameters
+    kept = {k: v for k, v in options.items() if k in params and k != "path"}
+    return kept, {k: v for k, v in options.items() if k not in kept}
 
 
 def load(name_or_path, **options) -> Dataset:

@@ -12,8 +12,8 @@ All metrics compare a set of real features ``(N, F)`` with a set of generated fe
   (mean and standard deviation over subsets). Unbiased: about 0 (possibly slightly
   negative) for identical distributions, at any sample size.
 * **precision / recall** (Kynkäänniemi et al. 2019, k = 3) — the real manifold is the
-  union of balls around each real feature with radius the distance to its k-th nearest
-  real neighbour; precision is the share of generated samples inside it. Recall is the
+  union of open balls around each real feature with radius the distance to its k-th
+  nearest other real feature; precision is the share of generated samples inside it. Recall is the
   same with the roles swapped: real samples inside the generated manifold.
 * **density / coverage** (Naeem et al. 2020, k = 5) — density counts, for each
   generated sample, how many real balls contain it, divided by ``k M`` (about 1 for
@@ -26,9 +26,19 @@ neighbours a fresh point falls inside the k-NN balls with a probability that gro
 k and shrinks with dimension (coverage is ``1 - (1/2)^k`` in the limit of large samples,
 0.97 for k = 5).
 
-The k-NN radii come from latentlab's exact neighbour engine
-(:func:`latentlab.id.kneighbors`); the ball-membership counts are computed blockwise
-from float64 distance tiles, so memory stays bounded for any sample size.
+Balls are open, as in the reference implementation prdc (Naeem et al. 2020, which
+counts ``distance < radius``): a point exactly on a ball's boundary is outside. So when
+the generated set is a copy of the real one (a memorising generator) each real ball
+holds exactly k generated points (its centre and its k - 1 nearer neighbours, not the
+k-th on the boundary): density is exactly 1 and precision, recall and coverage are 1
+(closed balls would give density (k + 1) / k). A real point duplicated k or more times
+has radius 0 and an empty ball.
+
+The k-NN candidates come from latentlab's exact neighbour engine
+(:func:`latentlab.id.kneighbors`); radii and real-fake distances that are near a tie
+are computed with one formula (float64 coordinate differences), so ties are decided
+exactly and the same way on both sides. Ball membership is counted blockwise from
+float64 distance tiles, so memory stays bounded for any sample size.
 """
 
 from __future__ import annotations
@@ -148,50 +158,104 @@ def _check_k(k, real: np.ndarray, fake: np.ndarray, what: str) -> int:
 
 # -- k-NN manifolds --------------------------------------------------------------------
 
+# Rows of coordinate differences per chunk when distances are recomputed exactly (8 MiB).
+_EXACT_CHUNK_BYTES = 8 * 2**20
 
-def _knn_radii(x: np.ndarray, ks) -> list[np.ndarray]:
-    """Distance of each point to its k-th nearest other point, one ``(N,)`` array per k."""
+
+def _pair_sq_dist(a: np.ndarray, ia: np.ndarray, b: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """Squared distances between the paired rows ``a[ia[p]]`` and ``b[ib[p]]``, shape ``(P,)``,
+    from coordinate differences in float64: no cancellation, and the same number for the
+    same pair of points wherever they come from (``a - b`` and ``b - a`` square alike).
+    The one formula behind every ball radius and every near-tie decision, so a generated
+    point that equals a real one ties with it exactly. Rows are gathered a chunk at a
+    time, so memory stays bounded for any number of pairs."""
+    out = np.empty(len(ia), dtype=np.float64)
+    rows = max(1, _EXACT_CHUNK_BYTES // (8 * max(1, a.shape[1])))
+    for s in range(0, len(ia), rows):
+        diff = a[ia[s : s + rows]] - b[ib[s : s + rows]]
+        diff *= diff
+        out[s : s + rows] = diff.sum(axis=1)
+    return out
+
+
+def _knn_sq_radii(x: np.ndarray, ks) -> list[np.ndarray]:
+    """Squared distance of each point to its k-th nearest other point, one ``(N,)`` array
+    per k, from :func:`_pair_sq_dist`.
+
+    :func:`latentlab.id.kneighbors` finds the candidates (two spare ones guard against
+    its float rounding ordering near-equal neighbours differently); their distances are
+    recomputed with :func:`_pair_sq_dist` and sorted. A point duplicated ``k`` or more
+    times has radius 0.
+    """
     from latentlab.id import kneighbors
 
-    dist = kneighbors(x, max(ks))[0]
-    return [dist[:, k - 1] for k in ks]
+    n_cand = min(len(x) - 1, max(ks) + 2)
+    idx = kneighbors(x, n_cand)[1]
+    sq = _pair_sq_dist(x, np.repeat(np.arange(len(x)), n_cand), x, idx.ravel()).reshape(len(x), n_cand)
+    sq.sort(axis=1)
+    return [sq[:, k - 1].copy() for k in ks]
 
 
 def _manifold_scores(real: np.ndarray, fake: np.ndarray, k_precision: int | None, k_density: int | None) -> dict:
     """Precision/recall (k-NN balls of ``k_precision``) and density/coverage (of
     ``k_density``) from one pass over the real-fake distance matrix.
 
-    Squared distances ``|f|^2 - 2 f.r + |r|^2`` in float64 after centring, one tile of
-    fake rows against all real samples at a time; a point on a ball's boundary counts
-    as inside.
+    Balls are open, as in prdc (Naeem et al. 2020): a point counts as inside when its
+    distance is strictly less than the radius. Squared distances come from the expanded
+    form ``|f|^2 - 2 f.r + |r|^2`` in float64 after centring, one tile of fake rows
+    against all real samples at a time; every pair whose expanded distance lies within
+    its rounding-error bound of a radius it is compared with is recomputed with
+    :func:`_pair_sq_dist`, the formula of the radii, so ties (generated points equal to
+    real ones) are decided exactly and consistently.
     """
     ks = [k for k in (k_precision, k_density) if k]
-    real_radii = dict(zip(ks, _knn_radii(real, ks)))
+    real_balls = dict(zip(ks, (torch.from_numpy(b) for b in _knn_sq_radii(real, ks))))
     shift = real.mean(axis=0)
     r = torch.from_numpy(real - shift)
     f_all = torch.from_numpy(fake - shift)
     r_sq = (r * r).sum(1)
+    f_sq_all = (f_all * f_all).sum(1)
+    # |expanded - exact| <= (4F + 10) u (|f|^2 + |r|^2) for centred f, r (u = 2^-53, the
+    # centring's rounding included); the bound below is four times that and per row
+    slack = 8.0 * (real.shape[1] + 4) * float(np.finfo(np.float64).eps)
+    r_sq_max = float(r_sq.max())
     rows = max(1, min(len(fake), _TILE_BYTES // (8 * len(real))))
     out: dict = {}
     with torch.inference_mode():
         if k_precision:
-            ball_p = torch.from_numpy(real_radii[k_precision]) ** 2
-            ball_fake = torch.from_numpy(_knn_radii(fake, [k_precision])[0]) ** 2
+            ball_p = real_balls[k_precision].unsqueeze(0)
+            ball_fake = torch.from_numpy(_knn_sq_radii(fake, [k_precision])[0])
             in_real = torch.zeros(len(fake), dtype=torch.bool)
             in_fake = torch.zeros(len(real), dtype=torch.bool)
         if k_density:
-            ball_d = torch.from_numpy(real_radii[k_density]) ** 2
+            ball_d = real_balls[k_density].unsqueeze(0)
             count = 0
             covered = torch.zeros(len(real), dtype=torch.bool)
+        buf = torch.empty(rows, len(real), dtype=torch.float64)  # work space, reused by every tile
+        near_buf, near_one_buf = (torch.empty(rows, len(real), dtype=torch.bool) for _ in range(2))
         for s in range(0, len(fake), rows):
             f = f_all[s : s + rows]
             d_sq = torch.addmm(r_sq.unsqueeze(0), f, r.T, alpha=-2.0)
-            d_sq += (f * f).sum(1, keepdim=True)
+            d_sq += f_sq_all[s : s + rows].unsqueeze(1)
+            tol = slack * (f_sq_all[s : s + rows] + r_sq_max).unsqueeze(1)
+            balls = []  # squared radii, broadcast along the tile's rows (real balls) or columns (fake balls)
             if k_precision:
-                in_real[s : s + len(f)] = (d_sq <= ball_p).any(1)
-                in_fake |= (d_sq <= ball_fake[s : s + len(f)].unsqueeze(1)).any(0)
+                balls += [ball_p, ball_fake[s : s + len(f)].unsqueeze(1)]
             if k_density:
-                inside = d_sq <= ball_d
+                balls.append(ball_d)
+            gap, near, near_one = buf[: len(f)], near_buf[: len(f)], near_one_buf[: len(f)]
+            near.zero_()
+            for ball in balls:
+                torch.le(torch.sub(d_sq, ball, out=gap).abs_(), tol, out=near_one)
+                near |= near_one
+            fi, ri = near.nonzero(as_tuple=True)
+            if len(fi):
+                d_sq[fi, ri] = torch.from_numpy(_pair_sq_dist(fake, fi.numpy() + s, real, ri.numpy()))
+            if k_precision:
+                in_real[s : s + len(f)] = (d_sq < ball_p).any(1)
+                in_fake |= (d_sq < ball_fake[s : s + len(f)].unsqueeze(1)).any(0)
+            if k_density:
+                inside = d_sq < ball_d
                 count += int(inside.sum())
                 covered |= inside.any(0)
     if k_precision:
@@ -219,6 +283,12 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
         Share of fake samples within the k-NN balls of the real ones, in ``[0, 1]``.
     recall : float
         Share of real samples within the k-NN balls of the fake ones, in ``[0, 1]``.
+
+    Notes
+    -----
+    The balls are open (a point at exactly the radius is outside), as in prdc; radii
+    are distances to the k-th nearest *other* point of the same set. Identical sets
+    score ``(1.0, 1.0)``.
     """
     real, fake = _pair(real, fake)
     k = _check_k(k, real, fake, "precision/recall")
@@ -243,6 +313,13 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
         real come from one distribution.
     coverage : float
         Share of real balls holding at least one fake sample, in ``[0, 1]``.
+
+    Notes
+    -----
+    The balls are open (``distance < radius``, a point on the boundary is outside), as
+    in prdc. A fake set that copies the real one scores density exactly 1.0 and coverage
+    1.0: each real ball holds its own centre and its k - 1 nearer neighbours, while the
+    k-th lies on the boundary (closed balls would count it and give ``(k + 1) / k``).
     """
     real, fake = _pair(real, fake)
     k = _check_k(k, real, fake, "density/coverage")

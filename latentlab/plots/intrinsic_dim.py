@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from latentlab.plots.redraw import redrawable
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure, styled
 
-__all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure", "id_comparison_figure"]
+__all__ = ["twonn_fit_figure", "id_scale_figure", "intrinsic_dim_figure", "id_comparison_figure", "choose_point_set",
+           "log_axis_ticks"]
 
 
-def _twonn_panel(ax, log_mu: np.ndarray, dimension: float, discard_fraction: float):
+def log_axis_ticks(axis, values) -> None:
+    """Readable ticks for a log-scaled ``axis`` (``ax.xaxis`` or ``ax.yaxis``) showing ``values``.
+
+    Over less than about 1.5 decades matplotlib labels the minor ticks too (``1.5x10^1,
+    1.6x10^1, ...``), which collide. Here a range within a factor 3 gets a few evenly
+    spaced round values in plain notation (``14, 15, 16``), up to 1.5 decades 1-2-5
+    values (``5, 10, 20``), and wider ranges one label per decade; minor ticks are never
+    labelled.
+    """
+    from matplotlib import ticker
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    axis.set_minor_formatter(ticker.NullFormatter())
+    if len(values) == 0:
+        return
+    lo, hi = float(values.min()), float(values.max())
+    plain = ticker.FuncFormatter(lambda v, _: f"{v:.3g}")
+    if lo * 3 < hi <= lo * 10**1.5:  # one to 1.5 decades: 1, 2, 5 times powers of ten
+        axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(plain)
+    elif hi <= lo * 3:  # a narrow range: round values, evenly spaced
+        view_lo, view_hi = sorted(axis.get_view_interval())
+        view_lo, view_hi = min(lo, view_lo) if view_lo > 0 else lo, max(hi, view_hi)  # the data, and the margins
+        ticks = ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(view_lo, view_hi)
+        ticks = ticks[(ticks >= view_lo) & (ticks <= view_hi) & (ticks > 0)]
+        if len(ticks) < 2:  # a very narrow range: its ends
+            ticks = np.array([lo, hi]) if hi > lo else np.array([lo])
+        axis.set_major_locator(ticker.FixedLocator(ticks))
+        axis.set_major_formatter(plain)
+    else:
+        axis.set_major_locator(ticker.LogLocator(base=10, numticks=6))
+        axis.set_major_formatter(ticker.LogFormatterSciNotation(labelOnlyBase=True))
+
+
+def _twonn_panel(ax, log_mu: np.ndarray, dimension: float, discard_fraction: float, calibrated: float | None = None):
     n = len(log_mu)
     x = np.sort(log_mu)[: n - 1]  # the largest ratio has F = 1: off the plot
     y = -np.log1p(-np.arange(1, n) / n)
@@ -18,21 +56,33 @@ def _twonn_panel(ax, log_mu: np.ndarray, dimension: float, discard_fraction: flo
     ax.scatter(x[:keep], y[:keep], s=2, color=PALETTE[0], alpha=0.5, label="kept", rasterized=True)
     ax.scatter(x[keep:], y[keep:], s=2, color=PALETTE[3], alpha=0.5, label="discarded", rasterized=True)
     line = np.linspace(0, x[keep - 1], 50)
-    ax.plot(line, dimension * line, color="k", lw=1, label=f"slope d = {dimension:.2f}")
+    # the line is what is fitted: its slope is the raw TwoNN estimate, before any calibration
+    ax.plot(line, dimension * line, color="k", lw=1, label=f"fit: slope d = {dimension:.2f}")
+    if calibrated is not None:
+        ax.plot([], [], " ", label=f"calibrated: d = {calibrated:.2f}")
     ax.set_xlabel(r"$\log \mu$  ($\mu = r_2 / r_1$)")
     ax.set_ylabel(r"$-\log(1 - F(\mu))$")
-    ax.set_title("TwoNN fit")
-    ax.legend(frameon=False, markerscale=4)
+    ax.set_title("TwoNN fit (slope: uncalibrated ID)")
+    ax.legend(frameon=False, markerscale=4, loc="lower right")
     return x, y
 
 
+@styled
 def twonn_fit_figure(estimator):
-    """The TwoNN plot of a fitted :class:`latentlab.id.TwoNN`: a line whose slope is the ID."""
+    """The TwoNN plot of a fitted :class:`latentlab.id.TwoNN`: a line whose slope is the ID.
+
+    A fitted :class:`latentlab.id.CalibratedID` wrapping a TwoNN works too: the line is
+    its uncalibrated fit (slope ``raw_dimension_``) and the legend also states the
+    calibrated ``dimension_``.
+    """
+    calibrated = None
+    if hasattr(estimator, "raw_dimension_"):
+        calibrated, estimator = float(estimator.dimension_), estimator.estimator_
     fig, ax = new_figure("one", aspect=0.8)
-    x, y = _twonn_panel(ax, estimator.log_mu_, estimator.dimension_, estimator.discard_fraction)
+    x, y = _twonn_panel(ax, estimator.log_mu_, estimator.dimension_, estimator.discard_fraction, calibrated)
     attach_data(fig, log_mu_sorted=x, neg_log_survival=y)
     attach_recipe(fig, "twonn_fit_figure", dimension=float(estimator.dimension_),
-                  discard_fraction=float(estimator.discard_fraction))
+                  discard_fraction=float(estimator.discard_fraction), calibrated_dimension=calibrated)
     return fig
 
 
@@ -42,21 +92,29 @@ def _saved_log_mu(data: dict) -> np.ndarray:
 
 
 @redrawable("twonn_fit_figure")
-def _redraw_twonn(data: dict, *, dimension: float, discard_fraction: float):
+def _redraw_twonn(data: dict, *, dimension: float, discard_fraction: float, calibrated_dimension: float | None = None):
     from types import SimpleNamespace
 
-    return twonn_fit_figure(SimpleNamespace(log_mu_=_saved_log_mu(data), dimension_=dimension,
-                                            discard_fraction=discard_fraction))
+    fitted = SimpleNamespace(log_mu_=_saved_log_mu(data), dimension_=dimension, discard_fraction=discard_fraction)
+    if calibrated_dimension is not None:
+        fitted = SimpleNamespace(raw_dimension_=dimension, dimension_=calibrated_dimension, estimator_=fitted)
+    return twonn_fit_figure(fitted)
 
 
+def _scale_panel(ax, scales, dimensions) -> None:
+    ax.plot(scales, dimensions, "o-", color=PALETTE[1], ms=3)
+    ax.set_xscale("log")
+    log_axis_ticks(ax.xaxis, scales)
+    ax.set_xlabel("neighbourhood scale (median distance)")
+    ax.set_ylabel("intrinsic dimension (uncalibrated)")
+    ax.set_title("ID against scale (GRIDE)")
+
+
+@styled
 def id_scale_figure(estimator):
     """ID against neighbourhood scale from a fitted :class:`latentlab.id.MultiscaleID`."""
     fig, ax = new_figure("one", aspect=0.8)
-    ax.plot(estimator.scales_, estimator.dimensions_, "o-", color=PALETTE[1], ms=3)
-    ax.set_xscale("log")
-    ax.set_xlabel("neighbourhood scale (median distance)")
-    ax.set_ylabel("intrinsic dimension")
-    ax.set_title("ID against scale (GRIDE)")
+    _scale_panel(ax, estimator.scales_, estimator.dimensions_)
     attach_data(fig, scale=np.asarray(estimator.scales_), dimension=np.asarray(estimator.dimensions_))
     attach_recipe(fig, "id_scale_figure")
     return fig
@@ -69,37 +127,89 @@ def _redraw_id_scale(data: dict):
     return id_scale_figure(SimpleNamespace(scales_=data["scale"], dimensions_=data["dimension"]))
 
 
-def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0):
-    """Both panels for the points ``(N, D)``: the TwoNN fit and ID against scale."""
-    from latentlab.id import MultiscaleID, TwoNN
+def choose_point_set(points: Mapping, which: str | None = None) -> str:
+    """The name of the point cloud to draw from ``{name: points}``.
 
-    twonn = TwoNN().fit(points)
+    ``which`` if given (a ``ValueError`` lists the names when it is not one of them);
+    else the first cloud whose name starts with ``"data"`` (the cloud whose ID
+    ``latentlab intrinsic-dim`` bases its latent-size advice on), else the first.
+    """
+    names = list(points)
+    if not names:
+        raise ValueError("no point clouds to choose from")
+    if which is not None:
+        if which not in points:
+            raise ValueError(f"no point cloud named {which!r}; choose one of: {', '.join(map(repr, names))}")
+        return which
+    return next((name for name in names if str(name).startswith("data")), names[0])
+
+
+def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0, *, which: str | None = None,
+                         calibrate: bool = False):
+    """Both panels for one point cloud: the TwoNN fit and ID against scale.
+
+    Parameters
+    ----------
+    points : array of shape (N, D), or mapping ``{name: array (N, ...)}``
+        The points; samples of a mapping are flattened to ``(N, D)``.
+    title : str, optional
+        Figure title; default the chosen cloud's name (for a mapping).
+    random_state : int
+        Seed of the calibration (as ``random_state`` of :func:`latentlab.estimate_id`).
+    which : str, optional
+        For a mapping, the name of the cloud to draw; default as
+        :func:`choose_point_set`.
+    calibrate : bool
+        Also state the calibrated TwoNN ID (:func:`latentlab.estimate_id` with
+        ``calibrate=True``, the value an ID table with calibration reports). The line is
+        always the uncalibrated fit, and its slope is labelled as such: calibration maps
+        the fitted slope to a dimension afterwards, so it has no line of its own.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from latentlab.analysis.intrinsic_dim import flatten_points
+    from latentlab.id import MultiscaleID, TwoNN, estimate_id
+
+    if isinstance(points, Mapping):
+        name = choose_point_set(points, which)
+        points = flatten_points(points[name])
+        title = name if title is None else title
+    elif which is not None:
+        raise ValueError("which names a point cloud of a mapping {name: points}; got a single array")
+    calibrated = None
+    if calibrate:
+        fitted = estimate_id(points, "twonn", calibrate=True, random_state=random_state).estimator
+        twonn, calibrated = fitted.estimator_, float(fitted.dimension_)
+    else:
+        twonn = TwoNN().fit(points)
     multi = MultiscaleID().fit(points)
     return _both_panels(twonn.log_mu_, float(twonn.dimension_), float(twonn.discard_fraction), np.asarray(multi.scales_),
-                        np.asarray(multi.dimensions_), title=title)
+                        np.asarray(multi.dimensions_), title=title, calibrated=calibrated)
 
 
-def _both_panels(log_mu, dimension, discard_fraction, scales, dimensions, *, title=None):
+@styled
+def _both_panels(log_mu, dimension, discard_fraction, scales, dimensions, *, title=None, calibrated=None):
     fig, (a, b) = new_figure(TWO_COLUMN, aspect=0.38, ncols=2)
-    x, y = _twonn_panel(a, log_mu, dimension, discard_fraction)
-    b.plot(scales, dimensions, "o-", color=PALETTE[1], ms=3)
-    b.set_xscale("log")
-    b.set_xlabel("neighbourhood scale (median distance)")
-    b.set_ylabel("intrinsic dimension")
-    b.set_title("ID against scale (GRIDE)")
+    x, y = _twonn_panel(a, log_mu, dimension, discard_fraction, calibrated)
+    _scale_panel(b, scales, dimensions)
     if title:
         fig.suptitle(title)
     attach_data(fig, log_mu_sorted=x, neg_log_survival=y, scale=scales, dimension=dimensions)
-    attach_recipe(fig, "intrinsic_dim_figure", twonn_dimension=dimension, discard_fraction=discard_fraction, title=title)
+    attach_recipe(fig, "intrinsic_dim_figure", twonn_dimension=dimension, discard_fraction=discard_fraction, title=title,
+                  calibrated_dimension=calibrated)
     return fig
 
 
 @redrawable("intrinsic_dim_figure")
-def _redraw_intrinsic_dim(data: dict, *, twonn_dimension: float, discard_fraction: float, title=None):
+def _redraw_intrinsic_dim(data: dict, *, twonn_dimension: float, discard_fraction: float, title=None,
+                          calibrated_dimension: float | None = None):
     return _both_panels(_saved_log_mu(data), twonn_dimension, discard_fraction, data["scale"], data["dimension"],
-                        title=title)
+                        title=title, calibrated=calibrated_dimension)
 
 
+@styled
 def id_comparison_figure(rows, *, title: str | None = None, width="one"):
     """Intrinsic dimension of several point clouds side by side (one bar per cloud and method).
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from latentlab.plots.redraw import redrawable
-from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
+from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure, styled
 
 __all__ = ["evaluation_figure"]
 
 # metrics on a common [0, 1]-like scale, drawn as one group of bars per metric
 _UNIT = ("precision", "recall", "density", "coverage", "high_quality_fraction")
+# metrics drawn scaled, so their ticks read as a few digits; the saved data keep raw values
+_SCALE = {"kid": (1e3, "10³")}
 _DEFAULT = ("fid", "kid", "precision", "recall", "density", "coverage", "modes_covered", "high_quality_fraction",
             "reverse_kl")
 
 
+@styled
 def evaluation_figure(table, *, metrics=None, title: str | None = None):
     """Bars of every model for each metric of an :class:`~latentlab.metrics.EvaluationTable`.
 
@@ -22,6 +25,8 @@ def evaluation_figure(table, *, metrics=None, title: str | None = None):
     fraction) share one panel of grouped bars (a group per metric, a bar per model);
     each other metric (FID, KID, modes covered, reverse KL, disentanglement scores) gets
     its own panel. Error bars are the standard deviation over seeds (none for one seed).
+    KID (about 10⁻³ for good models) is drawn multiplied by 10³, and its axis label
+    says so; the attached data keep the raw values.
 
     Parameters
     ----------
@@ -58,15 +63,18 @@ def evaluation_figure(table, *, metrics=None, title: str | None = None):
     for ax, panel in zip(axes, panels):
         x = np.arange(len(panel))
         width = 0.8 / len(models)
+        factor, factor_text = _SCALE.get(panel[0], (1.0, None)) if len(panel) == 1 else (1.0, None)
         for i, name in enumerate(models):
-            mean = [table.mean(name, m) for m in panel]
-            err = [table.std(name, m) for m in panel] if seeds > 1 else None
+            mean = [factor * table.mean(name, m) for m in panel]
+            err = [factor * table.std(name, m) for m in panel] if seeds > 1 else None
             ax.bar(x + (i - (len(models) - 1) / 2) * width, mean, width, yerr=err, capsize=2,
                    color=PALETTE[i % len(PALETTE)], label=name, error_kw={"elinewidth": 0.8})
         ax.set_xticks(x, [table.label(m) for m in panel], rotation=25, ha="right")
         if len(panel) == 1:
             ax.set_xticks([])
             ax.set_title(table.label(panel[0]))
+            if factor_text:
+                ax.set_ylabel(f"{table.label(panel[0])} × {factor_text}")
         if len(panel) > 1:
             ax.axhline(1.0, color="0.6", lw=0.6, ls=":")
     for ax in axes[len(panels):]:

@@ -72,11 +72,13 @@ def load_figure_data(path: str | os.PathLike) -> tuple[dict, dict | None]:
 
     ``data`` maps names to arrays, as attached to the figure; ``recipe`` is
     ``{"drawer": name, "options": {...}, ...}`` or ``None`` when the figure recorded none.
-    A ``.csv`` table's recipe is read from ``<stem>.json`` beside it.
+    A ``.csv`` table's recipe is read from the ``.json`` beside it (``fig.data.csv`` → ``fig.data.json``).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no figure data at {path}")
+        guess = path.with_name(f"{path.stem}.data{path.suffix}")
+        hint = f" (the data of {path.stem}.png is {guess.name})" if guess.is_file() else ""
+        raise FileNotFoundError(f"no figure data at {path}{hint}")
     suffix = path.suffix.lower()
     if suffix == ".npz":
         data = read_npz(path, what="figure data file (saved beside a figure)")
@@ -92,7 +94,7 @@ def load_figure_data(path: str | os.PathLike) -> tuple[dict, dict | None]:
             raise ValueError(f"{sidecar} was written with another version of {path.name}; "
                              "the table was changed or replaced after the figure was saved")
         return data, recipe
-    raise ValueError(f"{path} is not a figure's data file; give the .npz or .csv saved beside the figure")
+    raise ValueError(f"{path} is not a figure's data file; give the .data.npz or .data.csv saved beside the figure")
 
 
 def redraw(path: str | os.PathLike, **options):

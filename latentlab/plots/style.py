@@ -24,7 +24,7 @@ matplotlib.use("Agg", force=False)  # figures are files; never need a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from latentlab._io import FileArrays, atomic_path, check_can_write, note_input  # noqa: E402
+from latentlab._io import FileArrays, atomic_path, check_can_write, figure_data_paths, note_input  # noqa: E402
 
 __all__ = [
     "PALETTE",
@@ -122,7 +122,7 @@ def figure_data(fig) -> dict:
     return dict(getattr(fig, "_latentlab_data", {}))
 
 
-# Key of the recipe inside a figure's .npz data file (a CSV table gets a <stem>.json sidecar).
+# Key of the recipe inside a figure's .npz data file (a CSV table gets a <stem>.data.json sidecar).
 RECIPE_KEY = "__figure__"
 _RECIPE_FORMAT = "latentlab-figure"
 _RECIPE_VERSION = 1
@@ -174,29 +174,29 @@ def _is_table(arrays: dict) -> bool:
     return len(lengths) == 1 and -1 not in lengths
 
 
-def _write_data(data: dict, stem: Path, recipe: dict | None = None, overwrite: bool = False) -> list[Path]:
-    """Tables (equal-length 1-D columns) go to CSV; anything else to NPZ.
+def _write_data(data: dict, figure: Path, recipe: dict | None = None, overwrite: bool = False) -> list[Path]:
+    """Tables (equal-length 1-D columns) go to CSV; anything else to NPZ (see :func:`figure_data_paths`).
 
     The recipe goes inside the NPZ (key :data:`RECIPE_KEY`); a CSV stays a plain table and
-    the recipe goes to ``<stem>.json`` beside it.
+    the recipe goes to a ``.json`` sidecar beside it.
     """
+    csv_path, npz_path, sidecar = figure_data_paths(figure)
     arrays = {k: np.asarray(v) for k, v in data.items()}
     if _is_table(arrays):
-        path = stem.with_suffix(".csv")
+        path = csv_path
         with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(arrays)
             writer.writerows(zip(*[a.tolist() for a in arrays.values()]))
         written = [path]
         if recipe is not None:
-            sidecar = stem.with_suffix(".json")
             # the hash lets redraw refuse a recipe left beside a table it was not written with
             text = _recipe_json(recipe, data=path.name, data_sha256=_file_sha256(path))
             with atomic_path(sidecar, overwrite=overwrite) as tmp:
                 tmp.write_text(text + "\n")
             written.append(sidecar)
         return written
-    path = stem.with_suffix(".npz")
+    path = npz_path
     if recipe is not None:
         arrays[RECIPE_KEY] = np.asarray(_recipe_json(recipe))
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -246,9 +246,10 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
 
     ``path`` names the main file (``.png``, ``.pdf`` or ``.svg``); ``formats`` adds other
     formats with the same stem (e.g. ``("pdf", "png")``). PNGs are 300 dpi. The attached
-    data is written as ``<stem>.csv`` (a table) or ``<stem>.npz``. When the figure function
-    recorded a recipe (:func:`attach_recipe`), it is stored with the data (inside the
-    ``.npz``, or as ``<stem>.json`` beside a ``.csv``) and :func:`latentlab.plots.redraw`
+    data is written as ``<stem>.data.csv`` (a table) or ``<stem>.data.npz``
+    (:func:`figure_data_paths`). When the figure function recorded a recipe
+    (:func:`attach_recipe`), it is stored with the data (inside the ``.npz``, or as
+    ``<stem>.data.json`` beside a ``.csv``) and :func:`latentlab.plots.redraw`
     draws the figure again from the data file alone.
     """
     path = Path(path)
@@ -265,10 +266,7 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
     if RECIPE_KEY in data:
         raise ValueError(f"{RECIPE_KEY!r} is reserved for the figure's recipe; rename that data array")
     recipe = figure_recipe(fig) if data else None
-    stem = path.with_suffix("")
-    data_files = [stem.with_suffix(".csv"), stem.with_suffix(".npz")] if data else []
-    if recipe is not None:
-        data_files.append(stem.with_suffix(".json"))
+    data_files = figure_data_paths(path)[:2 + (recipe is not None)] if data else []
     for target in targets + [f for f in data_files if f.exists()]:
         check_can_write(target, overwrite)
     written = []
@@ -278,7 +276,7 @@ def save_figure(fig, path: str | os.PathLike, *, formats=None, overwrite: bool =
                 fig.savefig(tmp, format=target.suffix.lstrip("."), dpi=300)
             written.append(target)
     if data:
-        written += _write_data(data, stem, recipe, overwrite)
+        written += _write_data(data, path, recipe, overwrite)
     if close:
         plt.close(fig)
     return written

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import html
+import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,45 @@ from typing import Sequence
 
 from latentlab._io import atomic_path, check_can_write
 
-__all__ = ["HTMLReport"]
+__all__ = ["HTMLReport", "format_number"]
+
+#: Decimals of every real number in a report unless a table column asks for others.
+DECIMALS = 3
+
+
+def format_number(value, decimals: int = DECIMALS, *, sign: bool = False) -> str:
+    """A number as the report prints it: the one formatting rule for tables and text.
+
+    Real numbers get ``decimals`` fixed decimals (``1.000`` beside ``0.892``, never
+    ``1`` beside ``0.8917``); anything that rounds to zero is ``0.000``, without a sign
+    (``-3.5e-17`` and ``-0.0`` print as ``0.000``). Integers (counts, sizes) print as
+    integers. NaN prints as an en dash, infinities as ``∞`` and ``-∞``.
+
+    Parameters
+    ----------
+    value : int or float (Python or NumPy)
+    decimals : int
+        Digits after the point for real numbers.
+    sign : bool
+        Write ``+`` before positive numbers (for changes).
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"format_number takes a real number, not {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):+d}" if sign and value > 0 else str(int(value))
+    value = float(value)
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return ("+∞" if sign else "∞") if value > 0 else "-∞"
+    text = f"{value:.{int(decimals)}f}"
+    if float(text) == 0.0:  # no negative zero
+        return f"{0.0:.{int(decimals)}f}"
+    return f"+{text}" if sign and value > 0 else text
 
 _SCREEN_DPI = 125  # figures are sized in inches for paper; a bit larger on screen reads well
 
@@ -99,15 +139,26 @@ class HTMLReport:
         self._current().parts.append(f"<pre>{html.escape(text)}</pre>")
         return self
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence], *, caption: str | None = None) -> "HTMLReport":
-        """A table; floats are shown with 4 significant digits."""
-        def cell(v):
-            if isinstance(v, float):
-                return "–" if v != v else f"{v:.4g}"
+    def table(self, header: Sequence[str], rows: Sequence[Sequence], *, caption: str | None = None,
+              decimals: int | Sequence[int | None] = DECIMALS) -> "HTMLReport":
+        """A table; numbers are written by :func:`format_number`.
+
+        ``decimals`` is one number of decimals for every column, or one per column
+        (``None``: the default); every real number of a column has the same decimals.
+        """
+        per_column = [decimals] * len(header) if isinstance(decimals, numbers.Integral) else list(decimals)
+        if len(per_column) != len(header):
+            raise ValueError(f"decimals has {len(per_column)} entries for {len(header)} columns")
+        per_column = [DECIMALS if d is None else int(d) for d in per_column]
+
+        def cell(v, d):
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                return html.escape(format_number(v, d))
             return html.escape(str(v))
 
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{cell(v, per_column[i] if i < len(per_column) else DECIMALS)}</td>"
+                                        for i, v in enumerate(row)) + "</tr>" for row in rows)
         cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         self._current().parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         return self
@@ -115,7 +166,11 @@ class HTMLReport:
     def add_figure(self, fig, name: str, caption: str, *, row: bool = False) -> list[Path]:
         """Save ``fig`` as ``figures/<name>.png`` and ``.pdf`` (plus its data) and show it.
 
-        Consecutive figures added with ``row=True`` are laid out side by side.
+        Every figure is shown at its printed size (its 300 dpi PNG at
+        :data:`_SCREEN_DPI`), not shrunk to fit more figures on a row, so its fonts read as in print (a 7 pt tick
+        label is about 12 px). Consecutive figures added with ``row=True`` share a row
+        as far as the page width allows (two one-column figures; a full-width figure
+        takes its own line) and wrap otherwise.
         """
         from latentlab.plots import save_figure
 
@@ -131,7 +186,8 @@ class HTMLReport:
 
         with Image.open(png_path) as im:  # 300 dpi: show at about the printed size on a screen
             shown = round(im.width * _SCREEN_DPI / 300)
-        item = (f'<figure id="fig-{html.escape(name)}" style="max-width: {shown}px"><img src="{html.escape(png)}" '
+        size = f"flex: 0 1 {shown}px; max-width: {shown}px" if row else f"max-width: {shown}px"
+        item = (f'<figure id="fig-{html.escape(name)}" style="{size}"><img src="{html.escape(png)}" '
                 f'alt="{html.escape(caption)}">'
                 f"<figcaption>{html.escape(caption)} {links}</figcaption></figure>")
         parts = self._current().parts
@@ -160,10 +216,8 @@ class HTMLReport:
         for s in self.sections:
             out.append(f'<h2 id="{s.anchor}">{html.escape(s.title)}</h2>')
             for part in s.parts:
-                if isinstance(part, list):  # up to three figures side by side, all of one width
-                    basis = f"calc({100 / min(3, len(part)):.3f}% - 1em)"
-                    items = "".join(p.replace('style="', f'style="flex: 0 1 {basis}; ', 1) for p in part)
-                    out.append(f'<div class="row">{items}</div>')
+                if isinstance(part, list):  # figures side by side at their own sizes, wrapping
+                    out.append(f'<div class="row">{"".join(part)}</div>')
                 else:
                     out.append(part)
         out.append("</body></html>")

@@ -220,14 +220,15 @@ def run_quickstart(
     """
     import latentlab
     from latentlab._io import check_can_write
-    from latentlab.report.html import HTMLReport
+    from latentlab.plots.style import ONE_COLUMN
+    from latentlab.report.html import HTMLReport, format_number
 
     settings = settings or QuickstartSettings()
     out, models_dir = Path(out), Path(models_dir)
     roles = [r for r in MODEL_FILES if settings.ddpm or r != "ddpm"]
     models = {role: models_dir / MODEL_FILES[role] for role in roles}
     for path in [*models.values(), out / "index.html", out / "gan2vae.npz"]:
-        check_can_write(path, force)
+        check_can_write(path, force, keyword="force")
     models_dir.mkdir(parents=True, exist_ok=True)
     train_dir = out / "training"
     train_dir.mkdir(parents=True, exist_ok=True)
@@ -298,8 +299,8 @@ def run_quickstart(
         for name, gen in gens.items():
             drawn[name] = _samples(gen, max(32, settings.n_id_ddpm if name == "DDPM" else settings.n_id), seed)
     for name in gens:
-        report.add_figure(image_grid(drawn[name][:32], nrow=8, title=f"{name} samples"), f"samples-{name.lower()}",
-                          f"{name} samples (seed {seed}).", row=True)
+        report.add_figure(image_grid(drawn[name][:32], nrow=8, title=f"{name} samples", width=ONE_COLUMN),
+                          f"samples-{name.lower()}", f"{name} samples (seed {seed}).", row=True)
     report.add_figure(training_curves_figure({n: train_dir / f"{n.lower()}.metrics.jsonl" for n in gens}),
                       "training-curves", "Training losses against step.")
 
@@ -324,8 +325,9 @@ def run_quickstart(
                 "(`latentlab intrinsic-dim --data faces`).")
     report.add_figure(id_comparison_figure(rows), "intrinsic-dimension", "Intrinsic dimension of each point cloud.")
     report.table(["point cloud", "method", "ID", "95% interval", "N", "ambient dim"],
-                 [[r.what, r.method, r.dimension, f"[{r.ci[0]:.1f}, {r.ci[1]:.1f}]" if r.ci else "-", r.n, r.ambient]
-                  for r in rows])
+                 [[r.what, r.method, r.dimension,
+                   f"[{format_number(r.ci[0], 1)}, {format_number(r.ci[1], 1)}]" if r.ci else "-", r.n, r.ambient]
+                  for r in rows], decimals=[None, None, 2, None, None, None])
 
     # 5. directions and entanglement ---------------------------------------------------------
     from latentlab.analysis.workflow import evaluate_directions, find_direction
@@ -365,8 +367,9 @@ def run_quickstart(
     report.add_figure(entanglement_figure(before, after), "entanglement",
                       "Entanglement: change of each attribute's probability per unit step along each direction, "
                       f"as fitted and after removing age ({settings.n_edit} edited codes, classifier-scored).", row=True)
-    report.text(f"Moving along glasses as fitted changes P(age) by {result.numbers['age_change_per_glasses_step'][0]:+.3f} "
-                f"per unit step; along glasses|age by {result.numbers['age_change_per_glasses_step'][1]:+.3f} "
+    change = [format_number(v, sign=True) for v in result.numbers["age_change_per_glasses_step"]]
+    report.text(f"Moving along glasses as fitted changes P(age) by {change[0]} "
+                f"per unit step; along glasses|age by {change[1]} "
                 "(`latentlab direction --attr glasses --condition age`, `latentlab evaluate-edit`).")
 
     # 6. edits --------------------------------------------------------------------------------
@@ -381,7 +384,8 @@ def run_quickstart(
                     "(`latentlab edit --direction glasses.npz`).")
         for name, vec in [("glasses", glasses.primal), (glasses.name, glasses.direction), ("smile", found["smile"].primal),
                           ("age", found["age"].primal)]:
-            fig = traversal_figure(traversal_images(edited, z, vec, steps=steps), steps, title=f"{where}: {name}")
+            fig = traversal_figure(traversal_images(edited, z, vec, steps=steps), steps, title=f"{where}: {name}",
+                                   width=ONE_COLUMN)
             report.add_figure(fig, "edit-" + name.replace("|", "-without-"), f"Traversal along {name}.", row=True)
 
     # 7. GAN -> VAE map -----------------------------------------------------------------------
@@ -407,7 +411,7 @@ def run_quickstart(
     report.table(["map", "L mse/dim", "L rel", "M mse", "M ssim"],
                  [["R: VAE reconstruction", "", "", evaluation.recon_mse, evaluation.recon_ssim]]
                  + [[name + (" (baseline)" if name in evaluation.baselines else ""), s.latent_mse, s.latent_rel,
-                     s.image_mse, s.image_ssim] for name, s in scores.items()])
+                     s.image_mse, s.image_ssim] for name, s in scores.items()], decimals=[None, 4, 3, 4, 3])
     report.add_figure(mapped_samples_figure(shown.source, shown.mapped, labels=("GAN sample", "VAE through map"),
                                             title="GAN samples and their images through the map in the VAE"),
                       "gan-to-vae", "Top: GAN samples. Bottom: the VAE's decoding of their mapped codes.")
@@ -425,7 +429,7 @@ def run_quickstart(
                     "latentlab sample ddpm.pt --sampler ddim --steps 50 --out ddpm-samples.png")
         total = time.perf_counter() - total0
         report.section("Run")
-        report.table(["stage", "seconds"], [[k, v] for k, v in result.timings.items()] + [["total", total]])
+        report.table(["stage", "seconds"], [[k, v] for k, v in result.timings.items()] + [["total", total]], decimals=1)
         report.text(f"Settings: {dataclasses.asdict(settings)}; device {device}.")
         report.write()
     result.figures = list(report.files)

@@ -195,12 +195,16 @@ def _resolve_config_path(path: str | os.PathLike) -> Path:
     raise FileNotFoundError(f"no config file {p}; bundled configs: {', '.join(names)}")
 
 
-def load_config(config, overrides=()) -> RunConfig:
+def load_config(config, overrides=(), log=None) -> RunConfig:
     """Read and validate a run config.
 
     ``config`` is a path to a TOML file, the name of a bundled config (``"faces-vae"``,
     see ``pretrained_configs/``), a dict, or a :class:`RunConfig`. ``overrides`` are
-    ``SECTION.FIELD=VALUE`` strings applied before validation.
+    ``SECTION.FIELD=VALUE`` strings applied before validation. An override of
+    ``data.name`` (other data, e.g. a folder of the user's images) drops the config's
+    ``[data.options]`` that the new data's loader does not take (``nuisance`` of ``faces``
+    for a folder), keeps the others (``size``), and tells ``log`` (a callable taking one
+    line) which were dropped; options given as overrides are never dropped.
     """
     if isinstance(config, RunConfig):
         raw, source = config.to_dict(), config.source
@@ -214,12 +218,28 @@ def load_config(config, overrides=()) -> RunConfig:
             raise ValueError(f"{path} is not valid TOML: {exc}") from None
         source = str(path)
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for text in overrides:
-        keys, value = parse_override(text)
+    parsed = [(text, *parse_override(text)) for text in overrides]
+    for text, keys, value in parsed:
         node = raw
         for k in keys[:-1]:
             node = node.setdefault(k, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {text!r}: {k} is not a section")
         node[keys[-1]] = value
+    if any(keys == ["data", "name"] for _, keys, _ in parsed):
+        _drop_inapplicable_data_options(raw, {keys[-1] for _, keys, _ in parsed if keys[:2] == ["data", "options"]}, log)
     return RunConfig.from_dict(raw, source=source)
+
+
+def _drop_inapplicable_data_options(raw: dict, given: set, log) -> None:
+    from latentlab.data import split_options
+
+    data = raw.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("options"), dict):
+        return
+    kept, dropped = split_options(data.get("name", ""), {k: v for k, v in data["options"].items() if k not in given})
+    if dropped:
+        data["options"] = {**kept, **{k: v for k, v in data["options"].items() if k in given}}
+        if log is not None:
+            log(f"data {data['name']} does not take the config's {', '.join(f'{k}={v!r}' for k, v in dropped.items())}; "
+                f"dropped (kept: {', '.join(f'{k}={v!r}' for k, v in data['options'].items()) or 'none'})")

@@ -365,9 +365,9 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
         if changed and log is not None and (not dist.is_initialized() or dist.get_rank() == 0):
             log(f"resuming {out} at step {ckpt.training['step']} with {', '.join(changed)}")
     else:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, overrides, log=log if (not dist.is_initialized() or dist.get_rank() == 0) else None)
         if out is not None:
-            check_can_write(out, overwrite=force)
+            check_can_write(out, overwrite=force, keyword="force")
     dev = resolve_device(device or "auto")
     if dataset is None:
         dataset = data_mod.load(cfg.data.name, **cfg.data.options)

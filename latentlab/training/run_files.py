@@ -109,7 +109,7 @@ def hold_run_lock(out: Path) -> Iterator[Path]:
     """
     path = lock_path(out)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         if fcntl is None:
             break
         try:
@@ -186,7 +186,7 @@ def read_metrics_lines(path: Path) -> list[dict]:
 def append_metrics_line(path: Path, record: dict) -> None:
     """Append one record to the metrics log as one line, in one ``write`` call."""
     data = (json.dumps(record) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         while data:
             data = data[os.write(fd, data):]

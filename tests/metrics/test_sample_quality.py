@@ -58,6 +58,75 @@ def test_disjoint_distributions_score_zero_and_a_large_fid():
     assert kid > 100
 
 
+def prdc_by_definition(real, fake, k):
+    """Precision, recall, density and coverage straight from their definitions, as prdc
+    (Naeem et al. 2020) computes them: open balls (``distance < radius``), radius the
+    distance to the k-th nearest other point, all distances from exact pairwise
+    coordinate differences."""
+    def dist(a, b):
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+
+    real_radii = np.sort(dist(real, real), axis=1)[:, k]  # column 0: the point itself
+    fake_radii = np.sort(dist(fake, fake), axis=1)[:, k]
+    cross = dist(real, fake)  # (N real, M fake)
+    inside_real = cross < real_radii[:, None]
+    return {
+        "precision": inside_real.any(0).mean(),
+        "recall": (cross < fake_radii[None, :]).any(1).mean(),
+        "density": inside_real.sum() / (k * len(fake)),
+        "coverage": (cross.min(1) < real_radii).mean(),
+    }
+
+
+def scores(real, fake, k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        (p, r), (d, c) = precision_recall(real, fake, k), density_coverage(real, fake, k)
+    return {"precision": p, "recall": r, "density": d, "coverage": c}
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_identical_sets_score_exactly_one_with_open_balls(k, offset):
+    # A memorising generator: every generated point equals a real one. Each open real
+    # ball (radius: distance to the k-th nearest other real point, no ties among them)
+    # holds its own centre and the k - 1 nearer neighbours, but not the k-th, which lies
+    # on its boundary: k fake points per ball, density k N / (k N) = 1 exactly (closed
+    # balls would give (k + 1) / k), and every ball and fake ball holds its own centre.
+    real = offset + gaussian(300, 7, 0)
+    fake = real[np.random.default_rng(1).permutation(len(real))]
+    assert scores(real, fake, k) == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
+
+
+@pytest.mark.parametrize("data", ["copies", "lattice"])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_ball_counts_match_the_definition_on_ties(data, k):
+    g = np.random.default_rng(k)
+    if data == "copies":
+        # half the generated points copy real ones (some twice), half are fresh
+        real = gaussian(90, 5, 0)
+        fake = np.concatenate([real[g.integers(0, 90, 40)], gaussian(40, 5, 1), real[:5]])
+    else:
+        # small integer coordinates: duplicates and equal distances everywhere
+        real = g.integers(0, 4, (120, 3)).astype(float)
+        fake = g.integers(0, 4, (100, 3)).astype(float) + 0.5 * (g.random((100, 3)) < 0.2)
+    expected = prdc_by_definition(real, fake, k)
+    assert scores(real, fake, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_ball_counts_match_the_definition_on_random_data():
+    real, fake = gaussian(150, 6, 0), gaussian(120, 6, 1, scale=1.3)
+    for k in (2, 5):
+        assert scores(real, fake, k) == pytest.approx(prdc_by_definition(real, fake, k), abs=1e-12)
+    # sample_quality computes all four in one pass, with different k for the two pairs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        q = sample_quality(real, fake, k_precision=2, k_density=5, kid_subsets=2, kid_subset_size=50)
+    two, five = prdc_by_definition(real, fake, 2), prdc_by_definition(real, fake, 5)
+    assert (q.precision, q.recall) == pytest.approx((two["precision"], two["recall"]), abs=1e-12)
+    assert (q.density, q.coverage) == pytest.approx((five["density"], five["coverage"]), abs=1e-12)
+
+
 def test_precision_and_recall_separate_collapse_from_spread():
     real = gaussian(1500, 2, 0)
     narrow = gaussian(1500, 2, 1, scale=0.15)  # sharp but covers the centre only

@@ -119,29 +119,29 @@ def test_every_figure_function_of_the_package_is_covered():
 
 def test_options_can_be_changed_when_redrawing(tmp_path):
     save_figure(heatmap_figure(np.eye(2), title="old"), tmp_path / "h.png")
-    fig = redraw(tmp_path / "h.npz", width="two", title="new")
+    fig = redraw(tmp_path / "h.data.npz", width="two", title="new")
     assert fig.get_figwidth() == pytest.approx(6.9) and fig.axes[0].get_title() == "new"
     with pytest.raises(TypeError, match="heatmap_figure does not take that option"):
-        redraw(tmp_path / "h.npz", colour="red")
+        redraw(tmp_path / "h.data.npz", colour="red")
 
 
 def test_a_table_keeps_its_recipe_beside_it_and_refuses_a_changed_table(tmp_path):
     fig = distance_histogram([0.1, -0.2, 0.3], [1, 0, 1], attribute="glasses")
     written = save_figure(fig, tmp_path / "hist.png")
-    assert [p.name for p in written] == ["hist.png", "hist.csv", "hist.json"]
-    table = np.genfromtxt(tmp_path / "hist.csv", delimiter=",", names=True)  # a plain table, no comments
+    assert [p.name for p in written] == ["hist.png", "hist.data.csv", "hist.data.json"]
+    table = np.genfromtxt(tmp_path / "hist.data.csv", delimiter=",", names=True)  # a plain table, no comments
     assert table.dtype.names == ("distance", "label") and len(table) == 3
-    recipe = json.loads((tmp_path / "hist.json").read_text())
+    recipe = json.loads((tmp_path / "hist.data.json").read_text())
     assert recipe["drawer"] == "distance_histogram" and recipe["options"]["attribute"] == "glasses"
-    data, _ = load_figure_data(tmp_path / "hist.csv")
+    data, _ = load_figure_data(tmp_path / "hist.data.csv")
     assert data["label"].dtype.kind == "i" and data["label"].tolist() == [1, 0, 1]
-    with open(tmp_path / "hist.csv", "a") as f:
+    with open(tmp_path / "hist.data.csv", "a") as f:
         f.write("0.5,0\n")
-    with pytest.raises(ValueError, match="hist.json was written with another version of hist.csv"):
-        redraw(tmp_path / "hist.csv")
+    with pytest.raises(ValueError, match="hist.data.json was written with another version of hist.data.csv"):
+        redraw(tmp_path / "hist.data.csv")
     # the sidecar is an output too: never replaced without overwrite
-    (tmp_path / "other.json").write_text("{}")
-    with pytest.raises(FileExistsError, match="other.json already exists"):
+    (tmp_path / "other.data.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="other.data.json already exists"):
         save_figure(distance_histogram([0.1, -0.2], [1, 0]), tmp_path / "other.png")
 
 
@@ -151,11 +151,13 @@ def test_data_without_a_recipe_or_not_a_data_file_is_refused(tmp_path):
     attach_data(fig, x=np.array([0, 1]), y=np.array([0, 1]))
     save_figure(fig, tmp_path / "plain.png")
     with pytest.raises(ValueError, match="no recipe.*curve_figure"):
-        redraw(tmp_path / "plain.csv")
+        redraw(tmp_path / "plain.data.csv")
     with pytest.raises(ValueError, match="not a figure's data file"):
         redraw(tmp_path / "plain.png")
     with pytest.raises(FileNotFoundError):
         redraw(tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match=r"the data of plain.png is plain.data.csv"):
+        redraw(tmp_path / "plain.csv")
 
 
 def test_vector_output_embeds_truetype_fonts_and_svg_needs_none(tmp_path):
