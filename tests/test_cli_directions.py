@@ -109,11 +109,14 @@ def test_evaluate_edit_prints_the_matrix_and_saves_the_figure(quickstart):
 
 
 def test_pca_prints_variance_and_its_directions_can_be_edited_along(quickstart):
-    out, _ = run(["directions", "pca", "--k", "4", "--n", "2000", "--out", "pca.npz"])
+    out, _ = run(["directions", "pca", "--k", "4", "--n", "2000", "--codes", "prior", "--out", "prior.npz"])
+    assert "isotropic prior gives uniform components" in out
     rows = [line.split() for line in out.splitlines() if line.startswith("pc")]
     assert [r[0] for r in rows] == ["pc0", "pc1", "pc2", "pc3"]
     shares = [float(r[2]) for r in rows]
     assert shares == sorted(shares, reverse=True) and all(abs(s - 1 / 32) < 0.01 for s in shares)  # N(0, I) codes
+    out, _ = run(["directions", "pca", "--k", "4", "--n", "2000", "--out", "pca.npz"])  # the default: GANSpace
+    assert "codes: features (--codes auto chose features for a GAN)" in out
     assert isinstance(PCAResult.load(quickstart / "pca.npz"), PCAResult)
     run(["edit", "--direction", "pca.npz", "--component", "3", "--n", "2", "--steps", "3", "--out", "pc3.png"])
     err = one_line(run(["edit", "--direction", "pca.npz", "--component", "4", "--out", "pc4.png"], expect=2)[1])

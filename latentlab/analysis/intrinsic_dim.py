@@ -5,6 +5,8 @@
 * :func:`decoder_local_dimension` — the local dimension of a decoder's output manifold:
   the numerical rank of the Jacobian ``d decode(z) / d z`` at sampled codes
   (:func:`decoder_jacobian`, forward mode: one decoder pass per latent dimension);
+* :func:`model_point_sets` — the point clouds of a model: its samples, real data (by
+  default the data it was trained on) and that data's codes;
 * :func:`suggest_latent_size` — latent-size advice from an ID interval.
 
 The estimators themselves live in :mod:`latentlab.id`.
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 
 __all__ = ["IDRow", "id_table", "format_id_table", "decoder_jacobian", "decoder_local_dimension", "suggest_latent_size",
-           "flatten_points"]
+           "flatten_points", "model_point_sets"]
 
 
 def flatten_points(x) -> np.ndarray:
@@ -78,21 +80,21 @@ def format_id_table(rows: list[IDRow]) -> str:
 
 
 def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
-    """Jacobians of ``generator.decode`` at the codes ``z``, by forward-mode differentiation.
+    """Jacobians of the decoder (``generator.decode_with_grad``) at the codes ``z``, by forward-mode differentiation.
 
     Each column is one Jacobian-vector product ``d decode(z + t v) / dt`` at ``t = 0``
     (:func:`torch.func.jvp`), and the products of all codes and directions are batched
-    into calls of ``decode`` on ``batch_size`` codes. A decoder with ``d``-dimensional
+    into decoder calls on ``batch_size`` codes. A decoder with ``d``-dimensional
     codes costs ``d`` products per code, instead of one backward pass per output pixel
     in reverse mode.
 
     Parameters
     ----------
-    generator : Generator whose ``decode`` torch can differentiate
+    generator : Generator whose ``decode_with_grad`` torch can differentiate
     z : tensor ``(N, *latent_shape)`` — the codes
     directions : tensor ``(K, *latent_shape)`` or ``(K, latent_dim)``, optional
         The directions ``v`` (default: the ``latent_dim`` coordinate axes, giving the full Jacobian).
-    batch_size : code-direction pairs per call of ``decode``
+    batch_size : code-direction pairs per decoder call
     progress : show a progress bar (with the expected duration after the first batch)
 
     Returns
@@ -123,7 +125,7 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
         m = len(codes)
         primal = codes.repeat_interleave(k, dim=0)
         tangent = basis.repeat(m, *([1] * len(shape)))
-        _, out = jvp(generator.decode, (primal,), (tangent,))
+        _, out = jvp(generator.decode_with_grad, (primal,), (tangent,))
         columns.append(out.detach().float().cpu().reshape(m, k, -1).transpose(1, 2))
     return torch.cat(columns)
 
@@ -160,6 +162,62 @@ def decoder_local_dimension(generator, n: int = 32, seed: int = 0, rtol: float =
     s = torch.linalg.svdvals(jac.double())  # (n, min(output_size, K))
     top = s.max(dim=1, keepdim=True).values
     return ((s > rtol * top) & (top > 0)).sum(dim=1).numpy().astype(np.int64)
+
+
+def model_point_sets(model, *, name: str | None = None, data=None, data_options: dict | None = None,
+                     n: int = 5000, n_real: int = 2000, seed: int = 0, encode: bool = True,
+                     progress: bool = False, log=None):
+    """The point clouds whose ID describes a model: ``({label: samples}, data choice)``.
+
+    Labels and contents, in order: ``"samples NAME"`` (``n`` generated samples),
+    ``"data DATA"`` (``min(n, n_real)`` real samples) and ``"codes of DATA"`` (their
+    codes, when ``encode`` and the model can encode). The real data follow
+    :func:`latentlab.data.spec.choose_data`: ``data=None`` is the data the model was
+    trained on, with its options (fresh draws seeded by ``seed``); without data given or
+    recorded, only the samples are returned and the choice is ``None``.
+
+    Parameters
+    ----------
+    model : Generator (e.g. from :func:`latentlab.load`)
+    name : str, optional
+        How the model is named in the labels and the note (default: its class name).
+    log : callable, optional
+        Told, before any work, the line saying which data and options are used.
+    """
+    from latentlab import data as data_mod
+    from latentlab.codes import encode_dataset
+    from latentlab.data.spec import choose_data, training_data
+    from latentlab.data.stats import random_subset
+    from latentlab.metrics.sample_quality import draw_samples
+
+    name = name or type(model).__name__
+    choice = None
+    if data is not None or training_data(model) is not None:
+        choice = choose_data(data, data_options, {name: model})
+    if log is not None:
+        log(choice.note if choice is not None else
+            f"no real data: {name} does not record the data it was trained on (give data to add some)")
+    points = {f"samples {name}": draw_samples(model, n, seed=seed, batch_size=512, progress=progress)}
+    if choice is None:
+        return points, None
+    m = min(n, n_real)
+    if isinstance(choice.data, data_mod.Dataset):
+        real, label = random_subset(choice.data, m, seed=seed), choice.data.name
+    else:
+        options = dict(choice.options)
+        if choice.data in data_mod.available():
+            options.setdefault("seed", seed)
+            if "n" in data_mod.builtin_options(choice.data):
+                options.setdefault("n", m)
+        real = random_subset(data_mod.load_for_model(choice.data, model, **options), m, seed=seed)
+        label = str(choice.data)
+    points[f"data {label}"] = real.data
+    if encode:
+        try:
+            points[f"codes of {label}"] = encode_dataset(model, real, progress=progress).z
+        except NotImplementedError:  # a Generator that cannot encode
+            pass
+    return points, choice
 
 
 def suggest_latent_size(dimension: float, ci: tuple[float, float] | None = None, factor: float = 1.5) -> int:

@@ -41,6 +41,8 @@ __all__ = [
     "PCAResult",
     "find_direction",
     "pca_directions",
+    "auto_pca_codes",
+    "PCA_CODES",
     "evaluate_directions",
     "load_direction_file",
     "check_latent_shape",
@@ -273,13 +275,17 @@ class PCAResult:
     components : ndarray of shape (k, *latent_shape), float64
         Unit principal directions by decreasing variance.
     explained_variance : ndarray of shape (k,)
-        Variance of the codes along each (squared latent units).
+        Variance of the codes along each (squared latent units); for ``codes="features"``
+        the variance of the decoder's features along each of their principal axes.
     explained_variance_ratio : ndarray of shape (k,)
         Its share of the total variance.
     mean : ndarray of shape latent_shape
         Mean sampled code.
-    codes : {"prior", "data"}
-        Whether the codes were drawn from the prior or are encoded images.
+    codes : {"data", "features", "prior"}
+        Where the directions come from (see :func:`pca_directions`): encoded images,
+        the decoder's feature layer for sampled codes (GANSpace), or codes drawn from the prior.
+    source : str
+        That, in words: what was encoded or sampled, and which data.
     model : str
         The model's checkpoint path (or class name).
     n, seed : int
@@ -294,6 +300,7 @@ class PCAResult:
     model: str = ""
     n: int = 0
     seed: int = 0
+    source: str = ""
 
     def __repr__(self) -> str:
         return (f"PCAResult(k={len(self.components)}, latent_shape={self.latent_shape}, codes={self.codes!r}, "
@@ -324,7 +331,7 @@ class PCAResult:
             "explained_variance_ratio": np.asarray(self.explained_variance_ratio, np.float64),
             "mean": np.asarray(self.mean, np.float64), "codes": np.asarray(self.codes), "model": np.asarray(self.model),
             "n": np.asarray(int(self.n)), "seed": np.asarray(int(self.seed)),
-            "latent_shape": np.asarray(self.latent_shape, np.int64),
+            "latent_shape": np.asarray(self.latent_shape, np.int64), "source": np.asarray(self.source),
         }
         return _write_npz(path, arrays, overwrite)
 
@@ -335,8 +342,8 @@ class PCAResult:
         _check_format(a, path, _PCA_FORMAT)
         return cls(components=a["components"], explained_variance=a["explained_variance"],
                    explained_variance_ratio=a["explained_variance_ratio"], mean=a["mean"], codes=str(a["codes"]),
-                   model=str(a["model"]),
-                   n=int(a["n"]), seed=int(a["seed"]))
+                   model=str(a["model"]), n=int(a["n"]), seed=int(a["seed"]),
+                   source=str(a["source"]) if "source" in a else "")
 
 
 def load_direction_file(path: str | os.PathLike) -> DirectionResult | PCAResult:
@@ -389,48 +396,34 @@ def _check_attributes(attribute: str, conditions: Sequence[str], levels: dict, s
         raise ValueError(f"conditions name an attribute twice: {', '.join(conditions)}")
 
 
-def _training_data_options(model_path: str | None, data: str) -> dict:
-    """Options of the built-in data ``model_path`` was trained on, when it was ``data``.
+def _load_data(data, model, name: str, n: int, seed: int, data_options: dict | None):
+    """``(dataset of at most n samples shaped for model, its name, the loader options used, a note)``.
 
-    Codes are more meaningful for images like those the model learnt (a model trained on
-    centred faces encodes shifted ones poorly), so the data route draws fresh samples
-    with the training data's options (size, nuisance, correlations, ...) unless told otherwise.
+    ``data=None`` is the data the model was trained on; its name without options gets the
+    training options (:func:`latentlab.data.spec.choose_data`): codes are more meaningful
+    for images like those the model learnt (a model trained on centred faces encodes
+    shifted ones poorly). Fresh samples are drawn, from a seed other than any training seed.
     """
     from latentlab import data as data_mod
-    from latentlab.checkpoint import load_checkpoint
-
-    if model_path is None or data not in data_mod.available():
-        return {}
-    described = load_checkpoint(model_path).dataset or {}
-    info = described.get("info") or {}
-    if described.get("name") != data or info.get("name", data) != data:
-        return {}
-    accepted = data_mod.builtin_options(data)
-    return {k: v for k, v in info.items() if k in accepted and k not in ("n", "seed")}
-
-
-def _load_data(data, model, model_path, n: int, seed: int, data_options: dict | None):
-    """``(dataset of at most n samples shaped for model, its name, the loader options used)``."""
-    from latentlab import data as data_mod
+    from latentlab.data.spec import choose_data
     from latentlab.data.stats import random_subset
 
     if isinstance(data, data_mod.Dataset):
-        return random_subset(data, n, seed=seed), data.name, {}
-    name = str(data)
-    options = _training_data_options(model_path, name) if data_options is None else {}
-    options.update(data_options or {})
-    if name in data_mod.available():
-        accepted = data_mod.builtin_options(name)
+        return random_subset(data, n, seed=seed), data.name, {}, f"data: the Dataset {data.name!r} given"
+    choice = choose_data(data, data_options, {name: model})
+    data_name, options = str(choice.data), dict(choice.options)
+    if data_name in data_mod.available():
+        accepted = data_mod.builtin_options(data_name)
         # a seed other than any training seed, so the codes are of images the model has not seen
         if "seed" in accepted:
             options.setdefault("seed", 1_000_003 + seed)
         if "n" in accepted:
             options.setdefault("n", n)
-    dataset = data_mod.load_for_model(name, model, **options)
-    return random_subset(dataset, n, seed=seed), name, options
+    dataset = data_mod.load_for_model(data_name, model, **options)
+    return random_subset(dataset, n, seed=seed), data_name, options, choice.note
 
 
-def _labelled_codes(model, model_path, attribute, conditions, labels_from, classifier, data, n, seed,
+def _labelled_codes(model, model_name, attribute, conditions, labels_from, classifier, data, n, seed,
                     data_options, batch_size, progress, device, encode_options=None):
     """``(codes (n, *latent_shape), targets {name: (n,)}, labels {name: (n,) 0/1}, source, data options)``.
 
@@ -438,21 +431,25 @@ def _labelled_codes(model, model_path, attribute, conditions, labels_from, class
     0/1 labels.
     """
     from latentlab.codes import encode_dataset, label_samples
+    from latentlab.models.base import Generator
 
     if labels_from == "classifier":
         clf, clf_name = _as_model(classifier, "classifier", device)
         _check_attributes(attribute, conditions, clf.attr_levels, f"the classifier {clf_name}")
         codes = label_samples(model, clf, n=n, seed=seed, batch_size=batch_size, progress=progress)
         return codes.z, codes.scores, codes.attrs, clf_name, {}
-    dataset, data_name, options = _load_data(data, model, model_path, n, seed, data_options)
+    cannot_encode = ValueError(
+        f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
+        "use labels_from='classifier' with an attribute classifier"
+    )
+    if type(model).encode is Generator.encode:  # said before data is chosen and loaded for nothing
+        raise cannot_encode
+    dataset, data_name, options, _ = _load_data(data, model, model_name, n, seed, data_options)
     _check_attributes(attribute, conditions, dataset.attr_levels, f"the data {data_name!r}")
     try:
         codes = encode_dataset(model, dataset, batch_size=batch_size, progress=progress, encode_options=encode_options)
     except NotImplementedError:
-        raise ValueError(
-            f"{type(model).__name__} cannot encode images, so labels_from='data' is impossible; "
-            "use labels_from='classifier' with an attribute classifier"
-        ) from None
+        raise cannot_encode from None
     return codes.z, codes.attrs, codes.attrs, data_name, options
 
 
@@ -475,7 +472,7 @@ def find_direction(
     conditions: Sequence[str] = (),
     labels_from: LabelSource = "auto",
     classifier=None,
-    data="faces",
+    data=None,
     data_options: dict | None = None,
     n: int = 5000,
     seed: int = 0,
@@ -499,12 +496,14 @@ def find_direction(
     labels_from : {"auto", "classifier", "data"}
         See the module docstring; ``"auto"`` is ``"classifier"`` when ``classifier`` is given.
     classifier : AttributeClassifier, path of its checkpoint, or None
-    data : str, path or Dataset
-        Labelled images for ``labels_from="data"`` (built-in name or a path).
+    data : None, str, path or Dataset
+        Labelled images for ``labels_from="data"`` (built-in name or a path). ``None``:
+        the data the model was trained on (``model.trained_on``, recorded in its checkpoint).
     data_options : dict or None
-        Loader options for ``data``. ``None``: when ``model`` is a checkpoint path and
-        ``data`` the built-in data it was trained on, the training data's options
-        (fresh samples from another seed); otherwise the loader's defaults.
+        Loader options for ``data``. For the model's training data, its training options
+        with these replacing theirs one by one (fresh samples from another seed); for
+        other data, these over the loader's defaults
+        (:func:`latentlab.data.spec.choose_data`).
     n : int
         Codes to label (samples drawn, or images encoded).
     seed : int
@@ -558,10 +557,9 @@ def find_direction(
             "labels_from='classifier' needs an attribute classifier "
             "(train one with `latentlab classifier train`); or use labels_from='data'"
         )
-    model_path = str(model) if isinstance(model, (str, os.PathLike)) else None
     gen, model_name = _as_model(model, "model", device)
     z, targets, labels, source, used_options = _labelled_codes(
-        gen, model_path, attribute, conditions, labels_from, classifier, data, int(n), seed, data_options,
+        gen, model_name, attribute, conditions, labels_from, classifier, data, int(n), seed, data_options,
         batch_size, progress, device, encode_options,
     )
     for name in (attribute, *conditions):
@@ -600,51 +598,125 @@ def find_direction(
     )
 
 
-def pca_directions(model, *, k: int = 10, codes: Literal["prior", "data"] = "prior", n: int = 5000, seed: int = 0,
-                   data="faces", data_options: dict | None = None, batch_size: int = 256, device=None,
-                   progress: bool = False) -> PCAResult:
-    """Principal directions of ``n`` latent codes of ``model`` (GANSpace-style, no labels).
+PCACodes = Literal["auto", "data", "features", "prior"]
+PCA_CODES = ("auto", "data", "features", "prior")
+# what codes="auto" takes per model kind: a VAE's encoder is one cheap pass (the aggregate
+# posterior of real images has preferred axes); a GAN has no cheap encoder, and GANSpace
+# was made for it; a DDPM's decoder is a whole DDIM run with no feature layer to speak of,
+# so its codes are DDIM inversions of real images (slow: one network pass per step and image)
+_AUTO_CODES = {"vae": "data", "gan": "features", "ddpm": "data"}
 
-    With ``codes="prior"`` the codes are drawn from the model's prior. For the isotropic
-    Gaussian prior of a VAE or a GAN's z every direction then has variance about 1 and
-    the principal directions are arbitrary: the flat spectrum says so. ``codes="data"``
-    encodes real images instead (see :func:`find_direction` for ``data`` and
-    ``data_options``), whose codes do have preferred axes.
+
+def auto_pca_codes(model) -> str:
+    """What ``pca_directions(codes="auto")`` uses for ``model``: ``"data"``, ``"features"`` or ``"prior"``.
+
+    latentlab's own kinds: ``"data"`` for a VAE and a DDPM, ``"features"`` for a GAN.
+    Another Generator: ``"features"`` when it implements ``decoder_features``, else
+    ``"data"`` when it implements ``encode``, else ``"prior"``.
+    """
+    from latentlab.models.base import Generator
+
+    kind = getattr(getattr(model, "config", None), "kind", None)
+    if kind in _AUTO_CODES:
+        return _AUTO_CODES[kind]
+    if type(model).decoder_features is not Generator.decoder_features:
+        return "features"
+    if type(model).encode is not Generator.encode:
+        return "data"
+    return "prior"
+
+
+def _feature_directions(gen, k: int, n: int, seed: int, batch_size: int):
+    """GANSpace (Härkönen et al. 2020): PCA of decoder features of sampled codes, regressed back to the codes.
+
+    Returns ``(unit directions (k, *latent_shape), feature variances (k,), their shares, mean code)``.
+    """
+    from latentlab.analysis.pca import PCADirections
+
+    if k > min(n, gen.latent_dim):
+        raise ValueError(f"k={k} directions cannot exceed the number of codes ({n}) or the latent size "
+                         f"({gen.latent_dim})")
+    z = gen.sample_latents(int(n), generator=torch.Generator().manual_seed(seed))
+    feats = torch.cat([gen.decoder_features(z[i : i + batch_size]).cpu() for i in range(0, len(z), batch_size)])
+    pca = PCADirections(n_components=min(k, feats.shape[1])).fit(feats.double().numpy())
+    x = pca.transform(feats.double().numpy())  # (n, k) coordinates along the feature-space axes
+    zf = z.reshape(len(z), -1).double().numpy()
+    mean = zf.mean(axis=0)
+    # least squares z - mean ≈ x U: row i of U is the change of code that moves the features along axis i
+    u = np.linalg.lstsq(x, zf - mean, rcond=None)[0]
+    norms = np.linalg.norm(u, axis=1, keepdims=True)
+    u = u / np.where(norms > 0, norms, 1.0)
+    return (u.reshape(len(u), *gen.latent_shape), pca.explained_variance_, pca.explained_variance_ratio_,
+            mean.reshape(gen.latent_shape))
+
+
+def pca_directions(model, *, k: int = 10, codes: PCACodes = "auto", n: int = 5000, seed: int = 0,
+                   data=None, data_options: dict | None = None, batch_size: int = 256, device=None,
+                   progress: bool = False) -> PCAResult:
+    """Principal directions of ``model``'s latent space, found without labels.
+
+    ``codes`` says which codes (``"auto"``: :func:`auto_pca_codes`, per model kind):
+
+    * ``"data"`` — PCA of the codes of ``n`` real images (``model.encode``: a VAE's
+      posterior means, GAN or DDIM inversion). ``data=None``: fresh samples of the data
+      the model was trained on, with its options (see :func:`find_direction` for
+      ``data`` and ``data_options``).
+    * ``"features"`` — GANSpace (Härkönen et al., NeurIPS 2020): PCA of the activations
+      of the decoder's first hidden layer (``model.decoder_features``) for ``n`` codes
+      drawn from the prior, each axis regressed back to the codes by least squares. The
+      directions are unit latent vectors (not orthogonal in general); the variances are
+      those of the features along each axis.
+    * ``"prior"`` — PCA of ``n`` codes drawn from the prior. For the isotropic Gaussian
+      prior of a VAE or a GAN every direction has variance about 1 and shares about
+      ``1 / latent_dim`` of it: the directions are arbitrary, which the flat spectrum shows.
 
     Parameters
     ----------
     model : Generator or checkpoint path
     k : int
         Directions to keep, ``1 <= k <= min(n, latent size)``.
-    codes : {"prior", "data"}
+    codes : {"auto", "data", "features", "prior"}
     n : int
-        Codes drawn or images encoded (seeded by ``seed``).
+        Images encoded or codes drawn (seeded by ``seed``).
 
     Returns
     -------
     PCAResult
+        ``codes`` is the choice made (never ``"auto"``) and ``source`` says it in words.
     """
     from latentlab.analysis.pca import PCADirections
     from latentlab.codes import encode_dataset
 
-    if codes not in ("prior", "data"):
-        raise ValueError(f"codes={codes!r} is not one of 'prior', 'data'")
+    if codes not in PCA_CODES:
+        raise ValueError(f"codes={codes!r} is not one of {', '.join(map(repr, PCA_CODES))}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an int >= 2 (codes to use); got {n!r}")
-    model_path = str(model) if isinstance(model, (str, os.PathLike)) else None
     gen, name = _as_model(model, "model", device)
-    if codes == "prior":
+    chosen = auto_pca_codes(gen) if codes == "auto" else codes
+    if chosen == "features":
+        try:
+            components, variance, ratio, mean = _feature_directions(gen, k, int(n), seed, batch_size)
+        except NotImplementedError:
+            raise ValueError(f"{type(gen).__name__} exposes no decoder features; use codes='data' or 'prior'") from None
+        source = f"GANSpace: PCA of the decoder's first feature layer for {n} prior codes, regressed back to the codes"
+        return PCAResult(components=components, explained_variance=variance, explained_variance_ratio=ratio,
+                         mean=mean, codes=chosen, model=name, n=int(n), seed=int(seed), source=source)
+    if chosen == "prior":
         z = gen.sample_latents(int(n), generator=torch.Generator().manual_seed(seed))
+        source = (f"{n} codes drawn from the prior; an isotropic prior gives uniform components "
+                  f"(each about 1/{gen.latent_dim} of the variance, in arbitrary directions)")
     else:
-        dataset, _, _ = _load_data(data, gen, model_path, int(n), seed, data_options)
+        dataset, _, _, note = _load_data(data, gen, name, int(n), seed, data_options)
         try:
             z = encode_dataset(gen, dataset, batch_size=batch_size, progress=progress).z
         except NotImplementedError:
-            raise ValueError(f"{type(gen).__name__} cannot encode images; use codes='prior'") from None
+            raise ValueError(f"{type(gen).__name__} cannot encode images; use codes='features' or 'prior'") from None
+        source = f"codes of {len(z)} images encoded by the model; {note}"
     pca = PCADirections(n_components=k).fit(z)
     return PCAResult(components=pca.directions(), explained_variance=pca.explained_variance_,
                      explained_variance_ratio=pca.explained_variance_ratio_,
-                     mean=pca.mean_.reshape(pca.latent_shape_), codes=codes, model=name, n=int(len(z)), seed=int(seed))
+                     mean=pca.mean_.reshape(pca.latent_shape_), codes=chosen, model=name, n=int(len(z)),
+                     seed=int(seed), source=source)
 
 
 def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *, n: int = 256, step: float = 2.0,

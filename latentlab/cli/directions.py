@@ -28,11 +28,21 @@ classifier_option = click.option(
     "--classifier", type=InputPath(dir_okay=False), default=None,
     help=f"Attribute classifier checkpoint (default: {DEFAULT_CLASSIFIER} if it is in this folder).",
 )
+_data_help = ("{what}: built-in dataset or a path (default: the data the model was trained on, with its "
+              "options).")
+option_option = click.option(
+    "--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
+    help="Data loader option, repeatable (for the model's training data the others stay as trained).",
+)
 data_options = [
-    click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
-                 help="Labelled images for --labels-from data: built-in dataset or a path."),
-    click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-                 help="Data loader option, repeatable (default: those of the data the model was trained on)."),
+    click.option("--data", "data_name", type=InputPath(), default=None,
+                 help=_data_help.format(what="Labelled images for --labels-from data")),
+    option_option,
+]
+pca_data_options = [
+    click.option("--data", "data_name", type=InputPath(), default=None,
+                 help=_data_help.format(what="Images encoded for --codes data")),
+    option_option,
 ]
 
 
@@ -126,9 +136,15 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
     if labels_from == "auto":
         labels_from = "classifier" if classifier else "data"
     encode_options = None
+    data_options = parse_data_options(options) if options else None
     if labels_from == "classifier":
         click.echo(f"labels: classifier {classifier} on {n} samples of {model}")
     else:
+        from latentlab.data.spec import choose_data
+
+        choice = choose_data(data_name, data_options, [model])
+        click.echo(choice.note)
+        data_name, data_options = choice.data, choice.options
         how = ""
         if load_kind(model) == "gan":
             import latentlab
@@ -141,7 +157,7 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
         click.echo(f"labels: the {attribute!r} labels of {n} images of {data_name}, encoded by {model}{how}{why}")
     result = find_direction(
         model, attribute, conditions=_conditions(conditions), labels_from=labels_from, classifier=classifier,
-        data=data_name, data_options=parse_data_options(options) if options else None, n=n, seed=seed,
+        data=data_name, data_options=data_options, n=n, seed=seed,
         method=method, fraction=fraction, device=device, progress=not quiet, encode_options=encode_options,
     )
     for line in result.summary():
@@ -226,17 +242,23 @@ def directions():
 @directions.command("pca")
 @model_option
 @click.option("--k", type=click.IntRange(1), default=10, show_default=True, help="Directions to keep.")
-@click.option("--codes", type=click.Choice(["prior", "data"]), default="prior", show_default=True,
-              help="Codes drawn from the prior, or encoded images of --data (a Gaussian prior has no preferred axes).")
-@stack(*data_options)
-@click.option("--n", type=click.IntRange(2), default=5000, show_default=True, help="Codes used.")
+@click.option("--codes", type=click.Choice(["auto", "data", "features", "prior"]), default="auto", show_default=True,
+              help="data: PCA of the codes of real images (--data) encoded by the model; features: GANSpace, PCA of "
+                   "the decoder's first feature layer for prior codes, regressed back to the codes; prior: codes "
+                   "drawn from the prior (an isotropic prior gives uniform, arbitrary components); auto: data for a "
+                   "VAE and a DDPM (DDIM inversion: slow), features for a GAN.")
+@stack(*pca_data_options)
+@click.option("--n", type=click.IntRange(2), default=5000, show_default=True, help="Images encoded or codes drawn.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the directions (.npz) for `latentlab edit`.")
 @seed_option
 @device_option
 @force_option
 @quiet_option
 def pca(model, k, codes, data_name, options, n, out, seed, device, force, quiet):
-    """Principal directions of the model's latent codes; prints the variance along each."""
+    """Principal directions of the model's latent space, without labels; prints the variance along each.
+
+    The first line says which codes were used (--codes auto picks per model kind).
+    """
     from latentlab._io import check_can_write
     from latentlab.analysis.workflow import pca_directions
 
@@ -246,11 +268,14 @@ def pca(model, k, codes, data_name, options, n, out, seed, device, force, quiet)
     result = pca_directions(model, k=k, codes=codes, n=n, seed=seed, data=data_name,
                             data_options=parse_data_options(options) if options else None, device=device,
                             progress=not quiet)
-    click.echo(f"{'direction':<10}{'variance':>10}{'share':>8}{'cumulative':>12}")
+    how = f"--codes auto chose {result.codes} for a {load_kind(model).upper()}" if codes == "auto" else f"--codes {codes}"
+    click.echo(f"codes: {result.codes} ({how}): {result.source}")
+    unit = "feature variance" if result.codes == "features" else "variance"
+    click.echo(f"{'direction':<10}{unit:>17}{'share':>8}{'cumulative':>12}")
     cumulative = 0.0
     for name, var, ratio in zip(result.names, result.explained_variance, result.explained_variance_ratio):
         cumulative += ratio
-        click.echo(f"{name:<10}{var:>10.4g}{ratio:>8.3f}{cumulative:>12.3f}")
+        click.echo(f"{name:<10}{var:>17.4g}{ratio:>8.3f}{cumulative:>12.3f}")
     if out:
         result.save(out, overwrite=force)
         click.echo(f"wrote {out}")

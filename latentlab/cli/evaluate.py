@@ -11,12 +11,14 @@ from latentlab.cli.options import (
 
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True, dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), required=True,
-              help="Real data: built-in dataset (faces, digits, ...) or a path.")
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Real data: built-in dataset (faces, digits, ...) or a path. Default: the data the models were "
+                   "trained on, with its options (refused when they were trained on different data).")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-              help="Data loader option, repeatable (the image size defaults to the first model's).")
+              help="Data loader option, repeatable. For the models' training data the others stay as trained "
+                   "(e.g. nuisance); the image size defaults to the first model's.")
 @click.option("--classifier", type=InputPath(exists=True, dir_okay=False), default=None,
-              help="Attribute classifier whose features define FID-domain (default: train one on --data, seed 0).")
+              help="Attribute classifier whose features define FID-domain (default: train one on the data, seed 0).")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True, help="Samples per model and seed.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
               help="Number of sampling seeds (0, 1, ...); the table shows mean ± sd over them.")
@@ -28,7 +30,10 @@ from latentlab.cli.options import (
 @force_option
 @quiet_option
 def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, out, figure, device, force, quiet):
-    """Score MODEL checkpoints on --data: FID-domain, KID, precision/recall, density/coverage.
+    """Score MODEL checkpoints on real data: FID-domain, KID, precision/recall, density/coverage.
+
+    The real data is the data the models were trained on unless --data names other
+    data; the first line says which data and options are used.
 
     On rings/grid and digits the table adds modes covered, % high-quality samples and the
     reverse KL of the mode histogram. FID-domain is computed in the features of an
@@ -36,6 +41,7 @@ def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, 
     classifier, not with Inception FID.
     """
     from latentlab._io import check_can_write
+    from latentlab.data.spec import choose_data
     from latentlab.metrics import evaluate_models
 
     data_options = parse_data_options(options)
@@ -43,7 +49,9 @@ def evaluate(models, data_name, options, classifier, n, seeds, disentanglement, 
         check_can_write(out, force)
     if figure:
         check_figure_out(figure, force, others=[out])
-    table = evaluate_models(list(models), data_name, classifier=classifier, data_options=data_options, n=n,
+    choice = choose_data(data_name, data_options, list(models))
+    click.echo(choice.note)
+    table = evaluate_models(list(models), choice.data, classifier=classifier, data_options=choice.options, n=n,
                             seeds=range(seeds), disentanglement=disentanglement, device=device,
                             progress=not quiet)
     click.echo(table.format())

@@ -13,7 +13,8 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
 @click.command("intrinsic-dim")
 @click.option("--data", "data_name", type=InputPath(), default=None,
-              help="Built-in dataset or path: ID of the (flattened) images.")
+              help="Built-in dataset or path: ID of the (flattened) images. With --model: the real data compared "
+                   "and encoded (default: the data the model was trained on, with its options).")
 @click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
 @click.option("--model", type=InputPath(dir_okay=False), default=None,
               help="A checkpoint: ID of its samples, of its codes of real data, and its decoder's local dimension.")
@@ -39,7 +40,11 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @quiet_option
 def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, options, plot, jacobian_codes,
                   jacobian_directions, seed, device, force, quiet):
-    """Estimate intrinsic dimension (give exactly one of --data, --latents, --model) and suggest a latent size.
+    """Estimate intrinsic dimension (of --data, --latents or --model) and suggest a latent size.
+
+    With --model it estimates the ID of the model's samples, of real data (the data
+    the model was trained on, with its options, unless --data names other data) and of
+    that data's codes.
 
     With --model it also prints the decoder's local dimension, the rank of its Jacobian
     at codes drawn from the prior: 16 codes x 16 decoder passes for a 16-d VAE, seconds on
@@ -51,9 +56,10 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
     from latentlab.analysis.intrinsic_dim import format_id_table, id_table, suggest_latent_size
     from latentlab.data.stats import random_subset
 
-    given = [x for x in (data_name, latents, model) if x is not None]
+    given = [x for x in (data_name if model is None else None, latents, model) if x is not None]
     if len(given) != 1:
-        raise click.UsageError("give exactly one of --data, --latents or --model")
+        raise click.UsageError("give exactly one of --data, --latents or --model (--data may go with --model: "
+                               "the real data it is compared with)")
     if plot:  # before any work
         check_figure_out(plot, force)
     methods = methods or ("twonn", "mle")
@@ -68,7 +74,7 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
 
     points = {}
     gen = None
-    if data_name is not None:
+    if model is None and data_name is not None:
         points[f"data {data_name}"] = load_data(data_name).data
     elif latents is not None:
         from latentlab.codes import LatentCodes
@@ -77,18 +83,12 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         points[f"codes {latents}"] = z[np.random.default_rng(seed).permutation(len(z))[:n]]
     else:
         import latentlab
-        from latentlab.codes import encode_dataset
-        from latentlab.metrics.sample_quality import draw_samples
+        from latentlab.analysis.intrinsic_dim import model_point_sets
 
         gen = latentlab.load(model, device=device, expect="generator")
-        points[f"samples {model}"] = draw_samples(gen, n, seed=seed, batch_size=512, progress=not quiet)
-        trained_on = (latentlab.checkpoint.load_checkpoint(model).dataset or {}).get("name")
-        if trained_on and hasattr(gen, "encode"):
-            real = data_mod.load_for_model(trained_on, gen, **({"n": min(n, 2000), "seed": seed} if trained_on in data_mod.available() else {}))
-            real = random_subset(real, min(n, 2000), seed=seed)
-            points[f"data {trained_on}"] = real.data
-            if type(gen).__name__ != "GAN":  # GAN inversion of thousands of images takes minutes; skip by default
-                points[f"codes of {trained_on}"] = encode_dataset(gen, real, progress=not quiet).z
+        # GAN inversion of thousands of images takes minutes: its codes are skipped
+        points, _ = model_point_sets(gen, name=str(model), data=data_name, data_options=opts, n=n, seed=seed,
+                                          encode=type(gen).__name__ != "GAN", progress=not quiet, log=click.echo)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed, progress=not quiet)
     click.echo(format_id_table(rows))
     if gen is not None:

@@ -48,14 +48,44 @@ def train(config, out, overrides, resume, device, force, quiet):
     click.echo(f"trained {result.step} steps; wrote {out}" + (f" ({summary})" if summary else ""))
 
 
+def _config_decode_steps(name: str) -> int | None:
+    """``model.decode_steps`` of a bundled config, read from its TOML (no torch), or None."""
+    import tomllib
+    from importlib import resources
+
+    try:
+        text = (resources.files("latentlab.pretrained_configs") / f"{name}.toml").read_text()
+        return tomllib.loads(text).get("model", {}).get("decode_steps")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def _sampling_help() -> dict[str, str]:
+    """Help of sample's diffusion options, with the defaults read from where they are defined."""
+    from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
+
+    tiny = _config_decode_steps("faces-ddpm-tiny")
+    steps = f"its config's decode_steps ({DEFAULT_DECODE_STEPS} unless the config sets it" + (
+        f"; {tiny} for faces-ddpm-tiny)" if tiny is not None else ")")
+    return {
+        "sampler": f"Diffusion models: sampler. Default: {DEFAULT_SAMPLER}, deterministic DDIM with {steps}.",
+        "steps": f"Diffusion models: sampling steps. Default: for DDIM {steps}; for --sampler ddpm all of "
+                 f"the model's timesteps ({DEFAULT_TIMESTEPS} unless its config sets model.timesteps).",
+        "eta": "DDIM: 0 deterministic, >0 stochastic. Default: 0.",
+    }
+
+
+_SAMPLING_HELP = _sampling_help()
+
+
 @click.command()
 @click.argument("model", type=InputPath(dir_okay=False))
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="Output figure (.png/.pdf/.svg); the samples are saved beside it as NAME.data.npz.")
-@click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), default=None, help="Diffusion models: sampler.")
-@click.option("--steps", type=click.IntRange(1), default=None, help="Diffusion models: number of sampling steps.")
-@click.option("--eta", type=click.FloatRange(0), default=None, help="DDIM: 0 deterministic, >0 stochastic.")
+@click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), default=None, help=_SAMPLING_HELP["sampler"])
+@click.option("--steps", type=click.IntRange(1), default=None, help=_SAMPLING_HELP["steps"])
+@click.option("--eta", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["eta"])
 @seed_option
 @device_option
 @force_option
@@ -63,9 +93,9 @@ def train(config, out, overrides, resume, device, force, quiet):
 def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
     """Draw samples from a trained MODEL checkpoint and save them as an image grid.
 
-    A diffusion model runs its network once per step for every sample: DDIM with its
-    configured steps (25-50), or --sampler ddpm with all of its timesteps (1000 by default),
-    which is 20-40 times slower; a progress bar shows each batch's steps.
+    A diffusion model runs its network once per step for every sample: by default DDIM
+    with its config's decode_steps, or --sampler ddpm with all of its timesteps, which
+    is 20-40 times slower; a progress bar shows each batch's steps.
     """
     import torch
 
@@ -102,29 +132,37 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 
 @click.command()
 @click.argument("model", type=InputPath(dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), required=True,
-              help="Built-in dataset name or a path to your data.")
+@click.option("--data", "data_name", type=InputPath(), default=None,
+              help="Built-in dataset name or a path to your data (default: the data MODEL was trained on, with "
+                   "its options).")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
               help="Output .npz: codes z plus the data's attributes and factors.")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
+              help="Data loader option, repeatable (for MODEL's training data the others stay as trained).")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @seed_option
 @device_option
 @force_option
 @quiet_option
 def encode(model, data_name, n, out, options, batch_size, seed, device, force, quiet):
-    """Locate images of --data in MODEL's latent space (VAE posterior mean, GAN inversion, DDIM inversion)."""
+    """Locate images in MODEL's latent space (VAE posterior mean, GAN inversion, DDIM inversion).
+
+    The images are those of --data, by default fresh samples of the data MODEL was trained on.
+    """
     import latentlab
     from latentlab import data
     from latentlab._io import check_can_write
     from latentlab.codes import encode_dataset
+    from latentlab.data.spec import choose_data
     from latentlab.data.stats import random_subset
 
     check_can_write(out, force)
     gen = latentlab.load(model, device=device, expect="generator")
-    opts = parse_data_options(options)
+    choice = choose_data(data_name, parse_data_options(options), {str(model): gen})
+    click.echo(choice.note)
+    data_name, opts = choice.data, dict(choice.options)
     if data_name in data.available():
         opts.setdefault("seed", seed)
         if "n" in data.builtin_options(data_name):

@@ -14,7 +14,7 @@ from latentlab.data.dataset import ArraySource, Dataset
 from latentlab.errors import OptionError
 
 __all__ = ["Dataset", "ArraySource", "load", "load_for_model", "available", "builtin_options", "describe_builtin",
-           "is_procedural", "split_options"]
+           "is_procedural", "split_options", "DataSpec", "training_data", "choose_data"]
 
 # name -> ("module:function", one-line description)
 _BUILTIN = {
@@ -35,6 +35,14 @@ _FILE_LOADERS = {
     "npz": "latentlab.data.files:load_npz",
     "idx": "latentlab.data.files:load_idx",
 }
+
+
+def __getattr__(name):  # the training-data helpers, imported when first used
+    if name in ("DataSpec", "DataChoice", "training_data", "choose_data"):
+        from latentlab.data import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def available() -> list[str]:

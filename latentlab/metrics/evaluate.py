@@ -71,7 +71,8 @@ class EvaluationTable:
     seeds : tuple of int
         The sampling seeds.
     info : dict
-        How the numbers were made: ``data``, ``feature_space``, ``fid_label``
+        How the numbers were made: ``data`` (with the options that differ from the
+        loader's defaults), ``data_options``, ``data_note`` (which data and why), ``feature_space``, ``fid_label``
         (``"FID-domain"`` in a dataset classifier's features), ``n_real``, ``n_fake``,
         ``feature_dim`` and, with mode coverage, ``n_modes``.
     """
@@ -199,7 +200,7 @@ def _use_mode_coverage(choice, dataset, mode_attribute) -> str | None:
 
 def evaluate_models(
     models,
-    data,
+    data=None,
     *,
     feature_network=None,
     classifier=None,
@@ -221,9 +222,15 @@ def evaluate_models(
     ----------
     models : dict of str -> Generator or checkpoint path, or a list of checkpoint paths
         The rows of the table (a list names each row by its path).
-    data : Dataset, str or path
-        The real data. A name or path is loaded with ``data_options`` at the first
-        model's image size; every model must generate samples of that shape.
+    data : None, Dataset, str or path
+        The real data. ``None`` (the default): the data the models were trained on, with
+        the loader options their checkpoints record (a ``ValueError`` when they were
+        trained on different data or record none). The name of that data with
+        ``data_options=None``: its training options too; ``data_options`` given replace
+        them one by one. Other data is loaded as given. The rule is
+        :func:`latentlab.data.spec.choose_data`; ``info["data_note"]`` of the table says
+        what was used. A name or path is loaded at the first model's image size; every
+        model must generate samples of that shape.
     feature_network : None, path, AttributeClassifier or nn.Module
         The feature space of the sample-quality metrics. ``None``: the dataset's
         attribute classifier (``classifier``, else one trained on ``data`` with seed 0,
@@ -269,12 +276,20 @@ def evaluate_models(
         if progress:
             print(message, file=sys.stderr)
 
+    from latentlab.data.spec import choose_data, describe_options
+
     generators = _generators(models, device)
+    choice = choose_data(data, data_options, generators)  # None or the training data's name: the models' options
+    data, data_options = choice.data, choice.options or None
     dataset = resolve_dataset(data, next(iter(generators.values())), data_options)
     n_real = n if n_real is None else n_real
     real = real_samples(dataset, n_real, seed=0)
     coverage_kind = _use_mode_coverage(mode_coverage, dataset, mode_attribute)
-    info = {"data": getattr(dataset, "name", str(data)), "n_real": len(real), "n_fake": int(n)}
+    shown = getattr(dataset, "name", str(data))
+    if isinstance(data, (str, os.PathLike)) and data_options:
+        shown = f"{shown} ({describe_options(str(data), data_options)})"
+    info = {"data": shown, "data_options": dict(data_options or {}), "data_note": choice.note, "n_real": len(real),
+            "n_fake": int(n)}
 
     if not dataset.is_image and feature_network is not None:
         raise ValueError(f"{info['data']} holds points of shape {dataset.sample_shape}, compared in their own space; "

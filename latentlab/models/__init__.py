@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import importlib
 
+# Diffusion sampling defaults. They live here, free of torch, so that `latentlab sample --help`
+# shows them without importing the model code; DDPMConfig and DDPM.sample take them from here.
+DEFAULT_SAMPLER = "ddim"  # deterministic DDIM (eta 0), the sampler of decode()
+DEFAULT_DECODE_STEPS = 50  # DDPMConfig.decode_steps: DDIM steps of sample() and decode()
+DEFAULT_TIMESTEPS = 1000  # DDPMConfig.timesteps: the noise levels, all run by the "ddpm" sampler
+
 # kind -> "module:Class"; each class provides ``from_checkpoint(checkpoint, device=None)``
 MODEL_KINDS: dict[str, str] = {
     "vae": "latentlab.models.vae:VAE",

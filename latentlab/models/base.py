@@ -6,7 +6,10 @@ if the model can locate images in its latent space), and every analysis — dire
 maps, intrinsic dimension, editing — works with it.
 
 Conventions: images are float tensors ``(N, C, H, W)`` with values in ``[-1, 1]``;
-latent codes are float tensors ``(N, *latent_shape)``.
+latent codes are float tensors ``(N, *latent_shape)``. ``decode``, ``encode`` and
+``sample`` return plain tensors (no autograd graph: ``.numpy()`` works on them); the one
+differentiable path is :meth:`Generator.decode_with_grad`, for analyses that need
+gradients through the decoder (Jacobians, inversion by optimisation).
 """
 
 from __future__ import annotations
@@ -34,9 +37,14 @@ class Generator(abc.ABC):
     latent_shape : tuple of int
         Shape of one latent code (``(d,)`` for vector codes; ``(C, H, W)`` for a
         diffusion model whose latent is its starting noise).
+    trained_on : DataSpec or None, optional
+        The data it was trained on, when known (set for models loaded from checkpoints).
     """
 
     latent_shape: tuple[int, ...] = ()
+    #: The data the model was trained on (a :class:`latentlab.data.spec.DataSpec`), or None
+    #: when unknown; commands given the model default to it (:func:`latentlab.data.training_data`).
+    trained_on = None
 
     @property
     def device(self) -> torch.device:
@@ -67,15 +75,40 @@ class Generator(abc.ABC):
 
     @abc.abstractmethod
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Codes ``(N, *latent_shape)`` -> images ``(N, C, H, W)`` in ``[-1, 1]``."""
+        """Codes ``(N, *latent_shape)`` -> images ``(N, C, H, W)`` in ``[-1, 1]``.
+
+        Returns a plain tensor that carries no autograd graph (computed without
+        gradients); :meth:`decode_with_grad` is the differentiable path.
+        """
+
+    def decode_with_grad(self, z: torch.Tensor) -> torch.Tensor:
+        """``decode``, differentiable with respect to ``z`` (and the weights).
+
+        The path for analyses that differentiate through the decoder: reverse-mode
+        gradients (inversion by optimisation) and forward-mode Jacobian-vector products
+        (:func:`latentlab.analysis.intrinsic_dim.decoder_jacobian`). The default calls
+        :meth:`decode`, which suits a user's own Generator whose ``decode`` torch can
+        differentiate; latentlab's models override it.
+        """
+        return self.decode(z)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``(N, C, H, W)`` in ``[-1, 1]`` -> codes ``(N, *latent_shape)``."""
+        """Images ``(N, C, H, W)`` in ``[-1, 1]`` -> codes ``(N, *latent_shape)`` (a plain tensor)."""
         raise NotImplementedError(f"{type(self).__name__} cannot encode images into its latent space")
 
+    def decoder_features(self, z: torch.Tensor) -> torch.Tensor:
+        """Activations ``(N, F)`` of an early hidden layer of the decoder for codes ``z`` (a plain tensor).
+
+        Used by GANSpace-style principal directions (PCA of these activations regressed
+        back to the codes, :func:`latentlab.analysis.workflow.pca_directions`). Optional:
+        a model without a layered decoder leaves it unimplemented.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not expose decoder features")
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` new images: ``decode(sample_latents(n, generator))``."""
-        return self.decode(self.sample_latents(n, generator))
+        """``n`` new images: ``decode(sample_latents(n, generator))``, a plain tensor."""
+        with torch.no_grad():
+            return self.decode(self.sample_latents(n, generator))
 
     def check_latents(self, z: torch.Tensor) -> torch.Tensor:
         """Raise a clear error when codes do not have this model's latent shape."""
@@ -107,5 +140,6 @@ class ImagePool(Generator):
         self.images = torch.as_tensor(images)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        z = torch.as_tensor(z).detach()
         u = torch.special.ndtr(torch.as_tensor(z)[:, 0])
-        return self.images[(u * len(self.images)).long().clamp_(0, len(self.images) - 1)]
+        return self.images[(u * len(self.images)).long().clamp_(0, len(self.images) - 1)].detach()

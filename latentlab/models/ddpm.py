@@ -31,6 +31,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, prediction_target,
@@ -63,10 +64,10 @@ class DDPMConfig:
     norm_groups: int = field(default=32, metadata={"min": 1})
     # the diffusion process
     schedule: Literal["linear", "cosine", "cosine-continuous", "logsnr-linear"] = "linear"
-    timesteps: int = field(default=1000, metadata={"min": 2})
+    timesteps: int = field(default=DEFAULT_TIMESTEPS, metadata={"min": 2})
     prediction: Literal["eps", "v", "x0"] = "eps"
     # the latent space: deterministic DDIM from x_T
-    decode_steps: int = field(default=50, metadata={"min": 1})
+    decode_steps: int = field(default=DEFAULT_DECODE_STEPS, metadata={"min": 1})
     clip_denoised: bool = False  # clip x̂0 to [-1, 1] inside DDIM decoding
     # class conditioning with classifier-free guidance
     cond_attr: str = ""  # dataset attribute holding the class; "" = unconditional
@@ -275,12 +276,20 @@ class DDPM(TrainableGenerator):
         progress : bool
             Show a bar over the DDIM steps of each batch.
 
-        Differentiable (wrap in ``torch.no_grad()`` when gradients are not needed); the
-        result is on ``z``'s device.
+        A plain tensor on ``z``'s device, computed without gradients
+        (:meth:`decode_with_grad` is the differentiable path).
         """
+        with torch.no_grad():
+            return self.decode_with_grad(z, steps, labels=labels, guidance_scale=guidance_scale,
+                                         batch_size=batch_size, progress=progress)
+
+    def decode_with_grad(self, z: torch.Tensor, steps: int | None = None, *, labels=None,
+                         guidance_scale: float | None = None, batch_size: int = 256,
+                         progress: bool = False) -> torch.Tensor:
+        """:meth:`decode`, differentiable through every DDIM step (Jacobians of the decoder)."""
         return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = "ddim",
+    def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = DEFAULT_SAMPLER,
                steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None,
                guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.
@@ -330,7 +339,6 @@ class DDPM(TrainableGenerator):
         errors = {}
         for k in steps:
             z = self.encode(x, k, labels=labels, fixed_point_iters=fixed_point_iters, batch_size=batch_size)
-            with torch.no_grad():
-                rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
+            rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
             errors[int(k)] = ((rec.float() - x.float().to(rec.device)) ** 2).flatten(1).mean(1).cpu()
         return errors

@@ -177,22 +177,34 @@ class GAN(TrainableGenerator):
 
     def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
         """Codes ``(N, latent_dim)`` -> samples; ``labels`` (conditional GANs) are class indices ``(N,)``
-        or one index for all (default: ``default_label``)."""
+        or one index for all (default: ``default_label``). A plain tensor on ``z``'s device, computed
+        without gradients (:meth:`decode_with_grad` is the differentiable path)."""
+        with torch.no_grad():
+            return self.decode_with_grad(z, labels)
+
+    def decode_with_grad(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """:meth:`decode`, differentiable (Jacobians, inversion by optimisation)."""
         z = self.check_latents(z)
         y = self._labels(len(z), labels, self.device)
         return self._generate(z.to(self.device, torch.float32), y).to(z.device)
+
+    def _feature_net(self):
+        return self.generator_net
+
+    def _feature_input(self, z: torch.Tensor) -> torch.Tensor:
+        y = self._labels(len(z), None, z.device)
+        return z + self.class_embed(y) if y is not None else z
 
     def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
         """``n`` samples; a conditional GAN draws uniform random classes (with ``generator``) unless ``labels`` are given."""
         z = self.sample_latents(n, generator)
         if self.conditional and labels is None:
             labels = torch.randint(self.config.num_classes, (n,), generator=generator)
-        with torch.no_grad():
-            return self.decode(z, labels)
+        return self.decode(z, labels)
 
     def forward(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """G(z) — the samples for codes ``z``."""
-        return self.decode(z, labels)
+        """G(z) — the samples for codes ``z`` (differentiable, as a module's forward)."""
+        return self.decode_with_grad(z, labels)
 
     # -- training -----------------------------------------------------------------------
     def make_optimizers(self, tc):

@@ -94,6 +94,10 @@ class ConvDecoder(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(self.stem(z).view(-1, self.ch, self.res, self.res))
 
+    def first_features(self, z: torch.Tensor) -> torch.Tensor:
+        """The first hidden layer's activations ``(N, ch, res, res)``: stem, normalisation, ReLU."""
+        return self.body[:2](self.stem(z).view(-1, self.ch, self.res, self.res))
+
 
 class MLP(nn.Module):
     """A plain MLP ``(N, in) -> (N, out)`` with ``depth`` hidden layers of ``hidden`` units."""
@@ -111,3 +115,7 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def first_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The first hidden layer's activations ``(N, hidden)``."""
+        return self.net[:2](x)

@@ -32,6 +32,9 @@ class TrainableModel(nn.Module):
     """
 
     Config: type = None  # set by subclasses
+    #: The data the model was trained on (:class:`latentlab.data.spec.DataSpec`), when known:
+    #: set by :meth:`from_checkpoint` and by training. See :func:`latentlab.data.training_data`.
+    trained_on = None
 
     def __init__(self, config):
         super().__init__()
@@ -62,6 +65,9 @@ class TrainableModel(nn.Module):
         weights = checkpoint.weights.get("ema") if use_ema else None
         model.load_state_dict(weights if weights is not None else checkpoint.weights["model"])
         model.eval()
+        from latentlab.data.spec import training_data
+
+        model.trained_on = training_data(checkpoint)
         if device is not None:
             from latentlab.training.loop import resolve_device
 
@@ -109,15 +115,33 @@ class TrainableGenerator(TrainableModel, Generator):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(N, *latent_shape)`` -> samples ``(N, *sample_shape)``, images in ``[-1, 1]``.
 
-        Differentiable (GAN inversion and Jacobian analyses need gradients); wrap in
-        ``torch.no_grad()`` when they are not needed. The result is on ``z``'s device.
+        A plain tensor on ``z``'s device, computed without gradients;
+        :meth:`decode_with_grad` is the differentiable path.
         """
+        with torch.no_grad():
+            return self.decode_with_grad(z)
+
+    def decode_with_grad(self, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`decode`, differentiable (Jacobians, inversion by optimisation); on ``z``'s device."""
         z = self.check_latents(z)
         return self._decode(z.to(self.device, torch.float32)).to(z.device)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def decoder_features(self, z: torch.Tensor) -> torch.Tensor:
+        """Activations ``(N, F)`` of the decoder's first hidden layer for codes ``z``, without gradients."""
+        net = self._feature_net()
+        if net is None:
+            return super().decoder_features(z)
+        z = self.check_latents(z)
         with torch.no_grad():
-            return self.decode(self.sample_latents(n, generator))
+            return net.first_features(self._feature_input(z.to(self.device, torch.float32))).flatten(1).to(z.device)
+
+    def _feature_net(self):
+        """The decoder network whose ``first_features`` :meth:`decoder_features` returns (None: none)."""
+        return None
+
+    def _feature_input(self, z: torch.Tensor) -> torch.Tensor:
+        """What :meth:`_feature_net` takes for codes ``z`` (a conditional model adds its class embedding)."""
+        return z
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

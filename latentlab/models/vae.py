@@ -73,6 +73,9 @@ class VAE(TrainableGenerator):
             return torch.sigmoid(out) * 2 - 1
         return out.clamp(-1, 1) if self.arch == "conv" else out
 
+    def _feature_net(self):
+        return self.decoder
+
     def encode(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Posterior means ``(N, latent_dim)`` of images/points ``x`` (on ``x``'s device)."""
         x = self.check_samples(x)

@@ -377,6 +377,9 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
         torch.manual_seed(cfg.train.seed)
         model = cls.build(cfg.model, dataset)
     cfg.model = model.config  # data-dependent fields resolved by build
+    from latentlab.data.spec import spec_from_description
+
+    model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
     return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
 
 

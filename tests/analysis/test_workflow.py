@@ -136,7 +136,8 @@ def test_other_files_are_refused_with_a_clear_message(tmp_path):
 
 
 def test_pca_of_an_isotropic_prior_is_flat_and_round_trips(tmp_path, models):
-    result = pca_directions(models["gan"], k=5, n=4000, seed=0)
+    result = pca_directions(models["gan"], k=5, codes="prior", n=4000, seed=0)
+    assert result.codes == "prior" and "isotropic prior gives uniform components" in result.source
     d = models["gan"].latent_dim
     # N(0, I) codes: every direction holds about 1/d of the variance
     np.testing.assert_allclose(result.explained_variance_ratio, 1 / d, rtol=0.25)

@@ -166,10 +166,11 @@ def test_cli_prints_the_table_and_refuses_to_overwrite(trained, tmp_path):
         warnings.simplefilter("ignore", SampleSizeWarning)
         result = _invoke(args)
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
+    first, *lines = result.stdout.splitlines()
+    assert first == f"data: digits (the loader's defaults), the options {trained['vae']} was trained with"
     assert "FID-domain" in lines[0] and "modes (of 10)" in lines[0]
     assert lines[2].startswith(str(trained["vae"]))
-    assert out.exists() and fig.exists() and fig.with_suffix(".csv").exists()
+    assert out.exists() and fig.exists() and fig.with_name(f"{fig.stem}.data.csv").exists()
 
     again = _invoke(args)
     assert again.exit_code == 2
