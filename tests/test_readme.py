@@ -71,8 +71,8 @@ def quickstart_folder(tiny_faces_models, tmp_path_factory, single_thread_context
         shutil.copy(path, folder / f"{name}.pt")
     with single_thread_context():
         train("faces-ddpm-tiny", out=folder / "ddpm.pt", progress=False,
-              overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "train.checkpoint_every=0",
-                         "model.decode_steps=2"])
+              overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "data.options.nuisance=0.0",
+                         "train.checkpoint_every=0", "model.decode_steps=2"])
     return folder
 
 

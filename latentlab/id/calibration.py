@@ -52,11 +52,13 @@ def numerical_rank(X: np.ndarray, rtol: float = 1e-5) -> int:
     """Dimension of the affine span of the rows of ``X`` (shape (N, D)).
 
     Counts singular values of the centred data above ``rtol`` times the largest; they
-    come from the eigenvalues of the D x D scatter matrix, so this costs ``O(N D^2)``.
+    come from the eigenvalues of the D x D scatter matrix or, with fewer points than
+    features, of the N x N Gram matrix (the same nonzero eigenvalues), so this costs
+    ``O(N D min(N, D))`` (1,000 images of 3,072 pixels: a 1,000 x 1,000 problem, not 3,072).
     """
     Xc = np.asarray(X, dtype=np.float64)
     Xc = Xc - Xc.mean(axis=0)
-    ev = np.linalg.eigvalsh(Xc.T @ Xc)
+    ev = np.linalg.eigvalsh(Xc @ Xc.T if Xc.shape[0] < Xc.shape[1] else Xc.T @ Xc)
     return int((ev > (rtol**2) * ev[-1]).sum()) if ev[-1] > 0 else 0
 
 

@@ -24,6 +24,13 @@ def test_calibration_curve_is_increasing_and_below_the_diagonal():
     assert est.dimension_ == pytest.approx(12, rel=0.1)
 
 
+def test_numerical_rank_with_fewer_points_than_features():
+    # 60 points spanning 7 dimensions of R^200: the Gram-matrix route finds the same rank
+    X = datasets.gaussian(60, 7, ambient_dim=200, random_state=3)
+    assert numerical_rank(X) == 7 and numerical_rank(X[:, :100]) == 7
+    assert numerical_rank(np.random.default_rng(0).standard_normal((30, 500))) == 29  # centring removes one
+
+
 def test_calibrated_estimate_is_capped_at_the_rank_of_the_data():
     X = datasets.gaussian(1500, 8, ambient_dim=20, random_state=2)  # spans 8 dimensions
     assert numerical_rank(X) == 8
