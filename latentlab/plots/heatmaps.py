@@ -87,7 +87,7 @@ def draw_heatmap(ax, matrix, row_names=None, col_names=None, *, cmap: str | None
             r, g, b, _ = colours(im.norm(v))
             # perceived luminance (ITU-R BT.601): dark text on light cells, light on dark ones
             colour = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
-            ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=fontsize, color=colour)
+            ax.text(j, i, _cell_text(v, fmt), ha="center", va="center", fontsize=fontsize, color=colour)
     if col_names is None:
         ax.set_xticks([])
     else:
@@ -173,3 +173,9 @@ def read_matrix(path: str | os.PathLike) -> tuple[np.ndarray, list[str], list[st
         raise ValueError(f"{path} holds no numbers; expected a header row and one row per matrix row")
     matrix = np.stack([table[n].astype(np.float64) for n in names], axis=1)
     return matrix, rows or [str(i) for i in range(len(matrix))], names
+
+
+def _cell_text(value: float, fmt: str) -> str:
+    """``format(value, fmt)``, without the minus sign of a value that rounds to zero ("-0.00" -> "0.00")."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text

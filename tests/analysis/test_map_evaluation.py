@@ -177,7 +177,7 @@ def test_figures_carry_their_data_and_save(exact, tmp_path):
     assert data["map"].tolist() == ["R", "affine", "procrustes", *BASELINES]
     np.testing.assert_allclose(data["M_mse"][1], ev.scores["affine"].image_mse)
     written = save_figure(fig, tmp_path / "table.png")
-    assert (tmp_path / "table.png").stat().st_size > 1000 and tmp_path / "table.csv" in written
+    assert (tmp_path / "table.png").stat().st_size > 1000 and tmp_path / "table.data.csv" in written
 
     curve = support_curve(fit, test, dst, kinds=("affine",), sizes=[10, 100, 400])
     fig = support_curve_figure(curve, metric="image_mse")

@@ -227,7 +227,7 @@ def test_figures_carry_their_data(tmp_path, models, glasses_given_age, effects):
 
     fig = distance_histogram(r.distances, r.labels, attribute="glasses")
     save_figure(fig, tmp_path / "hist.png")
-    table = np.genfromtxt(tmp_path / "hist.csv", delimiter=",", names=True)
+    table = np.genfromtxt(tmp_path / "hist.data.csv", delimiter=",", names=True)
     assert len(table) == r.n
     with pytest.raises(ValueError, match="0 or 1"):
         distance_histogram([0.1, 0.2], [0, 2])

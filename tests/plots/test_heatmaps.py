@@ -20,6 +20,9 @@ def test_centred_heatmap_has_symmetric_limits_and_readable_annotations():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
     assert fig.axes[1].get_ylabel() == "effect"
     np.testing.assert_array_equal(figure_data(fig)["matrix"], m)
+    # a tiny negative value (a cosine after orthogonalization) is written 0.00, not -0.00
+    fig = heatmap_figure(np.array([[-3e-17, -0.004, -0.006]]), fmt=".2f")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0.00", "0.00", "-0.01"]
 
 
 def test_sequential_limits_and_bad_input():
