@@ -121,7 +121,8 @@ def test_min_snr_weighting_gives_every_target_the_loss_of_its_x0(prediction):
     expected = torch.exp(lam).clamp(max=gamma) * (x0_hat - x0).pow(2).flatten(1).sum(1)
     assert torch.allclose(min_snr_weight(prediction, lam, gamma) * err, expected, rtol=1e-6)
     # levels noisier than SNR γ keep the plain eps loss; the weights never overflow
-    assert torch.equal(min_snr_weight("eps", lam[lam < math.log(gamma)], gamma), torch.ones(int((lam < math.log(gamma)).sum())))
+    noisy = lam[lam < math.log(gamma)]
+    assert torch.equal(min_snr_weight("eps", noisy, gamma), torch.ones_like(noisy))
     assert torch.isfinite(min_snr_weight(prediction, torch.tensor([-1e4, 1e4]), gamma)).all()
 
 
