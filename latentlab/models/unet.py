@@ -113,9 +113,9 @@ class Downsample(nn.Module):
 
     On an even side its windows reach into the padding on the top and left border only.
     That is not what drew the dotted seam along the top border of the quickstart DDPM's
-    samples (the loss weighting was; see faces-ddpm-tiny.toml): a 2x2 average followed by
-    a 3x3 convolution, which treats all borders alike, kept the seam under the old loss
-    and scored a worse FID-domain under the new one (issue 14).
+    samples (the loss weighting and noise schedule were; see faces-ddpm-tiny.toml): a
+    2x2 average followed by a 3x3 convolution, which treats all borders alike, kept the
+    seam under the old loss and scored a worse FID-domain under the new one (issue 14).
     """
 
     def __init__(self, channels: int):
