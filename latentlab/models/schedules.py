@@ -30,6 +30,11 @@ u = 1/T, 2/T, ..., 1, which is its table.
 Prediction targets (:data:`PREDICTIONS`): ``eps`` (the noise), ``x0`` (the clean image)
 and ``v = a_t * eps - s_t * x0`` (Salimans & Ho 2022). :func:`split_prediction`
 turns any of them back into the pair ``(x0, eps)`` given ``x_t``.
+
+Loss weighting: :func:`min_snr_weight` (Min-SNR-γ, Hang et al. 2023) weights each
+level's squared error so that, whatever the target, the loss is
+``min(SNR, γ) · |x̂0 - x0|²``: levels above SNR γ (nearly clean images, easy to denoise)
+stop dominating, which speeds training up.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ __all__ = [
     "SCHEDULES", "DISCRETE_SCHEDULES", "CONTINUOUS_SCHEDULES", "PREDICTIONS",
     "check_schedule", "is_continuous", "log_snr_table", "continuous_log_snr",
     "linear_alpha_bars", "cosine_alpha_bars", "cosine_log_snr", "linear_log_snr",
-    "alpha_bar", "scales", "add_noise", "prediction_target", "split_prediction",
+    "alpha_bar", "scales", "add_noise", "prediction_target", "split_prediction", "min_snr_weight",
 ]
 
 DISCRETE_SCHEDULES = ("linear", "cosine")
@@ -186,3 +191,24 @@ def split_prediction(prediction: str, output: torch.Tensor, x_t: torch.Tensor,
     if prediction == "x0":
         return output, (x_t - a * output) / s
     return a * x_t - s * output, s * x_t + a * output
+
+
+def min_snr_weight(prediction: str, log_snr: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-γ weights ``(N,)`` of the squared errors of ``prediction`` at levels ``(N,)``.
+
+    The error of each target is a multiple of the error of the implied x̂0:
+    ``|eps err|² = SNR |x0 err|²`` and ``|v err|² = (1 + SNR) |x0 err|²``. The weights,
+    ``min(SNR, γ) / SNR`` (eps), ``min(SNR, γ)`` (x0) and ``min(SNR, γ) / (1 + SNR)`` (v),
+    make every target's weighted loss ``min(SNR, γ) |x̂0 - x0|²`` (Hang et al. 2023, who
+    use γ = 5). Computed from ``log_snr`` so that no weight overflows.
+    """
+    _check_prediction(prediction)
+    if not gamma > 0:
+        raise ValueError(f"the Min-SNR gamma must be positive, not {gamma}")
+    log_snr = torch.as_tensor(log_snr).float()
+    if prediction == "eps":  # min(1, γ / SNR)
+        return (gamma * torch.exp(-log_snr)).clamp(max=1.0)
+    if prediction == "x0":  # min(SNR, γ)
+        return torch.exp(log_snr).clamp(max=gamma)
+    # v: min(SNR, γ) / (1 + SNR) = min(ᾱ, γ (1 - ᾱ))
+    return torch.minimum(torch.sigmoid(log_snr), gamma * torch.sigmoid(-log_snr))

@@ -39,7 +39,7 @@ class QuickstartSettings:
 
     vae_steps: int = 700
     gan_steps: int = 900
-    ddpm_steps: int = 500
+    ddpm_steps: int = 1000
     classifier_steps: int = 300
     n_train: int = 8000  # faces the generators and the classifier train on
     nuisance: float = 0.0  # faces' position/scale/tilt/background variation: 0 = centred (learnt in CPU minutes)

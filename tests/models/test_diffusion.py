@@ -14,8 +14,8 @@ from latentlab.models.base import Generator
 from latentlab.models.ddpm import DDPM
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop, trailing_timesteps
 from latentlab.models.schedules import (
-    PREDICTIONS, SCHEDULES, add_noise, alpha_bar, continuous_log_snr, log_snr_table, prediction_target,
-    scales, split_prediction,
+    PREDICTIONS, SCHEDULES, add_noise, alpha_bar, continuous_log_snr, log_snr_table, min_snr_weight,
+    prediction_target, scales, split_prediction,
 )
 from latentlab.models.unet import SelfAttention, UNet
 from latentlab.training import load_config, train
@@ -102,6 +102,28 @@ def test_v_is_rotation_of_x0_and_eps():
     v = prediction_target("v", x0, eps, lam)
     assert torch.allclose(v**2 + add_noise(x0, eps, lam) ** 2, x0**2 + eps**2)
     assert torch.allclose(a**2 + s**2, torch.ones(1))
+
+
+@pytest.mark.parametrize("prediction", PREDICTIONS)
+def test_min_snr_weighting_gives_every_target_the_loss_of_its_x0(prediction):
+    # whatever the target, the weighted squared error of a prediction is min(SNR, γ)·|x̂0 - x0|²
+    g = torch.Generator().manual_seed(2)
+    x0 = torch.rand(9, 2, 3, 3, generator=g, dtype=torch.float64) * 2 - 1
+    eps = torch.randn(9, 2, 3, 3, generator=g, dtype=torch.float64)
+    lam = torch.linspace(-12, 12, 9, dtype=torch.float64)
+    x_t = add_noise(x0, eps, lam)
+    x0_hat = x0 + 0.1 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    a, s = scales(lam, 4)
+    eps_hat = (x_t - a * x0_hat) / s  # the noise estimate that goes with x̂0 at x_t
+    out = prediction_target(prediction, x0_hat, eps_hat, lam)
+    err = (out - prediction_target(prediction, x0, eps, lam)).pow(2).flatten(1).sum(1)
+    gamma = 5.0
+    expected = torch.exp(lam).clamp(max=gamma) * (x0_hat - x0).pow(2).flatten(1).sum(1)
+    assert torch.allclose(min_snr_weight(prediction, lam, gamma) * err, expected, rtol=1e-6)
+    # levels noisier than SNR γ keep the plain eps loss; the weights never overflow
+    noisy = lam[lam < math.log(gamma)]
+    assert torch.equal(min_snr_weight("eps", noisy, gamma), torch.ones_like(noisy))
+    assert torch.isfinite(min_snr_weight(prediction, torch.tensor([-1e4, 1e4]), gamma)).all()
 
 
 # --------------------------------------------------------------------------------------
@@ -286,6 +308,21 @@ def test_untrained_loss_is_the_mean_square_of_the_target(schedule, prediction):
     assert model.net.conv_out.weight.grad.abs().sum() > 0
 
 
+def test_min_snr_gamma_above_every_snr_leaves_the_eps_loss_unchanged():
+    # the linear schedule's largest SNR is about 1e4: with γ = 1e6 every eps weight is 1
+    x = _quadrants(4).data
+    losses = []
+    for gamma in (0.0, 1e6):
+        cfg = load_config({**TINY, "model": {**TINY["model"], "prediction": "eps", "min_snr_gamma": gamma}}).model
+        torch.manual_seed(0)
+        model = DDPM.build(cfg, _quadrants(4))
+        with torch.no_grad():
+            for p in model.parameters():  # an output that is not zero, so the loss is not just E[eps²]
+                p.add_(0.05 * torch.randn_like(p))
+        losses.append(model(x, generator=torch.Generator().manual_seed(1)))
+    torch.testing.assert_close(losses[1], losses[0])
+
+
 # --------------------------------------------------------------------------------------
 # configs, checkpoints, size
 # --------------------------------------------------------------------------------------
@@ -333,6 +370,7 @@ def test_saved_model_loads_and_decodes_deterministically(tmp_path):
         ("model.decode_steps=2000", "model.decode_steps = 2000 cannot exceed model.timesteps = 1000"),
         ("model.num_classes=3", "model.num_classes > 0 needs model.cond_attr"),
         ("model.label_dropout=2", "model.label_dropout = 2.0 is out of range"),
+        ("model.min_snr_gamma=-1", "model.min_snr_gamma = -1.0 is out of range"),
     ],
 )
 def test_bad_config_fields_are_named(override, message):
