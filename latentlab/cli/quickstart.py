@@ -17,7 +17,7 @@ TINY_DIR = "quickstart-tiny"  # throwaway models of --tiny: apart from the real 
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where vae.pt, gan.pt, ddpm.pt and classifier.pt are left for the other commands. "
                    f"[default: the current folder; with --tiny: {TINY_DIR}]")
-@click.option("--no-ddpm", is_flag=True, help="Skip the diffusion model (about a minute less on a CPU).")
+@click.option("--no-ddpm", is_flag=True, help="Skip the diffusion model (one to two minutes less on a CPU).")
 @click.option("--tiny", is_flag=True,
               help=f"A few training steps only: checks the pipeline in seconds; the models are meaningless, so they "
                    f"go to {TINY_DIR}/, where they never block a real quickstart.")
