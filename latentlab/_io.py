@@ -279,6 +279,7 @@ NPZ_KINDS = {
     "direction": NpzKind("latentlab-direction", 1, "direction file", "an attribute direction", "latentlab direction"),
     "pca": NpzKind("latentlab-pca", 1, "principal directions file", "principal directions",
                    "latentlab directions pca"),
+    # its marker predates the version field (files without one are version 0, read alike)
     "map": NpzKind("latentlab.LatentMap/1", 1, "LatentMap file", "a LatentMap", "latentlab map"),
     "codes": NpzKind("latentlab-codes", 1, "latent codes file", "latent codes", "latentlab encode",
                      unmarked=True),
