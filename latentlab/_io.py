@@ -369,7 +369,8 @@ def load_npz(path: str | os.PathLike, kind: str | tuple[str, ...], what: str | N
     arrays = read_npz(path, what)
     marker = str(arrays["format"]) if "format" in arrays else None
     found = next((k for k, spec in NPZ_KINDS.items() if spec.marker == marker), None)
-    if found is None and marker is None:
+    marked = found is not None
+    if not marked:  # a file from before markers, or the user's own (which may have a "format" of its own)
         found = next((k for k in kinds if NPZ_KINDS[k].unmarked), None)
     if found not in kinds:
         if found is not None:
@@ -377,7 +378,7 @@ def load_npz(path: str | os.PathLike, kind: str | tuple[str, ...], what: str | N
         else:
             holds = repr(marker) if marker is not None else f"arrays: {', '.join(arrays) or 'none'}"
         raise ValueError(f"{arrays.path} is not a {what}; it holds {holds}")
-    version = int(arrays["version"]) if "version" in arrays else 0
+    version = int(arrays["version"]) if marked and "version" in arrays else 0
     if version > NPZ_KINDS[found].version:
         raise ValueError(f"{arrays.path} was written by a newer latentlab (file version {version}; this one reads "
                          f"up to {NPZ_KINDS[found].version}); upgrade latentlab to read it")

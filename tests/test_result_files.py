@@ -94,6 +94,9 @@ def test_files_written_before_the_shared_format_still_load(tmp_path):
     np.testing.assert_array_equal(codes.z, z)
     assert codes.attribute_names == ["glasses"] and codes.attr_levels == {"glasses": ["no", "yes"]}
     assert set(codes.scores) == {"glasses"} and set(codes.factors) == {"pose"} and codes.info == {"data": "faces"}
+    # codes are any .npz with an array 'z', even one whose own arrays are named like latentlab's markers
+    np.savez(tmp_path / "own.npz", z=z, format=np.asarray("mine"), version=np.asarray(7))
+    np.testing.assert_array_equal(LatentCodes.load(tmp_path / "own.npz").z, z)
 
 
 def _results(tmp_path):
