@@ -12,7 +12,9 @@ Three rules hold everywhere in latentlab:
   so a crash or Ctrl-C never leaves a half-written file behind.
 
 :func:`check_can_write` is the one place where an output path is checked, and
-:func:`read_npz` the one reader of ``.npz`` files.
+:func:`read_npz` the one reader of ``.npz`` files. latentlab's own result files (directions,
+principal directions, maps, latent codes) are written by :func:`save_npz` and read by
+:func:`load_npz`, which tell the kinds apart by a marker stored in the file.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["check_can_write", "atomic_path", "command_inputs", "note_input", "is_input", "read_npz", "FileArrays"]
+__all__ = ["check_can_write", "atomic_path", "command_inputs", "note_input", "is_input", "read_npz", "FileArrays",
+           "save_npz", "load_npz", "NPZ_KINDS"]
 
 # The resolved paths of the files the running command reads (None outside a command).
 _INPUTS: contextvars.ContextVar[set | None] = contextvars.ContextVar("latentlab_inputs", default=None)
@@ -167,9 +171,10 @@ class FileArrays(dict):
     the array and what the file holds, not a bare ``KeyError``.
     """
 
-    def __init__(self, arrays: dict, path: Path, what: str):
+    def __init__(self, arrays: dict, path: Path, what: str, kind: str = "", version: int = 0):
         super().__init__(arrays)
         self.path, self.what = path, what
+        self.kind, self.version = kind, version  # set by load_npz: the file's kind and version
 
     def __missing__(self, key):
         raise ValueError(f"{self.path} has no {key!r} (it holds: {', '.join(map(str, self)) or 'nothing'}); "
@@ -249,3 +254,132 @@ def read_npz(path: str | os.PathLike, what: str = "NumPy .npz file") -> FileArra
     if odd:
         raise ValueError(f"{path} is not a {what}: {odd[0]!r} in the archive is not a NumPy array")
     return FileArrays(arrays, path, what)
+
+
+# -- latentlab's result files ----------------------------------------------------------------
+@dataclass(frozen=True)
+class NpzKind:
+    """One kind of result file: how it is marked, its version, and how messages name it."""
+
+    marker: str  # the file's "format" array
+    version: int  # the newest file version this latentlab writes and reads
+    noun: str  # what the file is, read after "a": "direction file"
+    holds: str  # what it holds, for a file given where another kind was expected
+    command: str  # the command that writes it
+    unmarked: bool = False  # files from before markers (no "format" array) are of this kind
+
+    @property
+    def what(self) -> str:
+        return f"{self.noun} (from `{self.command}`)"
+
+
+# Every kind, by name. A marker never changes, so that older latentlab versions read newer
+# files of a version they know; a change of layout that they cannot read raises `version`.
+NPZ_KINDS = {
+    "direction": NpzKind("latentlab-direction", 1, "direction file", "an attribute direction", "latentlab direction"),
+    "pca": NpzKind("latentlab-pca", 1, "principal directions file", "principal directions",
+                   "latentlab directions pca"),
+    # its marker predates the version field (files without one are version 0, read alike)
+    "map": NpzKind("latentlab.LatentMap/1", 1, "LatentMap file", "a LatentMap", "latentlab map"),
+    "codes": NpzKind("latentlab-codes", 1, "latent codes file", "latent codes", "latentlab encode",
+                     unmarked=True),
+}
+_RESERVED = ("format", "version", "latentlab_version")
+
+
+def save_npz(path: str | os.PathLike, kind: str, arrays: dict, meta: dict | None = None, *,
+             overwrite: bool = False, compress: bool = True) -> Path:
+    """Write a result file of ``kind`` (a key of ``NPZ_KINDS``): plain arrays, no pickles.
+
+    The file holds ``format`` (the kind's marker), ``version``, ``latentlab_version``,
+    each value of ``meta`` as a 0-d array and each of ``arrays`` as it is. It is checked
+    with :func:`check_can_write`, written atomically and created exclusively unless
+    ``overwrite``.
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : {"direction", "pca", "map", "codes"}
+    arrays : dict of str -> array-like
+    meta : dict of str -> str, bool, int or float, optional
+        Scalars, stored as 0-d arrays of ``str``, ``bool``, ``int64`` or ``float64``.
+    overwrite : bool
+        Replace an existing file.
+    compress : bool
+        ``np.savez_compressed`` (smaller) or ``np.savez`` (faster for incompressible floats).
+
+    Returns
+    -------
+    Path
+    """
+    import numpy as np
+
+    from latentlab import __version__
+
+    spec = NPZ_KINDS[kind]
+    out = {"format": np.asarray(spec.marker), "version": np.asarray(spec.version, np.int64),
+           "latentlab_version": np.asarray(__version__)}
+    out.update({name: _scalar(value) for name, value in (meta or {}).items()})
+    out.update({name: np.asarray(value) for name, value in arrays.items()})
+    assert len(out) == len(_RESERVED) + len(meta or {}) + len(arrays), "a name is reserved or given twice"
+    path = check_can_write(path, overwrite)
+    with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        (np.savez_compressed if compress else np.savez)(f, **out)  # a file object: no ".npz" appended
+    return path
+
+
+def _scalar(value):
+    """A 0-d array of ``str``, ``bool``, ``int64`` or ``float64`` holding ``value``."""
+    import numpy as np
+
+    for types, dtype in ((str, str), ((bool, np.bool_), np.bool_), ((int, np.integer), np.int64),
+                         ((float, np.floating), np.float64)):
+        if isinstance(value, types):
+            return np.asarray(value, dtype)
+    raise TypeError(f"a meta value must be a str, bool, int or float, not {type(value).__name__}")
+
+
+def load_npz(path: str | os.PathLike, kind: str | tuple[str, ...], what: str | None = None) -> FileArrays:
+    """Read a result file written by :func:`save_npz`, refusing any other kind.
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : str or tuple of str
+        The kind expected (a key of ``NPZ_KINDS``), or the kinds accepted.
+    what : str, optional
+        What the file should be, for messages (default: the one kind's noun and command).
+
+    Returns
+    -------
+    FileArrays
+        Its arrays, with ``.kind`` (the kind found) and ``.version`` (0 for files written
+        before versions); asking for a missing array raises ``ValueError``.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        No file at ``path``.
+    ValueError
+        Not a valid ``.npz`` (see :func:`read_npz`); a file of another kind, naming what it
+        holds; a version newer than this latentlab reads.
+    """
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    what = what or " or ".join(NPZ_KINDS[k].what for k in kinds)
+    arrays = read_npz(path, what)
+    marker = str(arrays["format"]) if "format" in arrays else None
+    found = next((k for k, spec in NPZ_KINDS.items() if spec.marker == marker), None)
+    marked = found is not None
+    if not marked:  # a file from before markers, or the user's own (which may have a "format" of its own)
+        found = next((k for k in kinds if NPZ_KINDS[k].unmarked), None)
+    if found not in kinds:
+        if found is not None:
+            holds = f"{NPZ_KINDS[found].holds} (from `{NPZ_KINDS[found].command}`)"
+        else:
+            holds = repr(marker) if marker is not None else f"arrays: {', '.join(arrays) or 'none'}"
+        raise ValueError(f"{arrays.path} is not a {what}; it holds {holds}")
+    version = int(arrays["version"]) if marked and "version" in arrays else 0
+    if version > NPZ_KINDS[found].version:
+        raise ValueError(f"{arrays.path} was written by a newer latentlab (file version {version}; this one reads "
+                         f"up to {NPZ_KINDS[found].version}); upgrade latentlab to read it")
+    return FileArrays(arrays, arrays.path, NPZ_KINDS[found].what, found, version)

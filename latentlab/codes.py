@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab._io import atomic_path, check_can_write, read_npz
+from latentlab._io import load_npz, save_npz
 
 __all__ = ["LatentCodes", "encode_dataset", "label_samples"]
 
@@ -45,17 +45,13 @@ class LatentCodes:
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write an ``.npz`` with ``z``, ``attr/<name>``, ``score/<name>``, ``factor/<name>`` and ``levels/<name>``."""
-        path = check_can_write(path, overwrite)
         arrays = {"z": self.z}
         arrays.update({f"attr/{k}": v for k, v in self.attrs.items()})
         arrays.update({f"score/{k}": v for k, v in self.scores.items()})
         arrays.update({f"factor/{k}": v for k, v in self.factors.items()})
         arrays.update({f"levels/{k}": np.asarray(v, dtype=str) for k, v in self.attr_levels.items()})
         arrays.update({f"info/{k}": np.asarray(str(v)) for k, v in self.info.items()})
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **arrays)
-        return path
+        return save_npz(path, "codes", arrays, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatentCodes":
@@ -65,7 +61,7 @@ class LatentCodes:
         is not a valid ``.npz``, has no ``z``, or whose ``z`` is not a non-empty array of
         numbers of shape ``(N, ...)``.
         """
-        data = read_npz(path, what="latent codes file (an .npz with an array 'z', from `latentlab encode`)")
+        data = load_npz(path, "codes")
         z = data["z"]
         if not (np.issubdtype(z.dtype, np.number) or z.dtype == np.bool_) or np.iscomplexobj(z):
             raise ValueError(f"{path}: the codes 'z' are of type {z.dtype}, not real numbers")

@@ -142,7 +142,7 @@ def test_bad_input_is_one_line_exit_2(quickstart):
     assert "only 0 of 50 codes are labelled with 'glasses'" in err
     # a file that is not a direction
     err = one_line(run(["edit", "--direction", "plain.npz"], expect=2)[1])
-    assert "not a file of an attribute direction" in err
+    assert "not a direction file" in err and "holds arrays: images" in err
 
 
 def test_no_classifier_means_a_clear_error_or_the_data_route(quickstart):

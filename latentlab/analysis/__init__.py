@@ -44,9 +44,9 @@ _EXPORTS = {
     "ssim": "latentlab.analysis.map_evaluation",
     "direction_transfer": "latentlab.analysis.map_evaluation",
     "find_direction": "latentlab.analysis.workflow",
-    "DirectionResult": "latentlab.analysis.workflow",
+    "DirectionResult": "latentlab.analysis.results",
     "pca_directions": "latentlab.analysis.workflow",
-    "PCAResult": "latentlab.analysis.workflow",
+    "PCAResult": "latentlab.analysis.results",
     "evaluate_directions": "latentlab.analysis.workflow",
     "EditEffects": "latentlab.analysis.edit_evaluation",
 }

@@ -598,7 +598,7 @@ def direction_transfer(dst, classifier, latent_map, source_direction, *, direct_
 
 def _vector_and_attribute(direction) -> tuple[np.ndarray, str | None]:
     """``(array, attribute or None)`` of an array-like direction or a DirectionResult."""
-    from latentlab.analysis.workflow import DirectionResult
+    from latentlab.analysis.results import DirectionResult
 
     if isinstance(direction, DirectionResult):
         return np.asarray(direction.direction, dtype=np.float64), direction.attribute
@@ -637,7 +637,7 @@ def carry_direction(latent_map: LatentMap, result, *, model: str = "", via: str 
     import dataclasses
 
     from latentlab.analysis.maps import transport_direction
-    from latentlab.analysis.workflow import DirectionResult
+    from latentlab.analysis.results import DirectionResult
 
     if not isinstance(result, DirectionResult):
         raise TypeError(f"result must be a DirectionResult (from find_direction or DirectionResult.load); "

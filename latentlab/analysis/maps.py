@@ -30,14 +30,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab._io import atomic_path, check_can_write, read_npz
+from latentlab._io import load_npz, save_npz
 from latentlab.analysis._arrays import as_direction, check_codes, check_paired, flatten_like, require_target, restore
 
 __all__ = ["LatentMap", "transport_direction", "KINDS"]
 
 Kind = Literal["linear", "affine", "ridge", "procrustes"]
 KINDS = ("linear", "affine", "ridge", "procrustes")
-_FORMAT = "latentlab.LatentMap/1"
 
 
 class LatentMap(TransformerMixin, BaseEstimator):
@@ -214,24 +213,13 @@ class LatentMap(TransformerMixin, BaseEstimator):
         Written atomically; an existing file is only replaced with ``overwrite=True``.
         """
         check_is_fitted(self, "coef_")
-        from latentlab import __version__
-
-        path = check_can_write(path, overwrite)
-        arrays = {
-            "format": np.array(_FORMAT),
-            "latentlab_version": np.array(__version__),
-            "kind": np.array(self.kind),
-            "alpha": np.array(float(self.alpha)),
-            "scaling": np.array(bool(self.scaling)),
-            "coef": self.coef_,
-            "intercept": self.intercept_,
-            "src_shape": np.array(self.src_shape_, dtype=np.int64),
-            "dst_shape": np.array(self.dst_shape_, dtype=np.int64),
-        }
+        arrays = {"coef": self.coef_, "intercept": self.intercept_,
+                  "src_shape": np.array(self.src_shape_, dtype=np.int64),
+                  "dst_shape": np.array(self.dst_shape_, dtype=np.int64)}
+        meta = {"kind": self.kind, "alpha": float(self.alpha), "scaling": bool(self.scaling)}
         if self.kind == "procrustes":
-            arrays.update(rotation=self.rotation_, scale=np.array(self.scale_))
-        with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)  # a file object, so NumPy does not append ".npz" to the name
+            arrays["rotation"], meta["scale"] = self.rotation_, float(self.scale_)
+        save_npz(path, "map", arrays, meta, overwrite=overwrite, compress=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "LatentMap":
@@ -240,9 +228,7 @@ class LatentMap(TransformerMixin, BaseEstimator):
         Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that
         is not a map written by :meth:`save` (or is damaged).
         """
-        data = read_npz(path, what="LatentMap file (from `latentlab map`)")
-        if "format" not in data or str(data["format"]) != _FORMAT:
-            raise ValueError(f"{path} is not a LatentMap file written by `latentlab map` (expected format {_FORMAT!r})")
+        data = load_npz(path, "map")
         kind = str(data["kind"])
         if kind not in KINDS:
             raise ValueError(f"{path} holds a map of unknown kind {kind!r}; kinds: {', '.join(KINDS)}")

@@ -173,7 +173,7 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
     from latentlab._io import check_can_write
     from latentlab.analysis.map_evaluation import carry_direction, check_map_models, direction_transfer
     from latentlab.analysis.maps import LatentMap
-    from latentlab.analysis.workflow import DirectionResult, PCAResult, load_direction_file
+    from latentlab.analysis.results import DirectionResult, PCAResult, load_direction_file
     from latentlab.cli.directions import resolve_classifier
 
     classifier = resolve_classifier(classifier, required=True)

@@ -102,7 +102,7 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     """
     import latentlab
     from latentlab.analysis.editing import traversal_images
-    from latentlab.analysis.workflow import DirectionResult, PCAResult, check_latent_shape, load_direction_file
+    from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 
     model_name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     gen = latentlab.load(model, device=device, expect="generator") if isinstance(model, (str, os.PathLike)) else model

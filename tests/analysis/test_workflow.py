@@ -125,7 +125,7 @@ def test_direction_file_round_trip(tmp_path, glasses_given_age, models):
 def test_other_files_are_refused_with_a_clear_message(tmp_path):
     codes = tmp_path / "codes.npz"
     LatentCodes(z=np.zeros((4, 3), np.float32)).save(codes)
-    with pytest.raises(ValueError, match="not a file of an attribute direction.*arrays: z"):
+    with pytest.raises(ValueError, match="not a direction file.*holds latent codes"):
         DirectionResult.load(codes)
     with pytest.raises(FileNotFoundError):
         DirectionResult.load(tmp_path / "missing.npz")
@@ -147,7 +147,7 @@ def test_pca_of_an_isotropic_prior_is_flat_and_round_trips(tmp_path, models):
     again = load_direction_file(tmp_path / "pca.npz")
     assert isinstance(again, PCAResult) and again.names == ["pc0", "pc1", "pc2", "pc3", "pc4"]
     np.testing.assert_array_equal(again.components, result.components)
-    with pytest.raises(ValueError, match="not a file of an attribute direction.*principal directions"):
+    with pytest.raises(ValueError, match="not a direction file.*holds principal directions"):
         DirectionResult.load(tmp_path / "pca.npz")
 
 
