@@ -12,6 +12,7 @@ there right away.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -218,10 +219,8 @@ def run_quickstart(
     calls this function must do so under ``if __name__ == "__main__":`` (as for any
     ``multiprocessing`` code), or set ``settings.workers = 1``.
     """
-    import latentlab
     from latentlab._io import check_can_write
-    from latentlab.plots.style import ONE_COLUMN
-    from latentlab.report.html import HTMLReport, format_number
+    from latentlab.report.html import HTMLReport
 
     settings = settings or QuickstartSettings()
     out, models_dir = Path(out), Path(models_dir)
@@ -230,37 +229,65 @@ def run_quickstart(
     for path in [*models.values(), out / "index.html", out / "gan2vae.npz"]:
         check_can_write(path, force, keyword="force")
     models_dir.mkdir(parents=True, exist_ok=True)
-    train_dir = out / "training"
-    train_dir.mkdir(parents=True, exist_ok=True)
+    (out / "training").mkdir(parents=True, exist_ok=True)
     (out / "directions").mkdir(exist_ok=True)
 
     report = HTMLReport(out, "latentlab quickstart: the latent spaces of cartoon faces", overwrite=force)
-    result = QuickstartResult(report=report.page, models={k: v for k, v in models.items()})
-    stages = 8
-    counter = iter(range(1, stages + 1))
-    seed = settings.seed
-
-    class stage:
-        def __init__(self, name):
-            self.name = name
-
-        def __enter__(self):
-            self.t0 = time.perf_counter()
-            log(f"[{next(counter)}/{stages}] {self.name}")
-
-        def __exit__(self, *exc):
-            result.timings[self.name] = time.perf_counter() - self.t0
-            if exc[0] is None:
-                log(f"      done in {result.timings[self.name]:.1f} s")
-
+    tour = _Tour(settings=settings, out=out, models_dir=models_dir, models=models, device=device, force=force,
+                 progress=progress, log=log, report=report,
+                 result=QuickstartResult(report=report.page, models=dict(models)))
     total0 = time.perf_counter()
+    for stage in _STAGES:
+        stage(tour)
+    _write_report(tour, total0)
+    tour.result.figures = list(report.files)
+    tour.result.timings["total"] = time.perf_counter() - total0
+    return tour.result
 
-    # 1. data ---------------------------------------------------------------------------
+
+@dataclass
+class _Tour:
+    """What the stages of :func:`run_quickstart` share: where things go and what was made so far."""
+
+    settings: QuickstartSettings
+    out: Path
+    models_dir: Path
+    models: dict  # role -> checkpoint path
+    device: object
+    force: bool
+    progress: bool
+    log: Callable[[str], None]
+    report: object  # the HTMLReport being written
+    result: QuickstartResult
+    stages_done: int = 0
+    faces: object = None  # the training faces (Dataset)
+    gens: dict = field(default_factory=dict)  # "VAE"/"GAN"/"DDPM" -> Generator
+    classifier: object = None
+    drawn: dict = field(default_factory=dict)  # generator name -> its samples
+    found: dict = field(default_factory=dict)  # attribute -> DirectionResult
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        """Announce a stage as ``[i/n] name``, time it, and say how long it took."""
+        self.stages_done += 1
+        self.log(f"[{self.stages_done}/{STAGES}] {name}")
+        t0 = time.perf_counter()
+        yield
+        self.result.timings[name] = time.perf_counter() - t0
+        self.log(f"      done in {self.result.timings[name]:.1f} s")
+
+
+def _data_stage(tour: _Tour) -> None:
     from latentlab.data import load
     from latentlab.plots import image_grid
 
-    with stage("the data: procedural faces with known attributes"):
-        faces = load("faces", n=settings.n_train, size=32, seed=seed, nuisance=settings.nuisance)
+    settings, report = tour.settings, tour.report
+    with tour.stage("the data: procedural faces with known attributes"):
+        faces = tour.faces = load("faces", n=settings.n_train, size=32, seed=tour.seed, nuisance=settings.nuisance)
         preview = faces.subset(np.arange(18))
         labels = [", ".join(a for a in ATTRIBUTES if preview.attrs[a][i]) or "-" for i in range(len(preview))]
         report.section("Data")
@@ -272,51 +299,64 @@ def run_quickstart(
         rates = [[a, float(faces.attrs[a].mean())] for a in faces.attribute_names if set(np.unique(faces.attrs[a])) <= {0, 1}]
         report.table(["attribute", "share of faces"], rates)
 
-    # 2. training: the generators and the classifier ------------------------------------------
+
+def _training_stage(tour: _Tour) -> None:
+    import latentlab
+
+    settings, models, device = tour.settings, tour.models, tour.device
+    train_dir = tour.out / "training"
     jobs = _training_jobs(settings, train_dir)
     workers = settings.workers if settings.workers is not None else _default_workers(device)
     names = ", ".join(f"{role} ({job['steps']} steps)" for role, job in jobs.items())
-    with stage(f"training {names}" + (f" in {workers} processes" if workers > 1 else "")):
-        accuracy = _run_training(jobs, workers=workers, device=device, progress=progress)
+    with tour.stage(f"training {names}" + (f" in {workers} processes" if workers > 1 else "")):
+        accuracy = _run_training(jobs, workers=workers, device=device, progress=tour.progress)
     for role in jobs:
         shutil.copyfile(train_dir / f"{role}.pt", models[role])  # the run's logs stay in the report
-    vae, gan = (latentlab.load(models[r], device=device) for r in ("vae", "gan"))
-    classifier = latentlab.load(models["classifier"], device=device)
-    gens = {"VAE": vae, "GAN": gan}
+    tour.gens = {"VAE": latentlab.load(models["vae"], device=device), "GAN": latentlab.load(models["gan"], device=device)}
     if settings.ddpm:
-        gens["DDPM"] = latentlab.load(models["ddpm"], device=device)
-    result.numbers["classifier_accuracy"] = dict(accuracy)
+        tour.gens["DDPM"] = latentlab.load(models["ddpm"], device=device)
+    tour.classifier = latentlab.load(models["classifier"], device=device)
+    tour.result.numbers["classifier_accuracy"] = dict(accuracy)
 
+
+def _samples_stage(tour: _Tour) -> None:
+    from latentlab.plots import image_grid
+    from latentlab.plots.style import ONE_COLUMN
     from latentlab.plots.training import training_curves_figure
 
+    settings, report, seed = tour.settings, tour.report, tour.seed
     report.section("Generators")
     report.text("Three generators trained by the one training loop (`latentlab train faces-vae-tiny`, "
                 "`faces-gan-tiny`, `faces-ddpm-tiny`), sized for a CPU: a VAE (16-d codes), a DCGAN with spectral "
                 "norm (32-d codes) and a DDPM whose latent code is its DDIM starting noise. Train longer (or on a GPU) "
                 "for sharper faces.")
-    drawn = {}  # each model's samples, drawn once: the first 32 shown, all used for the ID
-    with stage("drawing samples from each model"):
-        for name, gen in gens.items():
-            drawn[name] = _samples(gen, max(32, settings.n_id_ddpm if name == "DDPM" else settings.n_id), seed)
-    for name in gens:
-        report.add_figure(image_grid(drawn[name][:32], nrow=8, title=f"{name} samples", width=ONE_COLUMN),
+    # each model's samples, drawn once: the first 32 shown, all used for the ID
+    with tour.stage("drawing samples from each model"):
+        for name, gen in tour.gens.items():
+            tour.drawn[name] = _samples(gen, max(32, settings.n_id_ddpm if name == "DDPM" else settings.n_id), seed)
+    for name in tour.gens:
+        report.add_figure(image_grid(tour.drawn[name][:32], nrow=8, title=f"{name} samples", width=ONE_COLUMN),
                           f"samples-{name.lower()}", f"{name} samples (seed {seed}).", row=True)
-    report.add_figure(training_curves_figure({n: train_dir / f"{n.lower()}.metrics.jsonl" for n in gens}),
-                      "training-curves", "Training losses against step.")
+    logs = {n: tour.out / "training" / f"{n.lower()}.metrics.jsonl" for n in tour.gens}
+    report.add_figure(training_curves_figure(logs), "training-curves", "Training losses against step.")
 
-    # 4. intrinsic dimension ------------------------------------------------------------
+
+def _intrinsic_dim_stage(tour: _Tour) -> None:
     from latentlab.analysis.intrinsic_dim import id_table, suggest_latent_size
     from latentlab.codes import encode_dataset
+    from latentlab.data import load
     from latentlab.plots.intrinsic_dim import id_comparison_figure
+    from latentlab.report.html import format_number
 
-    with stage("intrinsic dimension of the data, the VAE's codes and each model's samples"):
-        held = load("faces", n=settings.n_id, size=32, seed=seed + 1, nuisance=settings.nuisance)
-        clouds = {"faces (pixels)": held.images, "VAE codes of faces": encode_dataset(vae, held).z}
-        for name in gens:
-            clouds[f"{name} samples"] = drawn[name]
-        rows = id_table(clouds, ("twonn", "mle"), n_boot=20, seed=seed)
+    settings, report = tour.settings, tour.report
+    with tour.stage("intrinsic dimension of the data, the VAE's codes and each model's samples"):
+        held = load("faces", n=settings.n_id, size=32, seed=tour.seed + 1, nuisance=settings.nuisance)
+        clouds = {"faces (pixels)": held.images, "VAE codes of faces": encode_dataset(tour.gens["VAE"], held).z}
+        for name in tour.gens:
+            clouds[f"{name} samples"] = tour.drawn[name]
+        rows = id_table(clouds, ("twonn", "mle"), n_boot=20, seed=tour.seed)
     data_row = rows[0]
-    result.numbers["id"] = {f"{r.what} / {r.method}": r.dimension for r in rows}
+    tour.result.numbers["id"] = {f"{r.what} / {r.method}": r.dimension for r in rows}
     report.section("Intrinsic dimension")
     report.text("How many numbers does it take to describe a face? TwoNN and MLE (k = 20) estimates with 95% bootstrap "
                 "intervals, for the faces' pixels, the VAE's codes of them and each model's samples (a model whose "
@@ -329,20 +369,24 @@ def run_quickstart(
                    f"[{format_number(r.ci[0], 1)}, {format_number(r.ci[1], 1)}]" if r.ci else "-", r.n, r.ambient]
                   for r in rows], decimals=[None, None, 2, None, None, None])
 
-    # 5. directions and entanglement ---------------------------------------------------------
+
+def _directions_stage(tour: _Tour) -> None:
     from latentlab.analysis.workflow import evaluate_directions, find_direction
     from latentlab.plots.directions import cosine_heatmap, entanglement_figure
+    from latentlab.report.html import format_number
 
+    settings, report, result = tour.settings, tour.report, tour.result
     where = settings.direction_model.upper()
-    edited = gens[where]
-    with stage(f"attribute directions in the {where}: glasses, smile, age; glasses made orthogonal to age"):
-        found = {}
+    edited = tour.gens[where]
+    with tour.stage(f"attribute directions in the {where}: glasses, smile, age; glasses made orthogonal to age"):
+        found = tour.found
         for attr in ATTRIBUTES:
             found[attr] = find_direction(edited, attr, conditions=("age",) if attr == "glasses" else (),
-                                         classifier=classifier, labels_from=settings.labels_from, data=faces,
-                                         n=min(settings.n_direction, len(faces)), seed=seed)
-            found[attr].save(out / "directions" / f"{attr}.npz", overwrite=force)
-        before, after = evaluate_directions(edited, classifier, list(found.values()), n=settings.n_edit, seed=seed)
+                                         classifier=tour.classifier, labels_from=settings.labels_from, data=tour.faces,
+                                         n=min(settings.n_direction, len(tour.faces)), seed=tour.seed)
+            found[attr].save(tour.out / "directions" / f"{attr}.npz", overwrite=tour.force)
+        before, after = evaluate_directions(edited, tour.classifier, list(found.values()), n=settings.n_edit,
+                                            seed=tour.seed)
     glasses = found["glasses"]
     result.numbers["directions"] = {a: r.val_accuracy for a, r in found.items()}
     result.numbers["glasses_age_cosine"] = (float(glasses.cosines_before[0]), float(glasses.cosines_after[0]))
@@ -372,13 +416,18 @@ def run_quickstart(
                 f"per unit step; along glasses|age by {change[1]} "
                 "(`latentlab direction --attr glasses --condition age`, `latentlab evaluate-edit`).")
 
-    # 6. edits --------------------------------------------------------------------------------
+
+def _edits_stage(tour: _Tour) -> None:
     from latentlab.analysis.editing import traversal_images
     from latentlab.plots.directions import traversal_figure
+    from latentlab.plots.style import ONE_COLUMN
 
-    with stage("editing faces along the directions"):
+    report, found = tour.report, tour.found
+    where = tour.settings.direction_model.upper()
+    edited, glasses = tour.gens[where], found["glasses"]
+    with tour.stage("editing faces along the directions"):
         steps = np.linspace(-3, 3, 7)
-        z = edited.sample_latents(6, generator=torch.Generator().manual_seed(seed + 11))
+        z = edited.sample_latents(6, generator=torch.Generator().manual_seed(tour.seed + 11))
         report.section("Edits")
         report.text(f"The same six {where} codes moved along each direction, from -3 to +3 latent units "
                     "(`latentlab edit --direction glasses.npz`).")
@@ -388,21 +437,24 @@ def run_quickstart(
                                    width=ONE_COLUMN)
             report.add_figure(fig, "edit-" + name.replace("|", "-without-"), f"Traversal along {name}.", row=True)
 
-    # 7. GAN -> VAE map -----------------------------------------------------------------------
+
+def _map_stage(tour: _Tour) -> None:
     from latentlab.analysis.map_evaluation import evaluate_maps, map_samples
     from latentlab.analysis.support import support_set
     from latentlab.plots.maps import map_table_figure, mapped_samples_figure
 
-    with stage(f"a linear map from the GAN's latent space to the VAE's ({settings.n_support} support pairs)"):
+    settings, report, seed = tour.settings, tour.report, tour.seed
+    gan, vae = tour.gens["GAN"], tour.gens["VAE"]
+    with tour.stage(f"a linear map from the GAN's latent space to the VAE's ({settings.n_support} support pairs)"):
         pairs = support_set(gan, vae, source="generated", n=settings.n_support + settings.n_test, seed=seed,
-                            progress=progress)
+                            progress=tour.progress)
         fit, test = pairs.split(settings.n_test, seed=seed)
         maps = {kind: fit.fit(kind) for kind in ("affine", "ridge")}
         evaluation = evaluate_maps(maps, test, vae, support=fit, random_state=seed)
-        maps["affine"].save(out / "gan2vae.npz", overwrite=force)
+        maps["affine"].save(tour.out / "gan2vae.npz", overwrite=tour.force)
         shown = map_samples(maps["affine"], gan, vae, n=16, seed=seed + 3)
     scores = evaluation.scores
-    result.numbers["map"] = {name: s.to_dict() for name, s in scores.items()} | {"R_mse": evaluation.recon_mse}
+    tour.result.numbers["map"] = {name: s.to_dict() for name, s in scores.items()} | {"R_mse": evaluation.recon_mse}
     report.section("Maps between latent spaces")
     report.text(f"GAN samples located in the VAE (its encoder) give {len(fit)} support pairs; an affine map fitted on them "
                 f"is scored on {len(test)} held-out samples (`latentlab map --src gan.pt --dst vae.pt`). R: the VAE's own "
@@ -417,9 +469,12 @@ def run_quickstart(
                       "gan-to-vae", "Top: GAN samples. Bottom: the VAE's decoding of their mapped codes.")
     report.add_figure(map_table_figure(evaluation), "map-errors", "The error table as a figure.")
 
-    # 8. report -------------------------------------------------------------------------------
-    with stage("writing the report"):
+
+def _write_report(tour: _Tour, total0: float) -> None:
+    report = tour.report
+    with tour.stage("writing the report"):
         report.section("Next steps")
+        models_dir = tour.models_dir
         where = "" if models_dir.resolve() == Path.cwd().resolve() else f"cd {models_dir}  # where the models are\n"
         report.text("The checkpoints are in place for the command line; in that folder:")
         report.code(where + "latentlab direction --attr glasses            # finds the glasses direction in gan.pt\n"
@@ -429,9 +484,13 @@ def run_quickstart(
                     "latentlab sample ddpm.pt --sampler ddim --steps 50 --out ddpm-samples.png")
         total = time.perf_counter() - total0
         report.section("Run")
-        report.table(["stage", "seconds"], [[k, v] for k, v in result.timings.items()] + [["total", total]], decimals=1)
-        report.text(f"Settings: {dataclasses.asdict(settings)}; device {device}.")
+        report.table(["stage", "seconds"], [[k, v] for k, v in tour.result.timings.items()] + [["total", total]],
+                     decimals=1)
+        report.text(f"Settings: {dataclasses.asdict(tour.settings)}; device {tour.device}.")
         report.write()
-    result.figures = list(report.files)
-    result.timings["total"] = time.perf_counter() - total0
-    return result
+
+
+# the stages in order; the report is written last (:func:`_write_report`)
+_STAGES = (_data_stage, _training_stage, _samples_stage, _intrinsic_dim_stage, _directions_stage, _edits_stage,
+           _map_stage)
+STAGES = len(_STAGES) + 1
