@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import InputPath, device_option, force_option, parse_data_options, seed_option
+from latentlab.cli.options import (
+    data_option, device_option, force_option, loader_options, parse_data_options, quiet_option, seed_option,
+)
 
 
 @click.group()
@@ -13,16 +15,15 @@ def classifier():
 
 
 @classifier.command("train")
-@click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
-              help="Built-in dataset or a path to labelled data.")
+@data_option("Built-in dataset or a path to labelled data.", default="faces")
 @click.option("--out", type=click.Path(dir_okay=False), default="classifier.pt", show_default=True, help="Checkpoint to write.")
 @click.option("--n", type=click.IntRange(100), default=20000, show_default=True, help="Training samples.")
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Training steps (batches of 64).")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable (e.g. -o size=64).")
+@loader_options()
 @seed_option
 @device_option
 @force_option
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 def train_cmd(data_name, out, n, steps, options, seed, device, force, quiet):
     """Train a CNN predicting every attribute of --data; print its held-out accuracy."""
     from latentlab.models.classifier import train_classifier

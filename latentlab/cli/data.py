@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import InputPath, check_figure_out, force_option, parse_data_options, seed_option
+from latentlab.cli.options import InputPath, check_figure_out, force_option, loader_options, parse_data_options, seed_option
 
-_option_option = click.option(
-    "--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-    help="Loader option, repeatable (e.g. -o size=64 -o correlations=glasses~age=0.6).",
-)
+_option_option = loader_options("Loader option, repeatable (e.g. -o size=64 -o correlations=glasses~age=0.6).")
 
 
 def _load(name_or_path, n, seed, options):

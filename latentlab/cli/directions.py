@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option, stack,
-    traversal_options,
+    AS_TRAINED, TRAINED_ON, check_figure_out, data_option, device_option, force_option, InputPath,
+    loader_options, parse_data_options, quiet_option, seed_option, stack, traversal_options,
 )
 
 # Looked for, in this order, in the current folder when --model is not given.
@@ -28,21 +28,13 @@ classifier_option = click.option(
     "--classifier", type=InputPath(dir_okay=False), default=None,
     help=f"Attribute classifier checkpoint (default: {DEFAULT_CLASSIFIER} if it is in this folder).",
 )
-_data_help = ("{what}: built-in dataset or a path (default: the data the model was trained on, with its "
-              "options).")
-option_option = click.option(
-    "--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-    help="Data loader option, repeatable (for the model's training data the others stay as trained).",
-)
 data_options = [
-    click.option("--data", "data_name", type=InputPath(), default=None,
-                 help=_data_help.format(what="Labelled images for --labels-from data")),
-    option_option,
+    data_option(f"Labelled images for --labels-from data: built-in dataset or a path {TRAINED_ON}."),
+    loader_options(AS_TRAINED),
 ]
 pca_data_options = [
-    click.option("--data", "data_name", type=InputPath(), default=None,
-                 help=_data_help.format(what="Images encoded for --codes data")),
-    option_option,
+    data_option(f"Images encoded for --codes data: built-in dataset or a path {TRAINED_ON}."),
+    loader_options(AS_TRAINED),
 ]
 
 

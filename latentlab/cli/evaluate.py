@@ -5,17 +5,16 @@ from __future__ import annotations
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option,
+    check_figure_out, data_option, device_option, force_option, InputPath, loader_options, parse_data_options,
+    quiet_option,
 )
 
 
 @click.command()
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True, dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), default=None,
-              help="Real data: built-in dataset (faces, digits, ...) or a path. Default: the data the models were "
+@data_option("Real data: built-in dataset (faces, digits, ...) or a path. Default: the data the models were "
                    "trained on, with its options (refused when they were trained on different data).")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-              help="Data loader option, repeatable. For the models' training data the others stay as trained "
+@loader_options("Data loader option, repeatable. For the models' training data the others stay as trained "
                    "(e.g. nuisance); the image size defaults to the first model's.")
 @click.option("--classifier", type=InputPath(exists=True, dir_okay=False), default=None,
               help="Attribute classifier whose features define FID-domain (default: train one on the data, seed 0).")

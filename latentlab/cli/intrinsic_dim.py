@@ -5,15 +5,15 @@ from __future__ import annotations
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option,
+    check_figure_out, data_option, device_option, force_option, InputPath, loader_options, parse_data_options,
+    quiet_option, seed_option,
 )
 
 METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 
 
 @click.command("intrinsic-dim")
-@click.option("--data", "data_name", type=InputPath(), default=None,
-              help="Built-in dataset or path: ID of the (flattened) images. With --model: the real data compared "
+@data_option("Built-in dataset or path: ID of the (flattened) images. With --model: the real data compared "
                    "and encoded (default: the data the model was trained on, with its options).")
 @click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
 @click.option("--model", type=InputPath(dir_okay=False), default=None,
@@ -23,7 +23,7 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Correct the underestimate of neighbour-based estimators at high dimension.")
 @click.option("--boot", type=click.IntRange(0), default=20, show_default=True, help="Bootstrap resamples for the interval (0: none).")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@loader_options("Data loader option, repeatable.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw the TwoNN fit and ID against scale of the point set the suggested latent size is "
                    "about (the data, where there are data) to this file (.png/.pdf/.svg).")

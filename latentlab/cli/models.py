@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, parse_data_options, quiet_option, seed_option,
+    AS_TRAINED, TRAINED_ON, check_figure_out, data_option, device_option, force_option, InputPath,
+    loader_options, parse_data_options, quiet_option, seed_option,
 )
 
 
@@ -21,7 +22,7 @@ from latentlab.cli.options import (
 @click.option("--resume", is_flag=True, help="Continue the run saved in --out exactly where it stopped.")
 @device_option
 @force_option
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 def train(config, out, overrides, resume, device, force, quiet):
     """Train a model from CONFIG (a TOML file, or the name of a bundled config such as faces-vae).
 
@@ -132,15 +133,12 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 
 @click.command()
 @click.argument("model", type=InputPath(dir_okay=False))
-@click.option("--data", "data_name", type=InputPath(), default=None,
-              help="Built-in dataset name or a path to your data (default: the data MODEL was trained on, with "
-                   "its options).")
+@data_option(f"Built-in dataset name or a path to your data {TRAINED_ON}.")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
               help="Output .npz: codes z plus the data's attributes and factors.")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
-              help="Data loader option, repeatable (for MODEL's training data the others stay as trained).")
+@loader_options(AS_TRAINED)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @seed_option
 @device_option

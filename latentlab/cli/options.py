@@ -48,6 +48,22 @@ def check_figure_out(out, force: bool, others=()) -> None:
 force_option = click.option("--force", is_flag=True,
                             help="Overwrite output files that already exist (never a file the command reads).")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bars.")
+
+
+def data_option(help: str, default: str | None = None):
+    """``--data`` (a built-in dataset name or a path, recorded as an input of the command)."""
+    return click.option("--data", "data_name", type=InputPath(), default=default, show_default=default is not None,
+                        help=help)
+
+
+def loader_options(help: str = "Data loader option, repeatable (e.g. -o size=64)."):
+    """``--option/-o KEY=VALUE``, repeatable: options of the data loader (see :func:`parse_data_options`)."""
+    return click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help=help)
+
+
+#: ``--data`` and ``-o`` of a command given a model: by default the data it was trained on.
+TRAINED_ON = "(default: the data the model was trained on, with its options)"
+AS_TRAINED = "Data loader option, repeatable (for the model's training data the others stay as trained)."
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 device_option = click.option(
     "--device", default="auto", show_default=True,

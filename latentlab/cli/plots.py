@@ -21,7 +21,8 @@ from pathlib import Path
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, seed_option, stack, traversal_options,
+    check_figure_out, data_option, device_option, force_option, InputPath, loader_options, seed_option, stack,
+    traversal_options,
 )
 
 _METHODS = ("umap", "pca", "tsne")  # latentlab.plots.projections.METHODS, without importing numpy here
@@ -96,9 +97,8 @@ def projection(codes, attribute, method, n_max, out, formats, title, width, seed
 
 @plot.command()
 @click.option("--model", type=InputPath(dir_okay=False), default=None, help="Draw samples of this model checkpoint.")
-@click.option("--data", "data_name", type=InputPath(), default=None,
-              help="Or show images of this dataset (built-in name or path).")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@data_option("Or show images of this dataset (built-in name or path).")
+@loader_options("Data loader option, repeatable.")
 @click.option("--n", type=click.IntRange(1, 1024), default=16, show_default=True, help="Number of images.")
 @click.option("--nrow", type=click.IntRange(1), default=None, help="Images per row (default: a near-square grid).")
 @click.option("--label", "attribute", default=None,

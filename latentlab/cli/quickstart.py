@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from latentlab.cli.options import device_option, force_option, seed_option
+from latentlab.cli.options import (
+    device_option, force_option, quiet_option, seed_option,
+)
 
 OUT = "report"
 TINY_DIR = "quickstart-tiny"  # throwaway models of --tiny: apart from the real ones
@@ -21,7 +23,7 @@ TINY_DIR = "quickstart-tiny"  # throwaway models of --tiny: apart from the real 
 @click.option("--tiny", is_flag=True,
               help=f"A few training steps only: checks the pipeline in seconds; the models are meaningless, so they "
                    f"go to {TINY_DIR}/, where they never block a real quickstart.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @seed_option
 @device_option
 @force_option
