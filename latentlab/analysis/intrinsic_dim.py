@@ -217,6 +217,8 @@ def model_point_sets(model, *, name: str | None = None, data=None, data_options:
             points[f"codes of {label}"] = encode_dataset(model, real, progress=progress).z
         except NotImplementedError:  # a Generator that cannot encode
             pass
+    elif log is not None:
+        log(f"codes of {label}: skipped ({name} encodes each image by optimisation, slow for {m} images)")
     return points, choice
 
 

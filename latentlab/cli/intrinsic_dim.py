@@ -86,9 +86,8 @@ def intrinsic_dim(data_name, latents, model, methods, n, calibrate, boot, option
         from latentlab.analysis.intrinsic_dim import model_point_sets
 
         gen = latentlab.load(model, device=device, expect="generator")
-        # GAN inversion of thousands of images takes minutes: its codes are skipped
         points, _ = model_point_sets(gen, name=str(model), data=data_name, data_options=opts, n=n, seed=seed,
-                                          encode=type(gen).__name__ != "GAN", progress=not quiet, log=click.echo)
+                                     encode=not gen.encodes_by_optimisation, progress=not quiet, log=click.echo)
     rows = id_table(points, methods, calibrate=calibrate, n_boot=boot, seed=seed, progress=not quiet)
     click.echo(format_id_table(rows))
     if gen is not None:

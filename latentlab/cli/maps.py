@@ -88,7 +88,7 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
         check_figure_out(curve, force, others=[out, table_figure])
     src, dst = (latentlab.load(p, device=device, expect="generator") for p in (src_path, dst_path))
     if source == "auto":
-        source = "generated" if hasattr(src, "invert") else "data"
+        source = "generated" if src.encodes_by_optimisation else "data"
         click.echo(f"support: {'samples of ' + str(src_path) + ' located in ' + str(dst_path) if source == 'generated' else 'real images located in both models'}"
                    f" (--source {'data' if source == 'generated' else 'generated'} for the other route)")
     pairs = support_set(src, dst, source=source, data=data_name, n=support + n_test, seed=seed,

@@ -45,6 +45,10 @@ class Generator(abc.ABC):
     #: The data the model was trained on (a :class:`latentlab.data.spec.DataSpec`), or None
     #: when unknown; commands given the model default to it (:func:`latentlab.data.training_data`).
     trained_on = None
+    #: True when ``encode`` is an optimisation per image (GAN inversion: seconds per batch),
+    #: not one pass of an encoder; analyses that would encode thousands of images by
+    #: default then locate generated samples instead, or skip the codes, and say so.
+    encodes_by_optimisation: bool = False
 
     @property
     def device(self) -> torch.device:

@@ -111,6 +111,7 @@ class GAN(TrainableGenerator):
     """
 
     Config = GANConfig
+    encodes_by_optimisation = True  # encode() inverts the generator by Adam steps
 
     def __init__(self, config: GANConfig):
         super().__init__(config)
