@@ -37,7 +37,7 @@ from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert,
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, min_snr_weight, prediction_target,
 )
-from latentlab.models.trainable import TrainableGenerator
+from latentlab.models.trainable import NoiseDraws, TrainableGenerator
 from latentlab.models.unet import UNet
 
 __all__ = ["DDPM", "DDPMConfig", "SAMPLERS"]
@@ -92,26 +92,6 @@ class DDPMConfig:
             raise ValueError(f"model.decode_steps = {self.decode_steps} cannot exceed model.timesteps = {self.timesteps}")
         if self.num_classes > 0 and not self.cond_attr:
             raise ValueError("model.num_classes > 0 needs model.cond_attr, the dataset attribute that holds the class")
-
-
-class _GeneratorDraws:
-    """The ``randn`` / ``rand`` / ``randint`` of a training step, drawn from a torch.Generator."""
-
-    def __init__(self, generator: torch.Generator | None, device):
-        self.generator, self.device = generator, device
-
-    def _draw(self, fn, shape):
-        dev = self.generator.device if self.generator is not None else self.device
-        return fn(shape, generator=self.generator, device=dev).to(self.device)
-
-    def randn(self, n, *shape):
-        return self._draw(torch.randn, (n, *shape))
-
-    def rand(self, n, *shape):
-        return self._draw(torch.rand, (n, *shape))
-
-    def randint(self, high, n, *shape):
-        return self._draw(lambda size, **kw: torch.randint(high, size, **kw), (n, *shape))
 
 
 class DDPM(TrainableGenerator):
@@ -208,7 +188,7 @@ class DDPM(TrainableGenerator):
         x = self.check_samples(x).to(self.device, torch.float32)
         if labels is not None:
             labels = torch.as_tensor(labels, device=self.device).long()
-        return self._training_loss(x, labels if self.conditional else None, _GeneratorDraws(generator, self.device))
+        return self._training_loss(x, labels if self.conditional else None, NoiseDraws(generator, self.device))
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         with step.autocast():

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
-from latentlab.models.trainable import TrainableGenerator, resolve_arch
+from latentlab.models.trainable import TrainableGenerator, frozen, resolve_arch
 
 __all__ = ["GAN", "GANConfig", "GAN_LOSSES"]
 
@@ -326,18 +326,12 @@ class GAN(TrainableGenerator):
         z = starts.reshape(restarts * n, d).clone().requires_grad_(True)
         target = x.repeat(restarts, *([1] * (x.ndim - 1)))
         opt = torch.optim.Adam([z], lr=lr)
-        with torch.enable_grad():
-            for p in self.generator_net.parameters():
-                p.requires_grad_(False)
-            try:
-                for _ in progress_bar(range(steps), enabled=progress, desc="GAN inversion", unit="step", leave=False):
-                    opt.zero_grad()
-                    per_image = ((self._decode(z) - target) ** 2).flatten(1).mean(dim=1)
-                    per_image.sum().backward()
-                    opt.step()
-            finally:
-                for p in self.generator_net.parameters():
-                    p.requires_grad_(True)
+        with torch.enable_grad(), frozen(self.generator_net):
+            for _ in progress_bar(range(steps), enabled=progress, desc="GAN inversion", unit="step", leave=False):
+                opt.zero_grad()
+                per_image = ((self._decode(z) - target) ** 2).flatten(1).mean(dim=1)
+                per_image.sum().backward()
+                opt.step()
         with torch.no_grad():
             err = ((self._decode(z) - target) ** 2).flatten(1).mean(dim=1).view(restarts, n)
             best = err.argmin(dim=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import torch
@@ -9,7 +10,49 @@ from torch import nn
 
 from latentlab.models.base import Generator
 
-__all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch"]
+__all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch", "frozen", "NoiseDraws"]
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module):
+    """Parameters of ``modules`` get no gradient inside this block (D during G's step; G while
+    its codes are optimised); those that had ``requires_grad`` get it back afterwards."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class NoiseDraws:
+    """``randn`` / ``rand`` / ``randint`` for the ``n`` samples of a batch, shape ``(n, *shape)``.
+
+    The one interface a model's loss draws its randomness through, so the same loss code
+    runs inside the training loop (:class:`latentlab.training.loop.TrainStep`, which shares
+    one stream across processes) and in ``forward`` (a plain ``torch.Generator``, this class).
+    """
+
+    def __init__(self, generator: torch.Generator | None = None, device=None):
+        self.generator, self.device = generator, torch.device(device or "cpu")
+
+    def _draw(self, fn, n: int, shape) -> torch.Tensor:
+        dev = self.generator.device if self.generator is not None else self.device
+        return fn((n, *shape), generator=self.generator, device=dev).to(self.device)
+
+    def randn(self, n: int, *shape) -> torch.Tensor:
+        """Standard normal noise, ``(n, *shape)``."""
+        return self._draw(torch.randn, n, shape)
+
+    def rand(self, n: int, *shape) -> torch.Tensor:
+        """Uniform [0, 1) noise, ``(n, *shape)``."""
+        return self._draw(torch.rand, n, shape)
+
+    def randint(self, high: int, n: int, *shape) -> torch.Tensor:
+        """Integers in [0, high), ``(n, *shape)``."""
+        return self._draw(lambda size, **kw: torch.randint(high, size, **kw), n, shape)
 
 
 def resolve_arch(arch: str, sample_shape) -> str:

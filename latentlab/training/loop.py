@@ -40,6 +40,7 @@ import torch.distributed as dist
 
 from latentlab._io import atomic_path, check_can_write
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
+from latentlab.models.trainable import NoiseDraws, frozen
 from latentlab.training.config import RunConfig, load_config
 from latentlab.training.run_files import (
     append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
@@ -84,7 +85,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 # --------------------------------------------------------------------------------------
 # the per-step context handed to a model's train_step
 # --------------------------------------------------------------------------------------
-class TrainStep:
+class TrainStep(NoiseDraws):
     """What a model's ``train_step`` may use: the step number, randomness, autocast, updates."""
 
     def __init__(self, loop: "_Trainer"):
@@ -100,7 +101,7 @@ class TrainStep:
         """The run's random generator (on the training device); its state is checkpointed."""
         return self._loop.generator
 
-    def _per_sample(self, draw, n: int, shape) -> torch.Tensor:
+    def _draw(self, draw, n: int, shape) -> torch.Tensor:
         # Every process draws the noise of the whole global batch from the same stream and
         # keeps its own rows (the rows of its share of the batch), so a run gives the same
         # result on any number of processes.
@@ -108,36 +109,13 @@ class TrainStep:
         full = draw((n * loop.world_size, *shape), generator=loop.generator, device=loop.device)
         return full[loop.rank :: loop.world_size] if loop.world_size > 1 else full
 
-    def randn(self, n: int, *shape) -> torch.Tensor:
-        """Standard normal noise for the ``n`` samples of this process's batch: ``(n, *shape)``."""
-        return self._per_sample(torch.randn, n, shape)
-
-    def rand(self, n: int, *shape) -> torch.Tensor:
-        """Uniform [0, 1) noise for the ``n`` samples of this process's batch: ``(n, *shape)``."""
-        return self._per_sample(torch.rand, n, shape)
-
-    def randint(self, high: int, n: int, *shape) -> torch.Tensor:
-        """Integers in [0, high) for the ``n`` samples of this process's batch."""
-        return self._per_sample(lambda size, **kw: torch.randint(high, size, **kw), n, shape)
-
     def autocast(self):
         """bf16 autocast on CUDA when ``train.amp`` is on; a no-op elsewhere."""
         if self._loop.device.type == "cuda" and self._loop.cfg.train.amp:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    @staticmethod
-    @contextlib.contextmanager
-    def frozen(module: torch.nn.Module):
-        """Parameters of ``module`` get no gradient inside this block (e.g. D during G's step)."""
-        params = [p for p in module.parameters() if p.requires_grad]
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p in params:
-                p.requires_grad_(True)
+    frozen = staticmethod(frozen)  # parameters of a module get no gradient inside the block
 
     def update(self, name: str, loss: torch.Tensor, grad_norm: bool = False) -> torch.Tensor | None:
         """Zero the named optimizer's gradients, backpropagate ``loss``, average the gradients

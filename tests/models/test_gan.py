@@ -37,3 +37,18 @@ def test_conditioning_errors():
     plain = train({"model": {"kind": "gan", "hidden": 16}, "train": {"steps": 1, "batch_size": 32}}, dataset=rings, progress=False).model
     with pytest.raises(ValueError, match="unconditional"):
         plain.decode(torch.zeros(2, 64), labels=1)
+
+
+def test_invert_leaves_the_generators_parameters_as_they_were():
+    from latentlab.models import model_class
+    from latentlab.training import load_config
+
+    cfg = load_config({"model": {"kind": "gan", "latent_dim": 4, "base_channels": 4, "arch": "mlp", "hidden": 8,
+                                 "sample_shape": [2]}})
+    gan = model_class("gan")(cfg.model)
+    params = list(gan.generator_net.parameters())
+    params[0].requires_grad_(False)  # a user froze the first layer
+    before = [p.detach().clone() for p in params]
+    gan.invert(torch.zeros(3, 2), steps=5, restarts=1)
+    assert [p.requires_grad for p in params] == [False] + [True] * (len(params) - 1)
+    assert all(torch.equal(a, p) for a, p in zip(before, params))  # the codes moved, not the weights
