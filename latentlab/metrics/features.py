@@ -101,7 +101,7 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
         raise ValueError(f"images have shape {tuple(x.shape)}; the feature classifier takes (N, {expected}) "
                          "(train or pick one for this image size)")
     if device is not None:
-        from latentlab.training.loop import resolve_device
+        from latentlab._device import resolve_device
 
         network = network.to(resolve_device(device))
     dev = _network_device(network)

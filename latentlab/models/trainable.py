@@ -112,7 +112,7 @@ class TrainableModel(nn.Module):
 
         model.trained_on = training_data(checkpoint)
         if device is not None:
-            from latentlab.training.loop import resolve_device
+            from latentlab._device import resolve_device
 
             model.to(resolve_device(device))
         return model

@@ -117,7 +117,7 @@ def _training_jobs(settings: QuickstartSettings, folder: Path) -> dict:
 
 
 def _default_workers(device) -> int:
-    from latentlab.training.loop import resolve_device
+    from latentlab._device import resolve_device
 
     if resolve_device(device).type != "cpu":
         return 1
