@@ -389,9 +389,8 @@ def run_quickstart(
             report.add_figure(fig, "edit-" + name.replace("|", "-without-"), f"Traversal along {name}.", row=True)
 
     # 7. GAN -> VAE map -----------------------------------------------------------------------
-    from latentlab.analysis.map_evaluation import evaluate_maps
+    from latentlab.analysis.map_evaluation import evaluate_maps, map_samples
     from latentlab.analysis.support import support_set
-    from latentlab.analysis.transfer import map_samples
     from latentlab.plots.maps import map_table_figure, mapped_samples_figure
 
     with stage(f"a linear map from the GAN's latent space to the VAE's ({settings.n_support} support pairs)"):
