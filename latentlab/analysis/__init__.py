@@ -9,7 +9,8 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :class:`PCADirections` — unsupervised principal directions (pca.py)
 * :class:`LatentMap`, :func:`transport_direction` — maps between latent spaces (maps.py)
 * :func:`move`, :func:`traverse`, :func:`traversal_images`, :func:`interpolate` — edits (editing.py)
-* :func:`support_set`, :func:`evaluate_maps`, :func:`support_curve`, :func:`ssim` — maps between models (support.py, map_evaluation.py)
+* :func:`support_set`, :func:`evaluate_maps`, :func:`support_curve`, :func:`direction_transfer`, :func:`ssim` — maps
+  between models (support.py, map_evaluation.py, transfer.py; ssim from latentlab.metrics.image)
 * :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
 * :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
 
@@ -41,8 +42,8 @@ _EXPORTS = {
     "evaluate_maps": "latentlab.analysis.map_evaluation",
     "compare_maps": "latentlab.analysis.map_evaluation",
     "support_curve": "latentlab.analysis.map_evaluation",
-    "ssim": "latentlab.analysis.map_evaluation",
-    "direction_transfer": "latentlab.analysis.map_evaluation",
+    "ssim": "latentlab.metrics.image",
+    "direction_transfer": "latentlab.analysis.transfer",
     "find_direction": "latentlab.analysis.workflow",
     "DirectionResult": "latentlab.analysis.results",
     "pca_directions": "latentlab.analysis.workflow",

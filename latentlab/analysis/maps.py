@@ -160,6 +160,64 @@ class LatentMap(TransformerMixin, BaseEstimator):
         self.rotation_, self.scale_ = Q, scale
         return scale * Q
 
+    @classmethod
+    def from_coefficients(cls, kind: Kind, coef, intercept=None, src_shape=None, dst_shape=None, *,
+                          scale: float = 1.0) -> "LatentMap":
+        """A fitted map ``z -> coef @ z + intercept`` built from known coefficients, without fitting.
+
+        Parameters
+        ----------
+        kind : {"linear", "affine", "ridge", "procrustes"}
+            Recorded as the map's ``kind``. ``"linear"`` maps have no bias; ``"procrustes"``
+            maps need ``coef = scale * Q`` with ``Q`` having orthonormal columns (or rows,
+            when the destination is smaller).
+        coef : array-like of shape (d_dst, d_src)
+            The linear part ``W``, on flattened codes.
+        intercept : array-like of shape (d_dst,), optional
+            The bias ``b``; zeros when not given.
+        src_shape, dst_shape : tuple of int, optional
+            Shapes of one source and one destination code, with ``d_src`` and ``d_dst``
+            numbers; flat ``(d_src,)`` and ``(d_dst,)`` when not given.
+        scale : float > 0, default=1.0
+            ``kind="procrustes"`` only: the scale ``s`` folded into ``coef``.
+
+        Returns
+        -------
+        LatentMap
+            Fitted: ``transform``, ``inverse_transform``, ``save`` and
+            :func:`transport_direction` work on it as on a map from :meth:`fit`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown kind, coefficients that are not finite numbers of matching
+            shapes, shapes whose sizes differ from ``coef``'s, a bias on a ``"linear"``
+            map, or a ``"procrustes"`` ``coef`` that is not ``scale`` times an orthogonal block.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind={kind!r} is not one of {', '.join(map(repr, KINDS))}")
+        W = np.array(coef, dtype=np.float64)
+        if W.ndim != 2 or 0 in W.shape:
+            raise ValueError(f"coef must be a non-empty matrix of shape (d_dst, d_src); got shape {W.shape}")
+        d_dst, d_src = W.shape
+        b = np.zeros(d_dst) if intercept is None else np.array(intercept, dtype=np.float64)
+        if b.shape != (d_dst,):
+            raise ValueError(f"intercept must have shape ({d_dst},), one number per row of coef; got shape {b.shape}")
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError("coef and intercept must hold finite numbers (no NaN or infinity)")
+        if kind == "linear" and b.any():
+            raise ValueError("a 'linear' map has no bias; give intercept=None or use kind='affine'")
+        m = cls(kind=kind)
+        m.src_shape_ = _code_shape(src_shape, d_src, "src_shape", "columns")
+        m.dst_shape_ = _code_shape(dst_shape, d_dst, "dst_shape", "rows")
+        m.coef_, m.intercept_, m.n_features_in_ = W, b, d_src
+        if kind == "procrustes":
+            m.rotation_, m.scale_ = _orthogonal_part(W, scale), float(scale)
+            m.scaling = m.scale_ != 1.0
+        elif scale != 1.0:
+            raise ValueError(f"scale is for kind='procrustes' only; got scale={scale!r} for kind={kind!r}")
+        return m
+
     # -- using the map ----------------------------------------------------------------
     def transform(self, Z_src) -> np.ndarray:
         """Map source codes to the destination space.
@@ -243,6 +301,32 @@ class LatentMap(TransformerMixin, BaseEstimator):
         if m.kind == "procrustes":
             m.rotation_, m.scale_ = data["rotation"], float(data["scale"])
         return m
+
+
+def _code_shape(shape, size: int, name: str, what: str) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints holding ``size`` numbers (``(size,)`` when None)."""
+    if shape is None:
+        return (size,)
+    try:
+        out = tuple(int(s) for s in np.atleast_1d(shape))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a tuple of positive integers; got {shape!r}") from err
+    if not out or min(out) < 1 or math.prod(out) != size:
+        raise ValueError(f"{name}={shape!r} does not fit coef: it must hold {size} numbers, one per {what[:-1]} "
+                         f"of coef ({size} {what})")
+    return out
+
+
+def _orthogonal_part(W: np.ndarray, scale: float) -> np.ndarray:
+    """``Q = W / scale``, checked to have orthonormal columns (or rows, for a wide ``W``)."""
+    if not (isinstance(scale, (int, float, np.floating)) and np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number; got {scale!r}")
+    Q = W / scale
+    gram = Q.T @ Q if Q.shape[0] >= Q.shape[1] else Q @ Q.T
+    if not np.allclose(gram, np.eye(len(gram)), atol=1e-8):
+        raise ValueError("kind='procrustes' needs coef = scale * Q with Q orthogonal (orthonormal columns, or rows "
+                         "when d_dst < d_src), and coef / scale is not: pass its scale or use kind='affine'")
+    return Q
 
 
 # Below this reciprocal condition number of XᵀX the normal equations lose more than

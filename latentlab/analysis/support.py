@@ -238,6 +238,13 @@ def _in_batches(fn, x: torch.Tensor, batch_size: int, model, desc: str, progress
     return torch.cat(outs)
 
 
+def _decode(dst, Z: np.ndarray, batch_size: int) -> torch.Tensor:
+    """``dst.decode`` of the flat or shaped codes ``Z``, in batches, as float32 images on the CPU."""
+    z = torch.as_tensor(np.ascontiguousarray(Z), dtype=torch.float32).reshape(len(Z), *dst.latent_shape)
+    with torch.no_grad():
+        return _in_batches(dst.decode, z, batch_size, dst, "decode (dst)", False).float()
+
+
 def _as_codes(z: torch.Tensor, model, name: str) -> np.ndarray:
     z = z.float().numpy()
     if tuple(z.shape[1:]) != tuple(model.latent_shape):

@@ -126,7 +126,7 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
 def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, force):
     """Draw --n samples of --src above their images through MAP_FILE in --dst."""
     import latentlab
-    from latentlab.analysis.map_evaluation import check_map_models, map_samples
+    from latentlab.analysis.transfer import check_map_models, map_samples
     from latentlab.analysis.maps import LatentMap
     from latentlab.plots import save_figure
     from latentlab.plots.maps import mapped_samples_figure
@@ -171,7 +171,7 @@ def transfer(map_file, direction_file, dst_path, classifier, direct_file, n, ste
 
     import latentlab
     from latentlab._io import check_can_write
-    from latentlab.analysis.map_evaluation import carry_direction, check_map_models, direction_transfer
+    from latentlab.analysis.transfer import carry_direction, check_map_models, direction_transfer
     from latentlab.analysis.maps import LatentMap
     from latentlab.analysis.results import DirectionResult, PCAResult, load_direction_file
     from latentlab.cli.directions import resolve_classifier

@@ -6,8 +6,9 @@
 * :mod:`~latentlab.metrics.mode_coverage` — modes covered on the 2-D mixtures and, through
   a classifier, on digits;
 * :mod:`~latentlab.metrics.evaluate` — :func:`evaluate_models`, the table across models;
-* ``evaluate_disentanglement`` (from :mod:`latentlab.metrics.disentanglement`) is
-  imported on first use.
+* :mod:`~latentlab.metrics.image` — :func:`ssim`, structural similarity of paired images;
+* ``evaluate_disentanglement`` (from :mod:`latentlab.metrics.disentanglement`) and ``ssim``
+  are imported on first use.
 """
 
 import importlib
@@ -35,7 +36,7 @@ from latentlab.metrics.sample_quality import (
 )
 
 # public name -> module, imported on first access
-_LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement"}
+_LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image"}
 
 __all__ = [
     "ModeCoverage",

@@ -178,7 +178,7 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
     -------
     matplotlib.figure.Figure
     """
-    from latentlab.analysis.map_evaluation import _fmt
+    from latentlab.analysis.map_results import _fmt
 
     named = isinstance(evaluation, Mapping)
     blocks = list(evaluation.items()) if named else [(None, evaluation)]
@@ -235,7 +235,7 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
 
 @redrawable("map_table_figure")
 def _redraw_map_table(data, **options):
-    from latentlab.analysis.map_evaluation import MapEvaluation, MapScores
+    from latentlab.analysis.map_results import MapEvaluation, MapScores
 
     pairs = data["pair"] if "pair" in data else np.full(len(data["map"]), "")
     evaluations = {}

@@ -182,6 +182,51 @@ def test_bad_input(kwargs, X, Y, match):
         LatentMap(**kwargs).fit(X, Y)
 
 
+# -- a map from known coefficients -----------------------------------------------------------
+def test_map_from_known_coefficients_maps_points_exactly(tmp_path):
+    rng = np.random.default_rng(3)
+    W, b = rng.standard_normal((6, 4)), rng.standard_normal(6)
+    m = LatentMap.from_coefficients("affine", W, b, (2, 2), (3, 2))
+    Z = rng.standard_normal((5, 2, 2))
+    out = m.transform(Z)
+    assert out.shape == (5, 3, 2) and m.n_features_in_ == 4
+    np.testing.assert_allclose(out.reshape(5, 6), Z.reshape(5, 4) @ W.T + b, rtol=1e-12, atol=1e-12)
+    m.save(tmp_path / "known.npz")
+    np.testing.assert_array_equal(LatentMap.load(tmp_path / "known.npz").transform(Z), out)
+    flat = LatentMap.from_coefficients("linear", W)
+    assert flat.src_shape_ == (4,) and flat.dst_shape_ == (6,)
+    np.testing.assert_allclose(flat.transform(Z.reshape(5, 4)), Z.reshape(5, 4) @ W.T, rtol=1e-12, atol=1e-12)
+
+
+def test_procrustes_map_from_coefficients_inverts_exactly():
+    Q = random_orthogonal(5, seed=4)[:, :3]  # orthonormal columns: 3 -> 5
+    m = LatentMap.from_coefficients("procrustes", 2.0 * Q, np.ones(5), scale=2.0)
+    Z = np.random.default_rng(5).standard_normal((7, 3))
+    np.testing.assert_allclose(m.inverse_transform(m.transform(Z)), Z, atol=1e-12)
+    np.testing.assert_allclose(m.rotation_, Q)
+    assert m.scale_ == 2.0 and m.scaling
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("diagonal", np.eye(3)), {}, "kind="),
+        (("affine", np.ones(3)), {}, "coef must be a non-empty matrix"),
+        (("affine", np.eye(3), np.zeros(2)), {}, r"intercept must have shape \(3,\)"),
+        (("affine", np.eye(3), None, (2, 2)), {}, "src_shape=.* must hold 3 numbers"),
+        (("affine", np.eye(3), None, None, (4,)), {}, "dst_shape=.* must hold 3 numbers"),
+        (("affine", np.full((2, 2), np.nan)), {}, "finite"),
+        (("linear", np.eye(3), np.ones(3)), {}, "no bias"),
+        (("procrustes", 2.0 * np.eye(3)), {}, "coef / scale is not"),
+        (("procrustes", np.eye(3)), {"scale": 0.0}, "scale must be a positive number"),
+        (("affine", np.eye(3)), {"scale": 2.0}, "procrustes' only"),
+    ],
+)
+def test_map_from_coefficients_rejects_bad_shapes_and_values(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LatentMap.from_coefficients(*args, **kwargs)
+
+
 def test_transform_shape_error_names_expected_and_got():
     X, Y, _, _ = planted(50, seed=22)
     m = LatentMap().fit(X, Y)
