@@ -17,7 +17,8 @@ from __future__ import annotations
 import click
 
 from latentlab.cli.options import (
-    InputPath, check_figure_out, device_option, force_option, parse_data_options, seed_option,
+    check_figure_out, data_option, device_option, force_option, InputPath, loader_options, parse_data_options,
+    quiet_option, seed_option,
 )
 
 _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.KINDS, without importing numpy here
@@ -37,9 +38,8 @@ _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.
 @click.option("--source", type=click.Choice(["auto", "data", "generated"]), default="auto", show_default=True,
               help="data: real images encoded by both models; generated: the source's samples encoded by --dst; "
                    "auto: generated when --src can only encode by optimisation (GAN inversion, slow on a CPU), else data.")
-@click.option("--data", "data_name", type=InputPath(), default="faces", show_default=True,
-              help="Built-in dataset or a path to your images (--source data).")
-@click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE", help="Data loader option, repeatable.")
+@data_option("Built-in dataset or a path to your images (--source data).", default="faces")
+@loader_options("Data loader option, repeatable.")
 @click.option("--out", type=click.Path(dir_okay=False), default="map.npz", show_default=True,
               help="Where to write the fitted map (.npz).")
 @click.option("--curve", type=click.Path(dir_okay=False), default=None,
@@ -47,7 +47,7 @@ _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.
 @click.option("--table-figure", type=click.Path(dir_okay=False), default=None,
               help="Also draw the R/L/M table to this figure.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @seed_option
 @device_option
 @force_option
