@@ -90,9 +90,9 @@ class AttributeDirection(BaseEstimator):
         subsample of at most ``max_samples`` codes (at most ``max_samples // 2`` per
         class; all of a rarer class). Balancing changes the class priors, so it moves
         the intercept towards the middle between the classes. ``None`` uses all samples.
-    max_iter : int, default=100
-        Newton steps ("svm", squared hinge), passes over the samples ("svm", hinge) or
-        lbfgs iterations ("logistic").
+    max_iter : int or None, default=None
+        Newton steps ("svm", squared hinge; None: 100), passes over the samples ("svm",
+        hinge; None: 1000) or lbfgs iterations ("logistic"; None: 100).
     tol : float, default=1e-4
         Stopping tolerance: relative gradient norm for the squared hinge, the largest
         violation of the optimality conditions in margin units for the hinge, lbfgs
@@ -148,7 +148,7 @@ class AttributeDirection(BaseEstimator):
         loss: Loss = "squared_hinge",
         standardize: bool = True,
         max_samples: int | None = None,
-        max_iter: int = 100,
+        max_iter: int | None = None,
         tol: float = 1e-4,
         random_state=0,
     ):
@@ -188,8 +188,8 @@ class AttributeDirection(BaseEstimator):
             isinstance(self.max_samples, (int, np.integer)) and self.max_samples >= 2 * _MIN_PER_CLASS
         ):
             raise ValueError(f"max_samples must be None or an int >= {2 * _MIN_PER_CLASS}; got {self.max_samples!r}")
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive int; got {self.max_iter!r}")
+        if self.max_iter is not None and not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"max_iter must be None or a positive int; got {self.max_iter!r}")
         if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number; got {self.tol!r}")
 
@@ -289,6 +289,8 @@ class AttributeDirection(BaseEstimator):
 
     def _fit_hyperplane(self, X: np.ndarray, train: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, float, int]:
         """Weights and bias of the hyperplane in the original coordinates."""
+        hinge = self.method == "svm" and self.loss == "hinge"
+        max_iter = int(self.max_iter) if self.max_iter is not None else (1000 if hinge else 100)
         if self.method == "svm":
             design = _CentredRows(X, train)
             p = np.where(design.var > 0, design.var, 1.0) if self.standardize else np.ones(design.d)
@@ -297,12 +299,12 @@ class AttributeDirection(BaseEstimator):
             # the block products of large ones do gain from them.
             with single_blas_thread() if design.dense is not None else contextlib.nullcontext():
                 w, b, n_iter, ok = fit_linear_svm(
-                    design, t, loss=self.loss, C=float(self.C), p=p, tol=float(self.tol), max_iter=int(self.max_iter)
+                    design, t, loss=self.loss, C=float(self.C), p=p, tol=float(self.tol), max_iter=max_iter
                 )
             if not ok:
                 steps = "Newton steps" if self.loss == "squared_hinge" else "passes over the samples"
                 warnings.warn(
-                    f"the SVM solver stopped after max_iter={self.max_iter} {steps} before converging; "
+                    f"the SVM solver stopped after max_iter={max_iter} {steps} before converging; "
                     "increase max_iter",
                     ConvergenceWarning,
                     stacklevel=3,
@@ -315,7 +317,7 @@ class AttributeDirection(BaseEstimator):
             scale = Xtr.std(axis=0) if self.standardize else np.ones(Xtr.shape[1])
             scale[scale == 0] = 1.0
             Xtr /= scale
-            clf = LogisticRegression(C=float(self.C), max_iter=int(self.max_iter), tol=float(self.tol))
+            clf = LogisticRegression(C=float(self.C), max_iter=max_iter, tol=float(self.tol))
             clf.fit(Xtr, pos)
             w = clf.coef_[0] / scale
             return w, float(clf.intercept_[0]) - float(w @ mu), int(np.max(clf.n_iter_))
