@@ -204,6 +204,17 @@ def test_hinge_agrees_with_libsvm_on_the_same_objective(C, standardize):
     assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
 
 
+@pytest.mark.parametrize("data", [noisy_labels, fewer_samples_than_dimensions, nearly_separable])
+def test_hinge_agrees_with_libsvm_whatever_the_margin(data):
+    """Many samples inside the margin, N < D, nearly separable: the same hyperplane as SVC."""
+    Z, y = data()
+    ours = AttributeDirection(loss="hinge", standardize=False, val_fraction=0, tol=1e-9, max_iter=100_000).fit(Z, y)
+    ref = SVC(kernel="linear", C=1.0, tol=1e-9).fit(Z, y)
+    norm = np.linalg.norm(ref.coef_[0])
+    assert ours.direction_ @ (ref.coef_[0] / norm) > 0.9999
+    assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
+
+
 def test_hinge_resists_flipped_labels_at_least_as_well_as_squared_hinge():
     """5 % of the labels flipped at d = 512: the hinge loss, which grows linearly on the
     wrong side, recovers the planted normal at least as well as the squared hinge."""
