@@ -6,9 +6,10 @@ on a seeded training split and report its accuracy on the held-out split. Two th
 differ from the original code: the intercept is kept (the hyperplane need not pass
 through the origin), and the default classifier is a primal Newton solver for the
 squared-hinge linear SVM instead of a kernel SVM, so that millions of codes fit in
-seconds to minutes rather than hours.
+seconds to minutes rather than hours; ``loss="hinge"`` gives the original's hinge loss.
+The solvers live in :mod:`latentlab.analysis.svm_solver`.
 
-Sections: the squared-hinge Newton solver, the estimator, helpers.
+Sections: the estimator, helpers.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import warnings
 from typing import Literal
 
 import numpy as np
-import scipy.linalg
-from scipy.linalg.blas import dgemm as _dgemm
 from sklearn.base import BaseEstimator
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import ConvergenceWarning
@@ -29,379 +28,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._threads import single_blas_thread
-from latentlab.analysis._arrays import (
-    _BLOCK_ELEMENTS,
-    check_codes,
-    check_targets,
-    flatten_like,
-    require_target,
-    restore,
-)
+from latentlab.analysis._arrays import check_codes, check_targets, flatten_like, require_target, restore
+from latentlab.analysis.svm_solver import LOSSES, _CentredRows, fit_linear_svm
 
 __all__ = ["AttributeDirection", "METHODS"]
 
 Method = Literal["svm", "logistic", "lda", "mean_difference"]
 METHODS = ("svm", "logistic", "lda", "mean_difference")
+Loss = Literal["squared_hinge", "hinge"]
 
 # A class needs one sample for training and one for validation.
 _MIN_PER_CLASS = 2
-# Training sets up to this many numbers (64 MB in float32) are copied once, contiguous.
-_MATERIALIZE_ELEMENTS = 1 << 24
-# Numbers per block in the pass that computes the column statistics.
-_STATS_BLOCK_ELEMENTS = 1 << 19
-
-
-# -- the squared-hinge Newton solver --------------------------------------------------
-class _CentredRows:
-    """The rows ``X[rows]``, centred on their mean, as the solver reads them.
-
-    Small problems (up to ``_MATERIALIZE_ELEMENTS`` numbers) are copied once, in the
-    dtype of ``X``, so that every pass is one BLAS call on contiguous memory; larger ones
-    are never copied: each pass gathers one block (~32 MB) at a time, so memory stays
-    flat whatever ``N``. Passes over all rows (:meth:`dot`, :meth:`tdot`) compute in
-    the dtype of ``X``: for float32 codes the products carry ~1e-7 relative error, far
-    below what decides a margin, and it halves the memory traffic. The solver's
-    gradients and Newton systems use float64 copies of the rows they need
-    (:meth:`gather`, :meth:`add_moments`).
-
-    Attributes: ``mean`` and ``var`` (per column, float64), ``n``, ``d``.
-    """
-
-    def __init__(self, X: np.ndarray, rows: np.ndarray):
-        self.X, self.rows = X, rows
-        self.n, self.d = len(rows), X.shape[1]
-        self.block = max(1, _BLOCK_ELEMENTS // self.d)
-        self.dense = None
-        if self.n * self.d <= _MATERIALIZE_ELEMENTS:
-            whole = rows.size == X.shape[0] and np.array_equal(rows, np.arange(self.n))
-            self.dense = np.ascontiguousarray(X) if whole else np.ascontiguousarray(X[rows])
-        # Chan et al.'s pairwise merge of block statistics: one pass, no cancellation.
-        # Cache-sized blocks (~2 MB in float32) make this pass about twice as fast.
-        count, self.mean, m2 = 0, np.zeros(self.d), np.zeros(self.d)
-        for s, e in self._blocks(max(1, _STATS_BLOCK_ELEMENTS // self.d)):
-            raw = self._raw(s, e)
-            m, block_mean = raw.shape[0], raw.sum(axis=0).astype(np.float64) / raw.shape[0]
-            A = raw - block_mean.astype(raw.dtype)  # centred within the block: small, safe in float32
-            diff = block_mean - self.mean
-            m2 += np.einsum("ij,ij->j", A, A) + diff**2 * count * m / (count + m)
-            self.mean += diff * m / (count + m)
-            count += m
-        self.var = m2 / self.n
-
-    def _blocks(self, size: int | None = None):
-        size = size or self.block
-        return ((s, min(s + size, self.n)) for s in range(0, self.n, size))
-
-    def _raw(self, start: int, stop: int) -> np.ndarray:
-        """Uncentred rows ``start:stop`` in the dtype of ``X`` (a view when copied once)."""
-        return self.dense[start:stop] if self.dense is not None else self.X[self.rows[start:stop]]
-
-    def gather(self, positions: np.ndarray) -> np.ndarray:
-        """The centred rows at ``positions``, shape (len(positions), d), float64."""
-        out = (self.dense[positions] if self.dense is not None else self.X[self.rows[positions]]).astype(np.float64)
-        out -= self.mean
-        return out
-
-    def dot(self, v: np.ndarray) -> np.ndarray:
-        """``(X[rows] - mean) @ v``, shape (n,), float64."""
-        out = np.empty(self.n)
-        v_cast = v.astype(self.X.dtype)
-        for s, e in self._blocks():
-            out[s:e] = self._raw(s, e) @ v_cast
-        out -= float(self.mean @ v)
-        return out
-
-    def tdot(self, r: np.ndarray) -> np.ndarray:
-        """``(X[rows] - mean).T @ r``, shape (d,), float64."""
-        out = np.zeros(self.d)
-        r_cast = r.astype(self.X.dtype)
-        for s, e in self._blocks():
-            out += r_cast[s:e] @ self._raw(s, e)
-        out -= self.mean * float(r.sum())
-        return out
-
-    def add_moments(self, positions: np.ndarray, weights, t: np.ndarray, S, s, u) -> None:
-        """Add ``(AᵀWA, AᵀW1, AᵀWt)`` to ``(S, s, u)`` in place, for ``A`` the centred rows at
-        ``positions`` and ``W`` the ``weights``: one number for all rows, or one per row."""
-        for k in range(0, len(positions), self.block):
-            pos = positions[k : k + self.block]
-            A = self.gather(pos)
-            if np.ndim(weights) == 0:
-                S += weights * (A.T @ A)  # NumPy hands A.T @ A to BLAS syrk
-                s += weights * A.sum(axis=0)
-                u += weights * (t[pos] @ A)
-                continue
-            wk = weights[k : k + self.block]
-            # S += Aᵀ (wk A) in one BLAS call writing into S (S is symmetric, so its
-            # C-ordered memory is also the Fortran-ordered S that dgemm updates)
-            out = _dgemm(1.0, A.T, (wk[:, None] * A).T, beta=1.0, c=S.T, trans_b=1, overwrite_c=1)
-            if not np.shares_memory(out, S):
-                S[...] = out.T
-            s += wk @ A
-            u += (wk * t[pos]) @ A
-
-
-class _ActiveMoments:
-    """``(AᵀA, Aᵀ1, Aᵀt, |A|, Σt)`` over the rows ``A`` inside the margin, kept up to date
-    by adding the rows that enter and removing those that leave (or rebuilt when that is
-    cheaper)."""
-
-    def __init__(self, design: _CentredRows, t: np.ndarray):
-        self.design, self.t = design, t
-        d = design.d
-        self.S, self.s, self.u = np.zeros((d, d)), np.zeros(d), np.zeros(d)
-        self.rows = np.zeros(design.n, dtype=bool)
-
-    def update(self, active: np.ndarray) -> None:
-        changed = np.flatnonzero(active != self.rows)
-        moments = (self.t, self.S, self.s, self.u)
-        if changed.size > np.count_nonzero(active):
-            self.S[:], self.s[:], self.u[:] = 0.0, 0.0, 0.0
-            self.design.add_moments(np.flatnonzero(active), 1.0, *moments)
-        elif changed.size > self.design.d:  # add the rows that entered the margin, remove those that left it
-            self.design.add_moments(changed[active[changed]], 1.0, *moments)
-            self.design.add_moments(changed[~active[changed]], -1.0, *moments)
-        elif changed.size:  # the same in one product: few rows make syrk's halved work moot
-            self.design.add_moments(changed, np.where(active[changed], 1.0, -1.0), *moments)
-        self.rows = active.copy()
-        self.n_act, self.t_act = float(np.count_nonzero(active)), float(self.t[active].sum())
-
-
-class _ActiveGram:
-    """Rows of ``Y = X̃ P^-½`` met in the dual Newton steps, their inner products, and the
-    Cholesky factor of ``YYᵀ + I/2C`` over all of them.
-
-    The active set changes by a few rows per step, so each step computes products only
-    for the rows that entered the margin, and while the set only grows the factor is
-    extended by those rows (``O(|A|² r)``) rather than recomputed (``O(|A|³)``). The cache
-    starts over (from the current active set) when it would outgrow ``2 D`` rows.
-    """
-
-    def __init__(self, design: _CentredRows, root_p: np.ndarray, C: float):
-        self.design, self.root, self.ridge = design, root_p, 1 / (2 * C)
-        self.capacity = min(design.n, 2 * design.d)
-        self.slot = np.full(design.n, -1)
-        self.Y = np.empty((self.capacity, design.d))
-        self.G = np.empty((self.capacity, self.capacity))
-        self.L = np.zeros((self.capacity, self.capacity))
-        self.row_of = np.empty(self.capacity, dtype=np.intp)
-        self.size = self.factored = 0
-
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The active ``rows`` in the order the cache holds them, their ``Y`` (|rows|, D)
-        and the lower Cholesky factor of ``Y Yᵀ + I/2C`` (|rows|, |rows|), float64."""
-        new = rows[self.slot[rows] < 0]
-        if self.size + new.size > self.capacity:
-            self.slot[:], self.size, self.factored, new = -1, 0, 0, rows
-        if new.size:
-            k, m = self.size, self.size + new.size
-            Yn = self.design.gather(new) / self.root
-            self.Y[k:m] = Yn
-            self.G[k:m, :m] = Yn @ self.Y[:m].T
-            self.G[:k, k:m] = self.G[k:m, :k].T
-            self.slot[new], self.row_of[k:m], self.size = np.arange(k, m), new, m
-        if rows.size == self.size:  # every cached row is active: extend the factor
-            k, m = self.factored, self.size
-            if k < m:
-                B = scipy.linalg.solve_triangular(self.L[:k, :k], self.G[:k, k:m], lower=True, check_finite=False)
-                schur = self.G[k:m, k:m] - B.T @ B
-                schur[np.diag_indices_from(schur)] += self.ridge
-                self.L[k:m, :k] = B.T
-                self.L[k:m, k:m] = scipy.linalg.cholesky(schur, lower=True, overwrite_a=True, check_finite=False)
-                self.factored = m
-            return self.row_of[:m], self.Y[:m], self.L[:m, :m]
-        pos = np.sort(self.slot[rows])
-        M = self.G[np.ix_(pos, pos)]
-        M[np.diag_indices_from(M)] += self.ridge
-        return self.row_of[pos], self.Y[pos], scipy.linalg.cholesky(M, lower=True, overwrite_a=True, check_finite=False)
-
-
-def _line_search(o, t, delta, wPd, dPd, C) -> float:
-    """Exact minimiser over ``tau >= 0`` of the objective along a Newton direction.
-
-    Along ``theta + tau * step`` the objective is convex and piecewise quadratic, so its
-    derivative is piecewise linear and non-decreasing; the breakpoints are where a sample
-    enters or leaves the margin. Sort them and find the segment where the slope crosses 0.
-    ``o``: current outputs, ``delta``: change of outputs per unit step, ``wPd``/``dPd``:
-    ``w·P·Δw`` and ``Δw·P·Δw`` from the penalty.
-    """
-    slack, rate = 1 - t * o, t * delta  # (o - t)·delta = -slack·rate since t² = 1
-    active = slack > 0
-    slack_act, rate_act = np.where(active, slack, 0.0), np.where(active, rate, 0.0)
-    a0 = wPd - 2 * C * float(slack_act @ rate)
-    b0 = dPd + 2 * C * float(rate_act @ rate_act)
-    if a0 >= 0:
-        return 0.0
-    # active samples moving out of the margin leave it, inactive ones moving in enter it
-    events = np.flatnonzero(np.where(active, rate > 0, rate < 0))
-    ev_slack, ev_rate = slack[events], rate[events]
-    tau = ev_slack / ev_rate
-    order = np.argsort(tau)
-    tau, ev_slack, ev_rate = tau[order], ev_slack[order], ev_rate[order]
-    A = a0 + np.concatenate([[0.0], np.cumsum(2 * C * ev_slack * np.abs(ev_rate))])
-    B = b0 - np.concatenate([[0.0], np.cumsum(2 * C * ev_rate * np.abs(ev_rate))])
-    ends = np.concatenate([tau, [np.inf]])
-    with np.errstate(invalid="ignore"):
-        slope_at_end = np.where(np.isinf(ends), np.where(B > 0, np.inf, A), A + B * ends)
-    k = int(np.argmax(slope_at_end >= 0))
-    if slope_at_end[k] < 0 or B[k] <= 0:  # no finite minimiser along this line
-        return 1.0
-    return float(-A[k] / B[k])
-
-
-def _fit_squared_hinge(
-    design: _CentredRows, t: np.ndarray, C: float, p: np.ndarray, tol: float, max_iter: int
-) -> tuple[np.ndarray, float, int, bool]:
-    """Minimise ``½ Σ p_j w_j² + C Σ_i max(0, 1 - t_i (x̃_i·w + b))²`` over ``(w, b)``.
-
-    The L2-SVM objective of ``LinearSVC(loss="squared_hinge")`` with an unpenalised
-    bias and a diagonal penalty ``p`` (``p = var`` is the same as fitting on
-    standardised features), solved by :func:`_newton`. Stops when the gradient norm
-    falls to ``tol`` times its value at ``(w, b) = 0``.
-
-    The path starts from the class-mean difference in standardised coordinates with its
-    scale and bias fitted exactly (a two-parameter problem of the same kind) instead of
-    from ``w = 0``, where every sample is active and the first step costs a full
-    ``N·D²`` pass.
-
-    Returns ``(w, b, n_iter, converged)``.
-    """
-    xt, g0 = _gradient_at_zero(design, t, C)
-    if g0 == 0:  # (0, 0) is optimal
-        return np.zeros(design.d), 0.0, 0, True
-    w, b, o = _mean_difference_start(design, t, C, p, xt, tol)
-    return _newton(design, t, C, p, tol, max_iter, w, b, g0, o)
-
-
-def _gradient_at_zero(design: _CentredRows, t: np.ndarray, C: float) -> tuple[np.ndarray, float]:
-    """``X̃ᵀt`` and the norm of the gradient at ``(w, b) = 0``.
-
-    There every sample is inside the margin and the gradient is ``-2C (X̃ᵀt, Σt)``;
-    ``X̃ᵀt`` is proportional to the difference of the class means.
-    """
-    xt = design.tdot(t)
-    return xt, 2 * C * math.hypot(float(np.linalg.norm(xt)), float(t.sum()))
-
-
-def _newton(design, t, C, p, tol, max_iter, w, b, g0, o=None) -> tuple[np.ndarray, float, int, bool]:
-    """Modified finite Newton iterations (Keerthi & DeCoste, JMLR 2005) from ``(w, b)``.
-
-    Each step solves the regularised least-squares problem on the samples inside the
-    margin, then an exact line search. That least-squares problem is solved in whichever
-    form is smaller: through the ``|A|×|A|`` Gram matrix of the active samples when there
-    are at most ``D`` of them (nearly separable data, and always when ``N ≤ D``), else
-    through the ``D×D`` moment matrix, which is updated by the rows that enter or leave
-    rather than recomputed. ``o``: the outputs ``X̃w + b`` if already known.
-
-    Returns ``(w, b, steps, converged)``; converged means gradient norm ``<= tol * g0``.
-    """
-    d = design.d
-    o = design.dot(w) + b if o is None else o
-    moments, gram, root = None, None, np.sqrt(p)
-    for it in range(max_iter + 1):
-        active = t * o < 1
-        rows = np.flatnonzero(active)
-        if rows.size <= d:
-            if gram is None:
-                gram = _ActiveGram(design, root, C)
-            rows, Y, L = gram.take(rows)
-            r = o[rows] - t[rows]
-            g_w, g_b = p * w + 2 * C * root * (r @ Y), 2 * C * float(r.sum())
-        else:
-            if moments is None:
-                moments, primal = _ActiveMoments(design, t), _PrimalLeastSquares(design, p, C)
-            moments.update(active)
-            g_w = p * w + 2 * C * (moments.S @ w + moments.s * b - moments.u)
-            g_b = 2 * C * (float(moments.s @ w) + moments.n_act * b - moments.t_act)
-        if math.hypot(float(np.linalg.norm(g_w)), g_b) <= tol * g0:
-            return w, b, it, True
-        if it == max_iter:
-            break
-        if rows.size <= d:
-            w_new, b_new = _least_squares_dual(Y, L, t[rows], root, b)
-        else:
-            w_new, b_new = primal.solve(moments)
-        dw, db = w_new - w, b_new - b
-        delta = design.dot(dw) + db
-        step = _line_search(o, t, delta, float(w @ (p * dw)), float(dw @ (p * dw)), C)
-        if step == 0.0:
-            return w, b, it + 1, True
-        w, b = w + step * dw, b + step * db
-        o += step * delta
-        if step == 1.0 and np.array_equal(t * o < 1, active):
-            return w, b, it + 1, True  # the least-squares solution is consistent with its active set
-    return w, b, max_iter, False
-
-
-def _mean_difference_start(design: _CentredRows, t, C, p, xt, tol: float):
-    """``(w, b, outputs)`` on the ray of ``w0 = X̃ᵀt / p`` with the best scale and bias
-    (to the same relative tolerance as the whole problem: a tighter one can cycle on
-    samples sitting exactly at the margin)."""
-    w0 = xt / p
-    s = design.dot(w0)
-    line = _CentredRows(s[:, None], np.arange(design.n))
-    _, g0 = _gradient_at_zero(line, t, C)
-    a, c, _, _ = _newton(line, t, C, np.array([float(w0 @ (p * w0))]), tol, 100, np.zeros(1), 0.0, g0)
-    shift = float(line.mean[0])
-    return a[0] * w0, c - a[0] * shift, a[0] * (s - shift) + c
-
-
-class _PrimalLeastSquares:
-    """Minimiser of ``½ wᵀPw + C Σ_A (t - x̃·w - b)²`` from the active-set moments.
-
-    Its matrix ``H = [[P + 2C AᵀA, 2C Aᵀ1], [2C 1ᵀA, 2C|A|]]`` is factored (Cholesky) for
-    one active set and reused while at most ``D / 8`` rows have entered or left the
-    margin since: they change ``H`` by ``±2C a aᵀ`` each (``a = [x̃, 1]``), which the
-    Woodbury identity folds in at ``O(D² r)`` instead of a new ``O(D³)`` factorisation.
-    """
-
-    def __init__(self, design: _CentredRows, p: np.ndarray, C: float):
-        self.design, self.p, self.C = design, p, C
-        self.limit = max(8, design.d // 8)
-        self.factor, self.reference = None, None
-
-    def solve(self, moments: _ActiveMoments) -> tuple[np.ndarray, float]:
-        d, C = self.p.size, self.C
-        rhs = np.concatenate([2 * C * moments.u, [2 * C * moments.t_act]])
-        changed = None if self.factor is None else np.flatnonzero(moments.rows != self.reference)
-        if changed is None or changed.size > self.limit:
-            H = np.empty((d + 1, d + 1))
-            np.multiply(moments.S, 2 * C, out=H[:d, :d])
-            H[np.diag_indices(d)] += self.p
-            H[:d, d] = H[d, :d] = 2 * C * moments.s
-            H[d, d] = 2 * C * moments.n_act + 1e-12 * (1 + float(self.p.max()))  # definite if no sample is active
-            try:  # H is symmetric: its transpose is the Fortran-ordered matrix LAPACK factors in place
-                self.factor = scipy.linalg.cho_factor(H.T, overwrite_a=True, check_finite=False)
-            except np.linalg.LinAlgError:
-                self.factor = None
-                target = scipy.linalg.lstsq(H, rhs)[0]
-                return target[:d], float(target[d])
-            self.reference, changed = moments.rows.copy(), np.empty(0, dtype=np.intp)
-        target = scipy.linalg.cho_solve(self.factor, rhs, check_finite=False)
-        if changed.size:
-            U = np.empty((changed.size, d + 1))
-            U[:, :d], U[:, d] = self.design.gather(changed), 1.0
-            Z = scipy.linalg.cho_solve(self.factor, U.T, check_finite=False)
-            capacitance = U @ Z
-            capacitance[np.diag_indices(changed.size)] += np.where(moments.rows[changed], 1.0, -1.0) / (2 * C)
-            target -= Z @ np.linalg.solve(capacitance, U @ target)
-        return target[:d], float(target[d])
-
-
-def _least_squares_dual(Y, L, tA, root_p, b: float) -> tuple[np.ndarray, float]:
-    """The same minimiser through the Gram matrix of the active rows (|A| ≤ D).
-
-    ``Y`` holds the active rows scaled by ``P^-½`` and ``L`` is the lower Cholesky factor
-    of ``M = YYᵀ + I/2C``. The optimality conditions give ``w = P^-½ Yᵀα`` with
-    ``α = M⁻¹(t - b1)`` and ``Σα = 0``, so ``b = 1ᵀM⁻¹t / 1ᵀM⁻¹1``.
-    """
-    if tA.size == 0:
-        return np.zeros(root_p.size), b
-    half = scipy.linalg.solve_triangular(L, np.column_stack([tA, np.ones_like(tA)]), lower=True, check_finite=False)
-    sol = scipy.linalg.solve_triangular(L, half, lower=True, trans="T", check_finite=False)
-    b_new = float(sol[:, 0].sum() / sol[:, 1].sum())
-    v = (sol[:, 0] - b_new * sol[:, 1]) @ Y
-    return v / root_p, b_new
 
 
 # -- the estimator --------------------------------------------------------------------
@@ -413,13 +50,17 @@ class AttributeDirection(BaseEstimator):
     method : {"svm", "logistic", "lda", "mean_difference"}, default="svm"
         The linear classifier.
 
-        * ``"svm"``: L2-regularised squared-hinge linear SVM (the objective of
-          scikit-learn's ``LinearSVC``, bias not penalised), solved by a primal finite
-          Newton method (typically 2-40 steps) whose cost is ``O(N·D)`` per step plus
+        * ``"svm"``: L2-regularised linear SVM, bias not penalised. With the default
+          ``loss="squared_hinge"`` (the objective of scikit-learn's ``LinearSVC``) it is
+          solved by a primal finite Newton method (typically 2-40 steps) whose cost is ``O(N·D)`` per step plus
           a linear solve in ``min(|A|, D)`` unknowns, ``A`` the samples inside the
           margin (few on nearly separable data, at most ``N``); it never forms an
           ``N × N`` kernel matrix. With ``N`` and ``D`` both in the tens of thousands a
-          step can take minutes: use "logistic" or reduce ``D``.
+          step can take minutes: use "logistic" or reduce ``D``. ``loss="hinge"``
+          (the objective of ``SVC(kernel="linear")``, InterFaceGAN's) is solved by dual
+          coordinate descent, one ``O(N·D)`` pass per iteration; it needs more passes
+          than the Newton method needs steps, but it is less swayed by mislabelled
+          samples far on the wrong side.
         * ``"logistic"``: L2-regularised logistic regression (lbfgs).
         * ``"lda"``: linear discriminant analysis with Ledoit-Wolf shrinkage of the
           shared covariance (works for ``N < D``); intercept includes the class priors.
@@ -436,6 +77,9 @@ class AttributeDirection(BaseEstimator):
     C : float > 0, default=1.0
         Inverse regularisation strength of "svm" and "logistic", as in scikit-learn
         (it multiplies the *sum* of the per-sample losses).
+    loss : {"squared_hinge", "hinge"}, default="squared_hinge"
+        For "svm": the per-sample loss, ``max(0, 1 - m)²`` or ``max(0, 1 - m)`` of the
+        margin ``m``. Ignored by the other methods.
     standardize : bool, default=True
         For "svm" and "logistic": apply the penalty in standardised coordinates
         (each latent coordinate divided by its standard deviation), which keeps the
@@ -446,10 +90,13 @@ class AttributeDirection(BaseEstimator):
         subsample of at most ``max_samples`` codes (at most ``max_samples // 2`` per
         class; all of a rarer class). Balancing changes the class priors, so it moves
         the intercept towards the middle between the classes. ``None`` uses all samples.
-    max_iter : int, default=100
-        Newton steps ("svm") or lbfgs iterations ("logistic").
+    max_iter : int or None, default=None
+        Newton steps ("svm", squared hinge; None: 100), passes over the samples ("svm",
+        hinge; None: 1000) or lbfgs iterations ("logistic"; None: 100).
     tol : float, default=1e-4
-        Stopping tolerance: relative gradient norm for "svm", lbfgs ``tol`` for "logistic".
+        Stopping tolerance: relative gradient norm for the squared hinge, the largest
+        violation of the optimality conditions in margin units for the hinge, lbfgs
+        ``tol`` for "logistic".
     random_state : int, RandomState or None, default=0
         Seed of the train/validation split and of ``max_samples`` subsampling.
 
@@ -498,9 +145,10 @@ class AttributeDirection(BaseEstimator):
         n_extreme: int | None = None,
         val_fraction: float = 0.3,
         C: float = 1.0,
+        loss: Loss = "squared_hinge",
         standardize: bool = True,
         max_samples: int | None = None,
-        max_iter: int = 100,
+        max_iter: int | None = None,
         tol: float = 1e-4,
         random_state=0,
     ):
@@ -509,6 +157,7 @@ class AttributeDirection(BaseEstimator):
         self.n_extreme = n_extreme
         self.val_fraction = val_fraction
         self.C = C
+        self.loss = loss
         self.standardize = standardize
         self.max_samples = max_samples
         self.max_iter = max_iter
@@ -533,12 +182,14 @@ class AttributeDirection(BaseEstimator):
             raise ValueError(f"val_fraction must be a number in [0, 1); got {self.val_fraction!r}")
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ValueError(f"C must be a positive number; got {self.C!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not one of {', '.join(map(repr, LOSSES))}")
         if self.max_samples is not None and not (
             isinstance(self.max_samples, (int, np.integer)) and self.max_samples >= 2 * _MIN_PER_CLASS
         ):
             raise ValueError(f"max_samples must be None or an int >= {2 * _MIN_PER_CLASS}; got {self.max_samples!r}")
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive int; got {self.max_iter!r}")
+        if self.max_iter is not None and not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise ValueError(f"max_iter must be None or a positive int; got {self.max_iter!r}")
         if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number; got {self.tol!r}")
 
@@ -638,6 +289,8 @@ class AttributeDirection(BaseEstimator):
 
     def _fit_hyperplane(self, X: np.ndarray, train: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, float, int]:
         """Weights and bias of the hyperplane in the original coordinates."""
+        hinge = self.method == "svm" and self.loss == "hinge"
+        max_iter = int(self.max_iter) if self.max_iter is not None else (1000 if hinge else 100)
         if self.method == "svm":
             design = _CentredRows(X, train)
             p = np.where(design.var > 0, design.var, 1.0) if self.standardize else np.ones(design.d)
@@ -645,10 +298,13 @@ class AttributeDirection(BaseEstimator):
             # Small problems are many small BLAS calls, which extra threads only slow down;
             # the block products of large ones do gain from them.
             with single_blas_thread() if design.dense is not None else contextlib.nullcontext():
-                w, b, n_iter, ok = _fit_squared_hinge(design, t, float(self.C), p, float(self.tol), int(self.max_iter))
+                w, b, n_iter, ok = fit_linear_svm(
+                    design, t, loss=self.loss, C=float(self.C), p=p, tol=float(self.tol), max_iter=max_iter
+                )
             if not ok:
+                steps = "Newton steps" if self.loss == "squared_hinge" else "passes over the samples"
                 warnings.warn(
-                    f"the SVM solver stopped after max_iter={self.max_iter} Newton steps before converging; "
+                    f"the SVM solver stopped after max_iter={max_iter} {steps} before converging; "
                     "increase max_iter",
                     ConvergenceWarning,
                     stacklevel=3,
@@ -661,7 +317,7 @@ class AttributeDirection(BaseEstimator):
             scale = Xtr.std(axis=0) if self.standardize else np.ones(Xtr.shape[1])
             scale[scale == 0] = 1.0
             Xtr /= scale
-            clf = LogisticRegression(C=float(self.C), max_iter=int(self.max_iter), tol=float(self.tol))
+            clf = LogisticRegression(C=float(self.C), max_iter=max_iter, tol=float(self.tol))
             clf.fit(Xtr, pos)
             w = clf.coef_[0] / scale
             return w, float(clf.intercept_[0]) - float(w @ mu), int(np.max(clf.n_iter_))

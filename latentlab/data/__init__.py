@@ -6,7 +6,7 @@ built-in names. Every loader returns a :class:`~latentlab.data.dataset.Dataset`.
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 import inspect
 from pathlib import Path
 
@@ -57,7 +57,7 @@ def describe_builtin() -> dict[str, str]:
 
 def _resolve(target: str):
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return getattr(_import_module(module), name)
 
 
 def _call(fn, what: str, options: dict):

@@ -1,14 +1,20 @@
 """Exact k-nearest neighbours in bounded memory, on CPU or CUDA.
 
-The engine behind every neighbour-based intrinsic-dimension estimator. Squared distances
-come from matrix products, ``||a||^2 + ||b||^2 - 2 a.b``, computed in float32 one
-(query block x database block) tile at a time. A selection by group minima and
-``torch.topk`` (a partial sort) keeps the best candidates of each query block, and the
-candidate lists are merged: on a GPU one list per tile; on CPU one list per run of tiles
-held side by side in a per-worker buffer (usually all of a query block's tiles), so the
-costly selection runs once per query block rather than once per tile. Tile and buffer
-sizes follow from ``memory_budget``; the cost is ``O(N^2 D)`` arithmetic in
-``O(budget + N (D + k))`` memory.
+The engine behind every neighbour-based intrinsic-dimension estimator. The full N x N
+distance matrix is never formed; it is walked in tiles. The points are cut into query
+blocks (rows of the matrix) and database blocks (columns); a tile is one (query block x
+database block) piece, and one float32 matrix product fills it with squared distances
+``||b||^2 - 2 a.b`` (each point carries its squared norm as an extra coordinate; the
+query's own ``||a||^2`` does not change its ranking). From a tile only the ``k`` smallest
+entries of each row survive, found by group minima and ``torch.topk`` (a partial sort,
+see :func:`_smallest_k`), and the survivors of a query block's tiles are merged into its
+candidate list: on a GPU one list per tile; on CPU one list per run of tiles held side
+by side in a per-worker buffer (usually all of a query block's tiles), so the costly
+selection runs once per query block rather than once per tile. CPU tiles are small
+enough to stay in the last-level cache between the product and the selection, and query
+blocks are spread over worker threads. Tile and buffer sizes follow from
+``memory_budget``; the cost is ``O(N^2 D)`` arithmetic in ``O(budget + N (D + k))``
+memory.
 
 float32 and the expanded form lose precision for near points (cancellation), so
 

@@ -11,7 +11,7 @@
   are imported on first use.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 from latentlab.metrics.evaluate import EvaluationTable, evaluate_models
 from latentlab.metrics.features import domain_feature_network, extract_features
@@ -64,7 +64,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(_import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'latentlab.metrics' has no attribute {name!r}")

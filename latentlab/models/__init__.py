@@ -5,7 +5,7 @@ Model families register here under the ``kind`` stored in their checkpoints.
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 
 # Diffusion sampling defaults. They live here, free of torch, so that `latentlab sample --help`
 # shows them without importing the model code; DDPMConfig and DDPM.sample take them from here.
@@ -31,7 +31,7 @@ def model_class(kind: str):
         known = ", ".join(available_kinds()) or "none yet"
         raise ValueError(f"unknown model kind {kind!r}; this latentlab knows: {known}")
     module, _, name = MODEL_KINDS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return getattr(_import_module(module), name)
 
 
 def model_from_checkpoint(checkpoint, device=None):

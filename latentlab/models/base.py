@@ -18,15 +18,7 @@ import abc
 
 import torch
 
-__all__ = ["Generator", "ImagePool", "batched"]
-
-
-def batched(fn, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """Apply ``fn`` to ``x`` in batches on ``device``; results are gathered on the CPU."""
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, not {batch_size}")
-    outs = [fn(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    return torch.cat(outs) if outs else torch.empty(0)
+__all__ = ["Generator", "ImagePool"]
 
 
 class Generator(abc.ABC):

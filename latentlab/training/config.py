@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,12 +56,6 @@ class DataConfig:
     options: dict = field(default_factory=dict)
 
 
-def _type_name(tp) -> str:
-    if typing.get_origin(tp) is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    return getattr(tp, "__name__", str(tp))
-
-
 def _check_value(section: str, f: dataclasses.Field, value, tp):
     where = f"{section}.{f.name}"
     origin = typing.get_origin(tp)
@@ -69,7 +64,7 @@ def _check_value(section: str, f: dataclasses.Field, value, tp):
         if value not in allowed:
             raise ValueError(f"{where} = {value!r} is not allowed; choose one of: {', '.join(map(repr, allowed))}")
         return value
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None

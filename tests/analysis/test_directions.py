@@ -7,11 +7,11 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from latentlab.analysis import AttributeDirection
-from latentlab.analysis import directions
+from latentlab.analysis import svm_solver
 from latentlab.analysis.directions import METHODS
 
 
@@ -162,9 +162,9 @@ def test_newton_step_is_the_same_in_primal_and_dual_form():
     X = rng.standard_normal((300, 40)) * rng.uniform(0.5, 2.0, 40) + 3.0
     t = np.where(rng.random(300) < 0.4, 1.0, -1.0)
     p = rng.uniform(0.5, 2.0, 40)
-    design = directions._CentredRows(X, np.arange(300))
-    gram = directions._ActiveGram(design, np.sqrt(p), 0.7)
-    moments, primal = directions._ActiveMoments(design, t), directions._PrimalLeastSquares(design, p, 0.7)
+    design = svm_solver._CentredRows(X, np.arange(300))
+    gram = svm_solver._ActiveGram(design, np.sqrt(p), 0.7)
+    moments, primal = svm_solver._ActiveMoments(design, t), svm_solver._PrimalLeastSquares(design, p, 0.7)
     active = np.zeros(300, dtype=bool)
     active[rng.choice(300, 25, replace=False)] = True
     # rows only entering (both factorisations are extended/updated), a few rows in and
@@ -180,9 +180,66 @@ def test_newton_step_is_the_same_in_primal_and_dual_form():
         w_p, b_p = primal.solve(moments)
         held, Y, L = gram.take(rows)
         assert np.array_equal(np.sort(held), rows)
-        w_d, b_d = directions._least_squares_dual(Y, L, t[held], np.sqrt(p), 0.0)
+        w_d, b_d = svm_solver._least_squares_dual(Y, L, t[held], np.sqrt(p), 0.0)
         np.testing.assert_allclose(w_d, w_p, rtol=1e-7, atol=1e-9)
         assert abs(b_d - b_p) < 1e-7
+
+
+@pytest.mark.parametrize("C", [0.05, 1.0])
+@pytest.mark.parametrize("standardize", [False, True])
+def test_hinge_agrees_with_libsvm_on_the_same_objective(C, standardize):
+    """loss="hinge" minimises ``½|w|² + C Σ max(0, 1 - t(x·w + b))``, bias unpenalised:
+    SVC(kernel="linear") with the same C. standardize=True is the same fit on codes
+    divided by their (population) standard deviation, reported in original coordinates."""
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((500, 6)) * rng.uniform(0.5, 2.0, 6) + 1.5
+    y = Z @ planted_normal(6, 12) + 0.4 * rng.standard_normal(500) > 1.0
+    ours = AttributeDirection(loss="hinge", C=C, standardize=standardize, val_fraction=0, tol=1e-9, max_iter=100_000)
+    ours.fit(Z, y)
+    scale = Z.std(axis=0) if standardize else np.ones(6)
+    ref = SVC(kernel="linear", C=C, tol=1e-9).fit(Z / scale, y)
+    w = ref.coef_[0] / scale
+    norm = np.linalg.norm(w)
+    assert ours.direction_ @ (w / norm) > 0.9999
+    assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
+
+
+@pytest.mark.parametrize("data", [noisy_labels, fewer_samples_than_dimensions, nearly_separable])
+def test_hinge_agrees_with_libsvm_whatever_the_margin(data):
+    """Many samples inside the margin, N < D, nearly separable: the same hyperplane as SVC."""
+    Z, y = data()
+    ours = AttributeDirection(loss="hinge", standardize=False, val_fraction=0, tol=1e-9, max_iter=100_000).fit(Z, y)
+    ref = SVC(kernel="linear", C=1.0, tol=1e-9).fit(Z, y)
+    norm = np.linalg.norm(ref.coef_[0])
+    assert ours.direction_ @ (ref.coef_[0] / norm) > 0.9999
+    assert abs(ours.intercept_ - ref.intercept_[0] / norm) < 1e-3
+
+
+def test_hinge_resists_flipped_labels_at_least_as_well_as_squared_hinge():
+    """5 % of the labels flipped at d = 512: the hinge loss, which grows linearly on the
+    wrong side, recovers the planted normal at least as well as the squared hinge."""
+    d, n = 512, 3000
+    rng = np.random.default_rng(0)
+    normal = planted_normal(d, 1)
+    Z = rng.standard_normal((n, d))
+    y = (Z @ normal > 0) ^ (rng.random(n) < 0.05)
+    cosines = {}
+    for loss in ("squared_hinge", "hinge"):
+        est = AttributeDirection(loss=loss, C=0.01, val_fraction=0, tol=1e-3, max_iter=10_000).fit(Z, y)
+        cosines[loss] = est.direction_ @ normal
+    assert cosines["squared_hinge"] > 0.8  # both find the hyperplane ...
+    assert cosines["hinge"] >= cosines["squared_hinge"]  # ... the hinge no worse
+
+
+def test_hinge_converges_on_streamed_rows(monkeypatch):
+    """Rows read block by block (too many to copy) give the same hinge fit."""
+    Z, y, _, _ = planted_binary(n_samples=2000, d=12, noise=0.3)
+    dense = AttributeDirection(loss="hinge", tol=1e-6, max_iter=10_000).fit(Z, y)
+    monkeypatch.setattr(svm_solver, "_MATERIALIZE_ELEMENTS", 0)
+    monkeypatch.setattr(svm_solver, "_BLOCK_ELEMENTS", 12 * 256)
+    streamed = AttributeDirection(loss="hinge", tol=1e-6, max_iter=10_000).fit(Z, y)
+    assert streamed.direction_ @ dense.direction_ > 0.9999
+    assert abs(streamed.intercept_ - dense.intercept_) < 1e-3
 
 
 def test_streamed_rows_give_the_same_fit(monkeypatch):
@@ -190,8 +247,8 @@ def test_streamed_rows_give_the_same_fit(monkeypatch):
     Z, y, _, _ = planted_binary(n_samples=3000, d=12)
     Z = Z.astype(np.float32)
     dense = AttributeDirection().fit(Z, y)
-    monkeypatch.setattr(directions, "_MATERIALIZE_ELEMENTS", 0)
-    monkeypatch.setattr(directions, "_BLOCK_ELEMENTS", 12 * 256)  # many blocks
+    monkeypatch.setattr(svm_solver, "_MATERIALIZE_ELEMENTS", 0)
+    monkeypatch.setattr(svm_solver, "_BLOCK_ELEMENTS", 12 * 256)  # many blocks
     streamed = AttributeDirection().fit(Z, y)
     np.testing.assert_allclose(streamed.direction_, dense.direction_, atol=1e-6)
     assert abs(streamed.intercept_ - dense.intercept_) < 1e-6
@@ -237,6 +294,7 @@ def test_convergence_warning_when_max_iter_too_small():
         ({}, np.zeros((10, 2)), np.arange(9) % 2, "9 entries but the codes have 10 rows"),
         ({}, np.zeros(10), np.arange(10) % 2, "at least 2-D"),
         ({}, np.zeros((3, 2)), np.arange(3) % 2, "at least 4 samples"),
+        ({"loss": "l1"}, np.zeros((10, 2)), np.arange(10) % 2, "loss='l1' is not one of 'squared_hinge', 'hinge'"),
     ],
 )
 def test_bad_input_raises_clear_errors(kwargs, Z, y, match):
@@ -255,6 +313,6 @@ def test_unfitted_and_clone():
 
 
 # fraction=0.5 keeps every code at one end or the other, so the checks' small data work.
-@parametrize_with_checks([AttributeDirection(fraction=0.5)])
+@parametrize_with_checks([AttributeDirection(fraction=0.5), AttributeDirection(fraction=0.5, loss="hinge")])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
