@@ -8,6 +8,8 @@ import dataclasses
 import torch
 from torch import nn
 
+from latentlab._config import validate_section
+from latentlab._device import resolve_device
 from latentlab.models.base import Generator
 
 __all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch", "frozen", "NoiseDraws"]
@@ -101,8 +103,6 @@ class TrainableModel(nn.Module):
     @classmethod
     def from_checkpoint(cls, checkpoint, device=None, use_ema: bool = True) -> "TrainableModel":
         """Rebuild the model from a :class:`~latentlab.checkpoint.Checkpoint` (EMA weights by default)."""
-        from latentlab.training.config import validate_section
-
         config = validate_section(cls.Config, dict(checkpoint.config["model"]), "model")
         model = cls(config)
         weights = checkpoint.weights.get("ema") if use_ema else None
@@ -112,8 +112,6 @@ class TrainableModel(nn.Module):
 
         model.trained_on = training_data(checkpoint)
         if device is not None:
-            from latentlab._device import resolve_device
-
             model.to(resolve_device(device))
         return model
 
