@@ -14,6 +14,9 @@ from typing import Literal
 
 __all__ = ["field_range", "validate_section"]
 
+# the largest float32: a larger setting (train.lr=1e39) overflows inside the optimizer
+_FLOAT32_MAX = 3.4028234663852886e38
+
 
 def field_range(lo=None, hi=None, *, lo_open=False) -> dict:
     """Metadata of a numeric field: ``lo <= value <= hi`` (``lo < value`` with ``lo_open``)."""
@@ -45,6 +48,9 @@ def _check_value(section: str, f: dataclasses.Field, value, tp):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where} must be a number, not {value!r}")
         value = float(value)
+        if not abs(value) <= _FLOAT32_MAX:  # also refuses nan and inf
+            raise ValueError(f"{where} = {value!r} is not a number models can train with; it must be finite and "
+                             f"at most {_FLOAT32_MAX:.3g} in size (float32)")
     elif tp is str:
         if not isinstance(value, str):
             raise ValueError(f"{where} must be a string, not {value!r}")

@@ -94,6 +94,8 @@ def test_existing_output_needs_force(tmp_path):
         ("train.stepz=10", "unknown field train.stepz; \\[train\\] accepts: steps"),
         ("model.loss=nonsense", "model.loss = 'nonsense' is not allowed; choose one of: 'minimax'"),
         ("model.latent_dim=2.5", "model.latent_dim must be an integer"),
+        ("train.lr=1e39", "train.lr = 1e.39 is not a number models can train with"),
+        ("train.lr=inf", "train.lr = inf is not a number models can train with"),
         ("model.d_norm=batch", "d_norm = 'batch' cannot be used with loss 'wgan-gp'"),
     ],
 )
