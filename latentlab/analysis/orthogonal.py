@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from latentlab.analysis._arrays import as_direction, check_finite, restore, to_numpy, unit
+from latentlab._validation import as_direction, check_finite, restore, to_numpy, unit
 
 __all__ = ["orthogonalize", "orthogonalization_report", "OrthogonalizationReport", "gram_schmidt", "cosine_matrix"]
 

@@ -13,7 +13,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab.analysis._arrays import check_codes, check_finite, flatten_like, restore, to_numpy
+from latentlab._validation import check_codes, check_finite, flatten_like, restore, to_numpy
 
 __all__ = ["PCADirections"]
 

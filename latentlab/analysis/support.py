@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from latentlab.analysis._arrays import check_codes, check_paired, to_numpy
+from latentlab._validation import check_codes, check_paired, to_numpy
 
 __all__ = ["SupportSet", "support_set", "SOURCES"]
 

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg.blas import dgemm as _dgemm
 
-from latentlab.analysis._arrays import _BLOCK_ELEMENTS
+from latentlab._validation import _BLOCK_ELEMENTS
 
 __all__ = ["LOSSES", "fit_linear_svm"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab.analysis._arrays import to_numpy
+from latentlab._validation import to_numpy
 from latentlab.analysis.maps import LatentMap, transport_direction
 from latentlab.analysis.results import DirectionResult
 from latentlab.analysis.support import _decode, _in_batches

@@ -94,7 +94,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from latentlab.analysis._arrays import check_codes, check_finite, to_numpy
+from latentlab._validation import check_codes, check_finite, to_numpy
 
 __all__ = [
     "DISENTANGLEMENT_METRICS",

@@ -1,4 +1,4 @@
-"""Input checks and shape handling shared by the array-side analysis estimators.
+"""Input checks and shape handling shared by the analysis estimators and the metrics.
 
 Every analysis estimator takes latent codes as NumPy arrays or torch tensors of shape
 ``(N, *latent_shape)``: a flat code space ``(N, d)`` or codes with extra structure such
@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab._convert import to_numpy  # also imported from here by the analysis modules
+from latentlab._convert import to_numpy  # also imported from here by the analysis modules and metrics
 
 # Rows per block when scanning big arrays, so that temporaries stay ~32 MB.
 _BLOCK_ELEMENTS = 1 << 22
