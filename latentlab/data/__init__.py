@@ -144,9 +144,7 @@ def load_for_model(name_or_path, model, **options) -> Dataset:
     """
     shape = tuple(getattr(model, "sample_shape", ()) or ())
     key = str(name_or_path)
-    target = _resolve(_BUILTIN[key][0]) if key in _BUILTIN else None
-    if target is None and Path(key).expanduser().exists():
-        target = _resolve(_FILE_LOADERS[_file_kind(Path(key).expanduser())])
+    target = _loader(key)
     if len(shape) == 3 and "size" not in options and target is not None and "size" in inspect.signature(target).parameters:
         options["size"] = shape[-1]
     dataset = load(name_or_path, **options)

@@ -348,7 +348,7 @@ def evaluate_models(
         if evaluate_disentanglement is not None:
             try:
                 row.update({str(k): float(v) for k, v in
-                            evaluate_disentanglement(gen, dataset, n=int(n), seed=seed).items()})
+                            evaluate_disentanglement(gen, dataset, n=int(n), seed=seed, progress=progress).items()})
             except NotImplementedError:  # a model that cannot encode: its cells stay NaN
                 pass
         values[name].append(row)

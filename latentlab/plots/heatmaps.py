@@ -178,4 +178,4 @@ def read_matrix(path: str | os.PathLike) -> tuple[np.ndarray, list[str], list[st
 def _cell_text(value: float, fmt: str) -> str:
     """``format(value, fmt)``, without the minus sign of a value that rounds to zero ("-0.00" -> "0.00")."""
     text = format(value, fmt)
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return format(0.0, fmt) if text == format(-0.0, fmt) else text

@@ -78,13 +78,19 @@ def test_forward_noising_matches_closed_form():
         assert (x.var(0) - (1 - ab)).abs().max() < 5 * (1 - ab) * math.sqrt(2 / n)
 
 
+def _noised_batch(n: int, seed: int, lam_max: float):
+    """``(x0, eps, lam, x_t)``: ``n`` float64 images in [-1, 1], their noise, log-SNRs from
+    -lam_max to lam_max, and the noised images."""
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(n, 2, 3, 3, generator=g, dtype=torch.float64) * 2 - 1
+    eps = torch.randn(n, 2, 3, 3, generator=g, dtype=torch.float64)
+    lam = torch.linspace(-lam_max, lam_max, n, dtype=torch.float64)
+    return x0, eps, lam, add_noise(x0, eps, lam)
+
+
 @pytest.mark.parametrize("prediction", PREDICTIONS)
 def test_prediction_targets_round_trip(prediction):
-    g = torch.Generator().manual_seed(1)
-    x0 = torch.rand(6, 2, 3, 3, generator=g, dtype=torch.float64) * 2 - 1
-    eps = torch.randn(6, 2, 3, 3, generator=g, dtype=torch.float64)
-    lam = torch.linspace(-8, 8, 6, dtype=torch.float64)
-    x_t = add_noise(x0, eps, lam)
+    x0, eps, lam, x_t = _noised_batch(6, seed=1, lam_max=8)
     target = prediction_target(prediction, x0, eps, lam)
     x0_back, eps_back = split_prediction(prediction, target, x_t, lam)
     assert torch.allclose(x0_back, x0, atol=1e-9) and torch.allclose(eps_back, eps, atol=1e-9)
@@ -107,11 +113,8 @@ def test_v_is_rotation_of_x0_and_eps():
 @pytest.mark.parametrize("prediction", PREDICTIONS)
 def test_min_snr_weighting_gives_every_target_the_loss_of_its_x0(prediction):
     # whatever the target, the weighted squared error of a prediction is min(SNR, γ)·|x̂0 - x0|²
-    g = torch.Generator().manual_seed(2)
-    x0 = torch.rand(9, 2, 3, 3, generator=g, dtype=torch.float64) * 2 - 1
-    eps = torch.randn(9, 2, 3, 3, generator=g, dtype=torch.float64)
-    lam = torch.linspace(-12, 12, 9, dtype=torch.float64)
-    x_t = add_noise(x0, eps, lam)
+    x0, eps, lam, x_t = _noised_batch(9, seed=2, lam_max=12)
+    g = torch.Generator().manual_seed(3)
     x0_hat = x0 + 0.1 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
     a, s = scales(lam, 4)
     eps_hat = (x_t - a * x0_hat) / s  # the noise estimate that goes with x̂0 at x_t

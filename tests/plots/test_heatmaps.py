@@ -23,6 +23,8 @@ def test_centred_heatmap_has_symmetric_limits_and_readable_annotations():
     # a tiny negative value (a cosine after orthogonalization) is written 0.00, not -0.00
     fig = heatmap_figure(np.array([[-3e-17, -0.004, -0.006]]), fmt=".2f")
     assert [t.get_text() for t in fig.axes[0].texts] == ["0.00", "0.00", "-0.01"]
+    fig = heatmap_figure(np.array([[-1e-4, -0.02]]), fmt=".0%")  # any format, not only fixed-point
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0%", "-2%"]
 
 
 def test_sequential_limits_and_bad_input():
