@@ -138,7 +138,7 @@ def direction(attribute, conditions, model, labels_from, classifier, data_name, 
         click.echo(choice.note)
         data_name, data_options = choice.data, choice.options
         how = ""
-        if load_kind(model) == "gan":
+        if load_kind(model) in ("gan", "progan"):  # both encode by inversion with a recoder
             import latentlab
 
             gan = latentlab.load(model, device=device)
