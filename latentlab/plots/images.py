@@ -10,7 +10,7 @@ import torch
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import TWO_COLUMN, attach_data, attach_recipe, new_figure
 
-__all__ = ["to_uint8", "tile_images", "image_grid", "attribute_labels"]
+__all__ = ["to_uint8", "tile_images", "image_grid", "attribute_labels", "growth_figure"]
 
 
 def to_uint8(images) -> np.ndarray:
@@ -106,3 +106,54 @@ def attribute_labels(values, attribute: str, levels=None) -> list[str]:
     if len(levels) == 2:
         return [attribute if v else f"no {attribute}" for v in values.tolist()]
     return [f"{attribute}={levels[v]}" for v in values.tolist()]
+
+
+def growth_figure(stages, labels=None, title: str | None = None, width: float = TWO_COLUMN):
+    """The same codes drawn at every resolution of a progressive GAN's growth: one row per stage.
+
+    Each stage's images are enlarged (nearest neighbour, so every pixel stays a visible
+    block) to the largest stage's size.
+
+    Parameters
+    ----------
+    stages : sequence of tensors or arrays, each of shape (N, C, r, r), values in [-1, 1]
+        The images of each stage, in order; the same N and C in every stage, sizes
+        ``r`` that divide the largest (4, 8, 16, 32 px for a 32 px ProGAN).
+    labels : sequence of str, optional
+        One caption per stage, drawn left of its row (default: ``"<r> px"``).
+    title : figure title
+    """
+    stages = [torch.as_tensor(s).detach().float().cpu() for s in stages]
+    if not stages or any(s.ndim != 4 for s in stages):
+        raise ValueError("stages must be a non-empty sequence of image batches of shape (N, C, r, r)")
+    n, c = stages[0].shape[:2]
+    size = max(s.shape[-1] for s in stages)
+    for s in stages:
+        if s.shape[:2] != (n, c) or s.shape[-1] != s.shape[-2] or size % s.shape[-1]:
+            raise ValueError(f"every stage must hold {n} square images of {c} channels whose size divides {size} px; "
+                             f"got shape {tuple(s.shape)}")
+    if labels is not None and len(labels) != len(stages):
+        raise ValueError(f"got {len(labels)} labels for {len(stages)} stages")
+    resolutions = [int(s.shape[-1]) for s in stages]
+    labels = [f"{r} px" for r in resolutions] if labels is None else [str(x) for x in labels]
+    big = torch.stack([torch.nn.functional.interpolate(s, size=(size, size), mode="nearest") for s in stages])
+    pad = max(1, size // 16)
+    tiled = tile_images(big.flatten(0, 1), nrow=n, pad=pad)
+    fig, ax = new_figure(width=width, aspect=tiled.shape[0] / tiled.shape[1] + (0.05 if title else 0))
+    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest",
+              vmin=0, vmax=255)
+    ax.set_axis_off()
+    for i, text in enumerate(labels):
+        ax.text(-pad, pad + i * (size + pad) + size / 2, text, ha="right", va="center", fontsize=7)
+    if title:
+        ax.set_title(title)
+    attach_data(fig, images=big.numpy(), resolutions=np.asarray(resolutions), labels=np.asarray(labels, dtype=str))
+    attach_recipe(fig, "growth_figure", title=title, width=width)
+    return fig
+
+
+@redrawable("growth_figure")
+def _redraw_growth_figure(data: dict, **options):
+    size = data["images"].shape[-1]
+    stages = [data["images"][i][..., :: size // int(r), :: size // int(r)] for i, r in enumerate(data["resolutions"])]
+    return growth_figure(stages, labels=[str(x) for x in data["labels"]], **options)

@@ -22,6 +22,7 @@ CASES = {
                                                  "model.recoder=false"]),
     "2-D gan (rings-gan-nonsat)": ("rings-gan-nonsat", ["model.hidden=16"]),
     "ddpm (faces-ddpm-tiny)": ("faces-ddpm-tiny", ["model.decode_steps=2"]),
+    "progan (faces-progan-tiny)": ("faces-progan-tiny", []),
 }
 
 
@@ -51,7 +52,7 @@ def test_decode_encode_sample_return_plain_tensors(name):
     x = gen.decode(z)
     assert _is_plain(x) and x.numpy().shape == (2, *dataset.sample_shape)
     assert _is_plain(gen.sample(2, generator=torch.Generator().manual_seed(1)))
-    options = {"steps": 2} if gen.config.kind in ("gan", "ddpm") else {}
+    options = {"steps": 2} if gen.config.kind in ("gan", "progan", "ddpm") else {}
     codes = gen.encode(dataset.get(np.arange(2)), **options)
     assert _is_plain(codes) and codes.numpy().shape == (2, *gen.latent_shape)
     # even codes that require grad give plain images

@@ -190,3 +190,16 @@ def test_tiny_config_trains_from_the_cli_and_loads_as_a_generator(tmp_path):
     saved = np.load(tmp_path / "g.npz")
     direction = saved["direction"] if "direction" in saved.files else None
     assert direction is not None and direction.size == 32 and np.isclose(np.linalg.norm(direction), 1, atol=1e-5)
+
+
+def test_growth_figure_shows_the_same_codes_at_every_resolution():
+    from latentlab.plots import figure_data, growth_figure
+
+    model = _model(16)
+    z = model.sample_latents(3, torch.Generator().manual_seed(0))
+    stages = [model.decode_at(z, r) for r in model.resolutions]
+    data = figure_data(growth_figure(stages))
+    assert data["images"].shape == (3, 3, 3, 16, 16) and data["labels"].tolist() == ["4 px", "8 px", "16 px"]
+    np.testing.assert_array_equal(data["images"][0][..., ::4, ::4], stages[0].numpy())  # 4 px blocks, enlarged
+    with pytest.raises(ValueError, match="whose size divides 16 px"):
+        growth_figure([stages[2], torch.zeros(3, 3, 6, 6)])

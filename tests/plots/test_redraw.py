@@ -15,6 +15,7 @@ from latentlab.plots import (
     embedding_figure,
     entanglement_figure,
     figure_data,
+    growth_figure,
     heatmap_figure,
     image_grid,
     load_figure_data,
@@ -43,6 +44,7 @@ def _effects(directions):
 FIGURES = {
     "image_grid": lambda: image_grid(torch.rand(5, 3, 8, 8) * 2 - 1, nrow=3, labels=list("abcde"), title="grid"),
     "image_grid_gray": lambda: image_grid(torch.rand(4, 1, 8, 8) * 2 - 1),
+    "growth": lambda: growth_figure([torch.rand(3, 3, r, r) * 2 - 1 for r in (4, 8, 16)], title="growth"),
     "traversal": lambda: traversal_figure(torch.rand(2, 3, 3, 8, 8) * 2 - 1, [-2, 0, 2], title="glasses"),
     "cosine": lambda: cosine_heatmap(RNG.normal(size=(3, 6)), ["a", "b", "c"], title="cos"),
     "entanglement": lambda: entanglement_figure(_effects(["glasses", "smile"]), _effects(["glasses|age"])),
@@ -114,7 +116,7 @@ def test_every_figure_function_of_the_package_is_covered():
     assert set(drawers()) >= {"image_grid", "traversal_figure", "cosine_heatmap", "entanglement_figure",
                               "distance_histogram", "heatmap_figure", "curve_figure", "embedding_figure",
                               "map_table_figure", "mapped_samples_figure", "support_curve_figure", "id_comparison_figure", "evaluation_figure",
-                              "training_curves_figure"}
+                              "training_curves_figure", "growth_figure"}
 
 
 def test_options_can_be_changed_when_redrawing(tmp_path):
