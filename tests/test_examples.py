@@ -13,6 +13,7 @@ import csv
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -53,7 +54,7 @@ def _one_thread(single_thread_context):
 def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
-              "latent_size_vs_intrinsic_dim", "own_generator"}
+              "latent_size_vs_intrinsic_dim", "own_generator", "progressive_growth"}
     assert scripts == tested
 
 
@@ -141,3 +142,17 @@ def test_own_generator(tmp_path, capsys):
     # the planted attribute: the disc is on the right when z[0] > 0
     assert abs(direction.direction_[0]) > 0.9
     assert len(csv_rows(tmp_path / "results.csv")) == 6
+
+
+def test_progressive_growth(tmp_path, capsys):
+    rows = run_example("progressive_growth", tmp_path)
+    assert [r["transition"] for r in rows] == ["fade", "abrupt"]
+    for row in rows:
+        assert row["steps"] == 14 and set(row) >= {"spike_8px", "spike_16px", "spike_32px", "fid", "precision", "recall"}
+        assert all(np.isfinite(row[k]) for k in ("spike_8px", "spike_16px", "spike_32px", "fid"))
+    for name in ("growth_fade.png", "growth_abrupt.png", "critic_loss.png", "results.csv"):
+        assert (tmp_path / name).exists(), name
+    data = np.load(tmp_path / "growth_fade.data.npz")
+    assert data["resolutions"].tolist() == [4, 8, 16, 32]  # one row per stage of the growth
+    printed = printed_rows(capsys.readouterr().out, ["=> fade:", "=> abrupt:"])
+    assert all(line and "spikes" in line and "FID-domain" in line for line in printed.values()), printed

@@ -64,7 +64,8 @@ from torch import nn
 from latentlab.models.gan import GAN
 from latentlab.models.trainable import TrainableGenerator
 
-__all__ = ["ProGAN", "ProGANConfig", "GrowthPhase", "growth_phase", "growth_levels", "growth_starts", "real_at"]
+__all__ = ["ProGAN", "ProGANConfig", "GrowthPhase", "growth_phase", "growth_levels", "growth_starts", "real_at",
+           "loss_spikes"]
 
 
 # -- the schedule --------------------------------------------------------------------------
@@ -119,6 +120,36 @@ def growth_phase(step: int, n_levels: int, fade_steps: int, stable_steps: int,
 def growth_starts(n_levels: int, fade_steps: int, stable_steps: int) -> list[int]:
     """The step at which each level ``1 .. n_levels - 1`` first appears (its fade, or its abrupt start)."""
     return [stable_steps + (level - 1) * (fade_steps + stable_steps) for level in range(1, n_levels)]
+
+
+def loss_spikes(history, starts, key: str = "loss_d", window: int = 10) -> list[float]:
+    """How far a logged loss jumps when each new resolution appears.
+
+    For each growth step ``s`` of ``starts`` (0-based, as :func:`growth_starts` gives),
+    the mean of ``key`` over the ``window`` steps from ``s`` on minus its mean over the
+    ``window`` steps before ``s``; NaN where the history does not cover both windows.
+
+    Parameters
+    ----------
+    history : list of dict
+        One row per training step with ``"step"`` (1-based, as
+        :attr:`latentlab.training.TrainResult.history` holds) and ``key``.
+    starts : sequence of int
+    key : str
+        The logged value, e.g. ``"loss_d"`` (the critic's loss) or ``"g_grad_norm"``.
+    window : int
+        Steps on each side.
+    """
+    if window < 1:
+        raise ValueError(f"window must be at least 1 step, not {window}")
+    by_step = {int(row["step"]) - 1: float(row[key]) for row in history}
+    spikes = []
+    for s in starts:
+        before = [by_step.get(t) for t in range(s - window, s)]
+        after = [by_step.get(t) for t in range(s, s + window)]
+        covered = None not in before and None not in after
+        spikes.append(sum(after) / window - sum(before) / window if covered else math.nan)
+    return spikes
 
 
 def real_at(x: torch.Tensor, phase: GrowthPhase) -> torch.Tensor:

@@ -12,7 +12,9 @@ import latentlab
 from latentlab.checkpoint import load_checkpoint
 from latentlab.data import Dataset
 from latentlab.models.base import Generator
-from latentlab.models.progan import GrowthPhase, ProGAN, growth_levels, growth_phase, growth_starts, real_at
+from latentlab.models.progan import (
+    GrowthPhase, ProGAN, growth_levels, growth_phase, growth_starts, loss_spikes, real_at,
+)
 from latentlab.training import load_config, train
 
 # small convolutions: a second thread only adds hand-off costs on a shared 2-core machine
@@ -203,3 +205,10 @@ def test_growth_figure_shows_the_same_codes_at_every_resolution():
     np.testing.assert_array_equal(data["images"][0][..., ::4, ::4], stages[0].numpy())  # 4 px blocks, enlarged
     with pytest.raises(ValueError, match="whose size divides 16 px"):
         growth_figure([stages[2], torch.zeros(3, 3, 6, 6)])
+
+
+def test_loss_spikes_measure_the_jump_at_each_growth():
+    # a loss at 1 that jumps to 5 for three steps at step 10 and not at step 20; 25 is not covered
+    history = [{"step": s + 1, "loss_d": 5.0 if 10 <= s < 13 else 1.0} for s in range(28)]
+    spikes = loss_spikes(history, [10, 20, 25], window=4)
+    assert spikes[:2] == [pytest.approx(3.0), 0.0] and np.isnan(spikes[2])
