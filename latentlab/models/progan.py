@@ -41,9 +41,11 @@ processes. Every level trains with ``train.batch_size``.
 Networks (Karras et al. 2018, Table 2, with the channel counts scaled down):
 generator — z pixel-normalised, an equalised dense layer to 4x4, a 3x3 convolution, then
 per level nearest-neighbour upsampling and two 3x3 convolutions, every convolution
-followed by LeakyReLU(0.2) and pixel normalisation; 1x1 toRGB per level and a final tanh
-(the Generator interface promises images in [-1, 1]; tanh commutes with the
-nearest-neighbour upsampling, so the fade stays exact). Critic — the mirror image, with
+followed by LeakyReLU(0.2) and pixel normalisation; 1x1 toRGB per level with a linear
+output in training, as in the paper, clamped to [-1, 1] (the Generator interface's
+range) by ``decode``, ``sample`` and ``decode_at`` — a clamp commutes with
+nearest-neighbour upsampling, so the fade stays exact. (A tanh instead saturated under
+the critic's push in short CPU runs.) Critic — the mirror image, with
 average pooling, and at 4x4 the minibatch standard deviation feature map, a 3x3
 convolution and two dense layers. Every weight is drawn from N(0, 1) and scaled at run
 time by He's constant (equalised learning rate). The default loss is WGAN-GP with the
@@ -364,6 +366,7 @@ class ProGAN(GAN):
         half = [max(1, ch // 2) for ch in channels]
         self.recoder_net = _Recoder(ProCritic(c, half, config.latent_dim, 0), size) if config.recoder else None
         self.class_embed = None
+        self._linear_output = False
         self.latent_shape = (config.latent_dim,)
         self.default_label = 0
 
@@ -416,7 +419,10 @@ class ProGAN(GAN):
 
     # -- training: GAN's step at the phase of the step, on real images seen at that phase --------
     def _generate(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        return torch.tanh(self.generator_net(z))
+        out = self.generator_net(z)
+        # linear output in training, as in the paper (a tanh saturates under the critic's push);
+        # clamped to the Generator interface's [-1, 1] everywhere else
+        return out if self._linear_output else out.clamp(-1, 1)
 
     def _d_loss(self, real_out, fake_out, *args) -> torch.Tensor:
         total = super()._d_loss(real_out, fake_out, *args)
@@ -425,8 +431,12 @@ class ProGAN(GAN):
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         phase = self.phase_at(step.step)
-        with self.growing(phase):
-            logs = super().train_step(real_at(x, phase), y, step)
+        self._linear_output = True
+        try:
+            with self.growing(phase):
+                logs = super().train_step(real_at(x, phase), y, step)
+        finally:
+            self._linear_output = False
         logs["resolution"] = torch.tensor(float(phase.resolution), device=x.device)
         logs["alpha"] = torch.tensor(float(phase.alpha), device=x.device)
         return logs
