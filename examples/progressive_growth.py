@@ -57,14 +57,15 @@ def settings(args) -> dict:
     return dict(config="faces-progan", overrides=[], data={}, window=100, clf_steps=1500, n=2000, seeds=(0, 1, 2))
 
 
-def grow(config: str, overrides: list, dataset, out, codes: torch.Tensor, device: str):
+def grow(config: str, overrides: list, dataset, out, seed: int, device: str):
     """Train ``config`` stage by stage into ``out``; returns (model, per-step history, images of
-    ``codes`` at the end of each stage at its resolution)."""
+    8 codes (drawn from the model's prior with ``seed``) at the end of each stage, at its resolution)."""
     cfg = load_config(config, overrides)
     model_cfg, total = cfg.model, cfg.train.steps
     first = train(config, out=out, force=True, dataset=dataset, device=device, progress=False,
                   overrides=[*overrides, f"train.steps={min(model_cfg.stable_steps, total)}"])
     gen, history = first.model, list(first.history)
+    codes = gen.sample_latents(8, torch.Generator().manual_seed(seed))
     ends = [*gen.growth_starts(), total]
     stages = []
     for level, end in enumerate(ends):
@@ -83,13 +84,12 @@ def main(argv=None):
     s = settings(args)
     options = data_options(s["config"], s["data"], args.seed)
     faces = load("faces", **options)
-    codes = torch.randn(8, load_config(s["config"]).model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     models, losses, rows = {}, {}, []
     for transition in TRANSITIONS:
         overrides = [f"train.seed={args.seed}", "train.checkpoint_every=0", f"model.transition={transition}",
                      *s["overrides"]]
         t0 = time.perf_counter()
-        gen, history, stages = grow(s["config"], overrides, faces, out / f"{transition}.pt", codes, args.device)
+        gen, history, stages = grow(s["config"], overrides, faces, out / f"{transition}.pt", args.seed, args.device)
         seconds = time.perf_counter() - t0
         models[transition] = gen
         losses[transition] = np.array([h["loss_d"] for h in history])
