@@ -13,7 +13,13 @@ from latentlab.checkpoint import load_checkpoint
 from latentlab.data import Dataset
 from latentlab.models.base import Generator
 from latentlab.models.progan import (
-    GrowthPhase, ProGAN, growth_levels, growth_phase, growth_starts, loss_spikes, real_at,
+    GrowthPhase,
+    ProGAN,
+    growth_levels,
+    growth_phase,
+    growth_starts,
+    loss_spikes,
+    real_at,
 )
 from latentlab.training import load_config, train
 
