@@ -64,6 +64,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.models.gan import GAN
+from latentlab.models.nets import IMAGE_SIZES, ConvEncoder
 from latentlab.models.trainable import TrainableGenerator
 
 __all__ = ["ProGAN", "ProGANConfig", "GrowthPhase", "growth_phase", "growth_levels", "growth_starts", "real_at",
@@ -304,16 +305,26 @@ class ProCritic(nn.Module):
 
 
 class _Recoder(nn.Module):
-    """Predicts z from generated images of any level (upsampled to the final size first)."""
+    """Predicts z from generated images of any level (upsampled to the final size first).
 
-    def __init__(self, critic: ProCritic, size: int):
+    The GAN's recoder network (:class:`~latentlab.models.nets.ConvEncoder`) at the sizes it
+    supports (32 and 64 px); at other sizes a critic-shaped network without the minibatch layer.
+    """
+
+    def __init__(self, channels: int, size: int, latent_dim: int, widths: list[int]):
         super().__init__()
-        self.net, self.size = critic, size
+        self.size = size
+        if size in IMAGE_SIZES:
+            self.net = ConvEncoder(channels, size, latent_dim, base=widths[-1], norm="group")
+        else:
+            self.net = ProCritic(channels, widths, latent_dim, mbstd_group=0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="nearest")
-        return self.net.out(self.net.features(x))
+        if isinstance(self.net, ProCritic):
+            return self.net.out(self.net.features(x))
+        return self.net(x)
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -362,9 +373,7 @@ class ProGAN(GAN):
         self.arch = "conv"
         self.generator_net = ProGenerator(config.latent_dim, c, channels)
         self.discriminator = ProCritic(c, channels, 1, config.mbstd_group)
-        # the recoder only has to guess a start for inversion: half the critic's width, as the GAN's
-        half = [max(1, ch // 2) for ch in channels]
-        self.recoder_net = _Recoder(ProCritic(c, half, config.latent_dim, 0), size) if config.recoder else None
+        self.recoder_net = _Recoder(c, size, config.latent_dim, channels) if config.recoder else None
         self.class_embed = None
         self._linear_output = False
         self.latent_shape = (config.latent_dim,)
