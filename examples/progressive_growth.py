@@ -96,7 +96,7 @@ def main(argv=None):
         spikes = loss_spikes(history, gen.growth_starts(), "loss_d", s["window"])
         rows.append({"transition": transition, "steps": len(history), "train_seconds": round(seconds, 1),
                      **{f"spike_{r}px": spike for r, spike in zip(gen.resolutions[1:], spikes)},
-                     "mean_spike": float(np.nanmean(spikes)) if spikes else float("nan")})
+                     "mean_abs_spike": float(np.nanmean(np.abs(spikes))) if spikes else float("nan")})
         fig = growth_figure(stages, title=f"{transition}: the same codes at the end of each stage")
         print("wrote", ", ".join(map(str, save_figure(fig, out / f"growth_{transition}.png", overwrite=True))))
 
@@ -118,7 +118,7 @@ def main(argv=None):
     print(table)
     for row in rows:
         spikes = ", ".join(f"{k[6:]} {v:+.3f}" for k, v in row.items() if k.startswith("spike_"))
-        print(f"=> {row['transition']}: critic-loss spikes {spikes}  (mean {row['mean_spike']:+.3f}); FID-domain {row['fid']:.2f}, "
+        print(f"=> {row['transition']}: critic-loss spikes {spikes}  (mean |spike| {row['mean_abs_spike']:.3f}); FID-domain {row['fid']:.2f}, "
               f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
     write_rows(rows, out / "results.csv")
     print("wrote", out / "results.csv")
