@@ -44,8 +44,7 @@ per level nearest-neighbour upsampling and two 3x3 convolutions, every convoluti
 followed by LeakyReLU(0.2) and pixel normalisation; 1x1 toRGB per level with a linear
 output in training, as in the paper, clamped to [-1, 1] (the Generator interface's
 range) by ``decode``, ``sample`` and ``decode_at`` — a clamp commutes with
-nearest-neighbour upsampling, so the fade stays exact. (A tanh instead saturated under
-the critic's push in short CPU runs.) Critic — the mirror image, with
+nearest-neighbour upsampling, so the fade stays exact. Critic — the mirror image, with
 average pooling, and at 4x4 the minibatch standard deviation feature map, a 3x3
 convolution and two dense layers. Every weight is drawn from N(0, 1) and scaled at run
 time by He's constant (equalised learning rate). The default loss is WGAN-GP with the
@@ -429,8 +428,7 @@ class ProGAN(GAN):
     # -- training: GAN's step at the phase of the step, on real images seen at that phase --------
     def _generate(self, z: torch.Tensor, labels=None) -> torch.Tensor:
         out = self.generator_net(z)
-        # linear output in training, as in the paper (a tanh saturates under the critic's push);
-        # clamped to the Generator interface's [-1, 1] everywhere else
+        # linear output in training, as in the paper; clamped to the Generator interface's [-1, 1] elsewhere
         return out if self._linear_output else out.clamp(-1, 1)
 
     def _d_loss(self, real_out, fake_out, *args) -> torch.Tensor:
