@@ -6,10 +6,10 @@ each new resolution blended in over ``fade_steps``) and with ``transition = "abr
 (the new layers switched on at α = 1; the same phases and steps otherwise) — the
 **baseline** the fade is measured against. Measured:
 
-* the spike of the critic's loss at each growth: its mean over the ``--window`` steps from
-  the growth step minus its mean over the ``--window`` steps before
-  (:func:`latentlab.models.progan.loss_spikes`), and the same for the generator's
-  gradient norm;
+* the spike of the critic's loss at each growth: its largest distance, over the
+  ``--window`` steps from the growth step, from its mean over the ``--window`` steps
+  before (:func:`latentlab.models.progan.loss_spikes`), and the same for the
+  generator's gradient norm;
 * FID-domain, precision and recall at the end (:func:`latentlab.metrics.evaluate_models`,
   in the features of a faces attribute classifier trained here, seed 0), mean ± sd over
   sampling seeds, with fresh real faces (another render seed) as the best attainable row.
@@ -25,8 +25,11 @@ Both are scored in the same table as part 1.
 samples with one seed: a few minutes on 2 free CPU cores. The default runs the configs
 as bundled (about twice as long).
 
+``--train-seeds N`` trains the fade/abrupt pair with N training seeds (one row each; the
+summary lines average over them).
+
 Run:  python benchmarks/bench_progan.py [--short] [--steps-fraction 1] [--samples 1000] [--seeds 2]
-      [--data 8000] [--window 10] [--threads 1]
+      [--train-seeds 1] [--data 8000] [--window 10] [--threads 1]
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None, help="sampling seeds (default 2; 1 with --short)")
     parser.add_argument("--data", type=int, default=8000, help="training faces (32 px, seed 0)")
     parser.add_argument("--window", type=int, default=None, help="steps on each side of a growth (default: 10 x fraction)")
+    parser.add_argument("--train-seeds", type=int, default=1, help="training seeds of the fade/abrupt pair (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared 2-core machine stalls with more)")
     args = parser.parse_args()
     fraction = args.steps_fraction or (0.5 if args.short else 1.0)
@@ -84,51 +88,66 @@ def main() -> None:
     print(f"faces: {args.data} at 32 px (seed 0); schedules x {fraction:g}; {args.threads} thread(s)", flush=True)
 
     # -- part 1 ---------------------------------------------------------------------------
-    trained, seconds, spikes = {}, {}, {}
-    for transition in ("fade", "abrupt"):
-        overrides = [*scaled(PROGAN, fraction), f"model.transition={transition}"]
-        result, seconds[transition] = timed_train(PROGAN, overrides, faces)
-        gen = result.model
-        starts = gen.growth_starts()
-        spikes[transition] = {key: loss_spikes(result.history, starts, key, window) for key in ("loss_d", "g_grad_norm")}
-        trained[f"ProGAN {transition}"] = gen
-        print(f"  trained {PROGAN} ({transition}): {result.step} steps in {seconds[transition]:.0f} s; growth at steps "
-              f"{', '.join(str(s) for s in starts)} ({', '.join(f'{r} px' for r in gen.resolutions[1:])})", flush=True)
+    train_seeds = range(args.train_seeds)
+    trained, seconds, spikes = {}, {}, {}  # keyed by (transition, training seed)
+    for seed in train_seeds:
+        for transition in ("fade", "abrupt"):
+            key = (transition, seed)
+            overrides = [*scaled(PROGAN, fraction), f"model.transition={transition}", f"train.seed={seed}"]
+            result, seconds[key] = timed_train(PROGAN, overrides, faces)
+            gen = result.model
+            starts = gen.growth_starts()
+            spikes[key] = {k: loss_spikes(result.history, starts, k, window) for k in ("loss_d", "g_grad_norm")}
+            trained[key] = gen
+            print(f"  trained {PROGAN} ({transition}, seed {seed}): {result.step} steps in {seconds[key]:.0f} s; growth "
+                  f"at steps {', '.join(str(s) for s in starts)} ({', '.join(f'{r} px' for r in gen.resolutions[1:])})",
+                  flush=True)
 
     # -- part 2 ---------------------------------------------------------------------------
     # seconds per step from two short runs, so building the model and loading the data cancel out
+    budget = float(np.mean([seconds[("fade", seed)] for seed in train_seeds]))
     short, longer = (timed_train(DCGAN, [f"train.steps={k}", "train.checkpoint_every=0"], faces)[1] for k in (10, 40))
-    steps = max(1, round(seconds["fade"] / max((longer - short) / 30, 1e-6)))
+    steps = max(1, round(budget / max((longer - short) / 30, 1e-6)))
     result, dc_seconds = timed_train(DCGAN, [f"train.steps={steps}", "train.checkpoint_every=0"], faces)
-    trained["DCGAN (baseline, equal time)"] = result.model
-    print(f"  trained {DCGAN}: {steps} steps in {dc_seconds:.0f} s (ProGAN fade: {seconds['fade']:.0f} s; bundled "
+    print(f"  trained {DCGAN}: {steps} steps in {dc_seconds:.0f} s (ProGAN fade: {budget:.0f} s; bundled "
           f"config: {load_config(DCGAN).train.steps} steps)", flush=True)
 
+    def row_name(key) -> str:
+        return f"ProGAN {key[0]}" + (f" (train seed {key[1]})" if args.train_seeds > 1 else "")
+
+    dcgan = "DCGAN (baseline, equal time)"
     classifier = domain_feature_network(faces, n=args.data, steps=300, seed=0)
-    rows = {"real faces (best attainable)": ImagePool(load("faces", n=samples, size=32, seed=12345).images), **trained}
+    rows = {"real faces (best attainable)": ImagePool(load("faces", n=samples, size=32, seed=12345).images),
+            **{row_name(key): gen for key, gen in trained.items()}, dcgan: result.model}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         table = evaluate_models(rows, faces, classifier=classifier, n=samples, seeds=seeds)
 
-    print(f"\nPart 1: spikes at each growth (mean of {window} steps after minus {window} before; the abrupt run is "
-          "the baseline)")
-    res = trained["ProGAN fade"].resolutions[1:]
-    print(f"{'':<24}" + "".join(f"{f'{r} px':>10}" for r in res) + f"{'mean':>10}")
-    for key, name in (("loss_d", "critic loss"), ("g_grad_norm", "G grad norm")):
-        for transition in ("fade", "abrupt"):
-            v = spikes[transition][key]
-            print(f"{f'{name}, {transition}':<24}" + "".join(f"{x:>+10.3f}" for x in v) + f"{np.nanmean(np.abs(v)):>10.3f}")
-    print("(mean: of the absolute spikes)")
-    print(f"\nPart 1 and 2: {samples} samples x {len(seeds)} seed(s); ProGAN fade {seconds['fade']:.0f} s, "
-          f"abrupt {seconds['abrupt']:.0f} s, DCGAN {dc_seconds:.0f} s of training\n")
+    print(f"\nPart 1: spikes at each growth (largest distance over {window} steps after it from the mean of the "
+          f"{window} before; the abrupt run is the baseline)")
+    res = trained[("fade", 0)].resolutions[1:]
+    print(f"{'':<34}" + "".join(f"{f'{r} px':>10}" for r in res) + f"{'mean':>10}")
+    for k, name in (("loss_d", "critic loss"), ("g_grad_norm", "G grad norm")):
+        for key in trained:
+            v = spikes[key][k]
+            label = f"{name}, {key[0]}" + (f", seed {key[1]}" if args.train_seeds > 1 else "")
+            print(f"{label:<34}" + "".join(f"{x:>10.3f}" for x in v) + f"{np.nanmean(v):>10.3f}")
+    print(f"\nPart 1 and 2: {samples} samples x {len(seeds)} seed(s); training seconds: "
+          + ", ".join(f"{row_name(key)} {t:.0f}" for key, t in seconds.items()) + f", DCGAN {dc_seconds:.0f}\n")
     print(table)
-    fade, abrupt, dcgan = "ProGAN fade", "ProGAN abrupt", "DCGAN (baseline, equal time)"
-    print(f"\n=> fade vs abrupt: mean |critic-loss spike| {np.nanmean(np.abs(spikes['fade']['loss_d'])):.3f} vs "
-          f"{np.nanmean(np.abs(spikes['abrupt']['loss_d'])):.3f}; FID-domain {table.mean(fade, 'fid'):.2f} vs "
-          f"{table.mean(abrupt, 'fid'):.2f}")
-    print(f"=> ProGAN (fade) vs DCGAN at equal time: FID-domain {table.mean(fade, 'fid'):.2f} vs "
-          f"{table.mean(dcgan, 'fid'):.2f}, precision {table.mean(fade, 'precision'):.3f} vs "
-          f"{table.mean(dcgan, 'precision'):.3f}, recall {table.mean(fade, 'recall'):.3f} vs "
+
+    def mean_over_seeds(transition: str, metric: str) -> float:
+        return float(np.mean([table.mean(row_name((transition, seed)), metric) for seed in train_seeds]))
+
+    def mean_spike(transition: str) -> float:
+        return float(np.mean([np.nanmean(spikes[(transition, seed)]["loss_d"]) for seed in train_seeds]))
+
+    over = f" (means over {args.train_seeds} training seeds)" if args.train_seeds > 1 else ""
+    print(f"\n=> fade vs abrupt{over}: mean critic-loss spike {mean_spike('fade'):.3f} vs {mean_spike('abrupt'):.3f}; "
+          f"FID-domain {mean_over_seeds('fade', 'fid'):.2f} vs {mean_over_seeds('abrupt', 'fid'):.2f}")
+    print(f"=> ProGAN (fade) vs DCGAN at equal time{over}: FID-domain {mean_over_seeds('fade', 'fid'):.2f} vs "
+          f"{table.mean(dcgan, 'fid'):.2f}, precision {mean_over_seeds('fade', 'precision'):.3f} vs "
+          f"{table.mean(dcgan, 'precision'):.3f}, recall {mean_over_seeds('fade', 'recall'):.3f} vs "
           f"{table.mean(dcgan, 'recall'):.3f}")
 
 

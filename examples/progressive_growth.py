@@ -7,9 +7,9 @@ from 0 to 1 over ``fade_steps``), and once with ``transition = "abrupt"`` (the n
 switched on at α = 1, the same phases otherwise). The lectures' claim is that the fade
 avoids the shock of the new, untrained layers. Two measurements:
 
-* the jump of the critic's loss when each resolution appears: its mean over the
-  ``window`` steps from the growth step minus its mean over the ``window`` steps before
-  (:func:`latentlab.models.progan.loss_spikes`);
+* the spike of the critic's loss when each resolution appears: its largest distance,
+  over the ``window`` steps from the growth step, from its mean over the ``window``
+  steps before (:func:`latentlab.models.progan.loss_spikes`);
 * FID-domain, precision and recall of the final models
   (:func:`latentlab.metrics.evaluate_models`, in the features of a faces attribute
   classifier trained here).
@@ -96,7 +96,7 @@ def main(argv=None):
         spikes = loss_spikes(history, gen.growth_starts(), "loss_d", s["window"])
         rows.append({"transition": transition, "steps": len(history), "train_seconds": round(seconds, 1),
                      **{f"spike_{r}px": spike for r, spike in zip(gen.resolutions[1:], spikes)},
-                     "mean_abs_spike": float(np.nanmean(np.abs(spikes))) if spikes else float("nan")})
+                     "mean_spike": float(np.nanmean(spikes)) if spikes else float("nan")})
         fig = growth_figure(stages, title=f"{transition}: the same codes at the end of each stage")
         print("wrote", ", ".join(map(str, save_figure(fig, out / f"growth_{transition}.png", overwrite=True))))
 
@@ -114,11 +114,12 @@ def main(argv=None):
     print("wrote", ", ".join(map(str, save_figure(fig, out / "critic_loss.png", overwrite=True))))
 
     print(f"\n{table.info.get('fid_label', 'FID')}, precision, recall: {s['n']} samples x {len(s['seeds'])} seeds; "
-          f"spikes: critic loss, mean of {s['window']} steps after each growth minus {s['window']} before")
+          f"spikes: the critic loss's largest distance over {s['window']} steps after each growth from its "
+          f"mean over the {s['window']} before")
     print(table)
     for row in rows:
-        spikes = ", ".join(f"{k[6:]} {v:+.3f}" for k, v in row.items() if k.startswith("spike_"))
-        print(f"=> {row['transition']}: critic-loss spikes {spikes}  (mean |spike| {row['mean_abs_spike']:.3f}); FID-domain {row['fid']:.2f}, "
+        spikes = ", ".join(f"{k[6:]} {v:.3f}" for k, v in row.items() if k.startswith("spike_"))
+        print(f"=> {row['transition']}: critic-loss spikes {spikes}  (mean {row['mean_spike']:.3f}); FID-domain {row['fid']:.2f}, "
               f"precision {row['precision']:.3f}, recall {row['recall']:.3f}")
     write_rows(rows, out / "results.csv")
     print("wrote", out / "results.csv")

@@ -125,11 +125,13 @@ def growth_starts(n_levels: int, fade_steps: int, stable_steps: int) -> list[int
 
 
 def loss_spikes(history, starts, key: str = "loss_d", window: int = 10) -> list[float]:
-    """How far a logged loss jumps when each new resolution appears.
+    """How far a logged loss swings when each new resolution appears.
 
     For each growth step ``s`` of ``starts`` (0-based, as :func:`growth_starts` gives),
-    the mean of ``key`` over the ``window`` steps from ``s`` on minus its mean over the
-    ``window`` steps before ``s``; NaN where the history does not cover both windows.
+    the largest distance of ``key`` over the ``window`` steps from ``s`` on from its mean
+    over the ``window`` steps before ``s`` (a swing either way counts: an abrupt growth
+    often throws a WGAN critic's loss up and then down); NaN where the history does not
+    cover both windows.
 
     Parameters
     ----------
@@ -141,6 +143,10 @@ def loss_spikes(history, starts, key: str = "loss_d", window: int = 10) -> list[
         The logged value, e.g. ``"loss_d"`` (the critic's loss) or ``"g_grad_norm"``.
     window : int
         Steps on each side.
+
+    Returns
+    -------
+    list of float, one per growth step, in the units of ``key`` (>= 0).
     """
     if window < 1:
         raise ValueError(f"window must be at least 1 step, not {window}")
@@ -149,8 +155,11 @@ def loss_spikes(history, starts, key: str = "loss_d", window: int = 10) -> list[
     for s in starts:
         before = [by_step.get(t) for t in range(s - window, s)]
         after = [by_step.get(t) for t in range(s, s + window)]
-        covered = None not in before and None not in after
-        spikes.append(sum(after) / window - sum(before) / window if covered else math.nan)
+        if None in before or None in after:
+            spikes.append(math.nan)
+            continue
+        level = sum(before) / window
+        spikes.append(max(abs(v - level) for v in after))
     return spikes
 
 

@@ -214,7 +214,9 @@ def test_growth_figure_shows_the_same_codes_at_every_resolution():
 
 
 def test_loss_spikes_measure_the_jump_at_each_growth():
-    # a loss at 1 that jumps to 5 for three steps at step 10 and not at step 20; 25 is not covered
-    history = [{"step": s + 1, "loss_d": 5.0 if 10 <= s < 13 else 1.0} for s in range(28)]
+    # a loss at 1 that swings up to 5 and down to -2 after step 10 and stays put at step 20; 25 is not covered
+    history = [{"step": s + 1, "loss_d": {10: 5.0, 11: -2.0}.get(s, 1.0)} for s in range(28)]
     spikes = loss_spikes(history, [10, 20, 25], window=4)
-    assert spikes[:2] == [pytest.approx(3.0), 0.0] and np.isnan(spikes[2])
+    assert spikes[:2] == [4.0, 0.0] and np.isnan(spikes[2])
+    with pytest.raises(ValueError, match="window"):
+        loss_spikes(history, [10], window=0)
