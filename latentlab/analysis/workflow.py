@@ -60,7 +60,7 @@ def _as_model(model, what: str, device=None):
     ``what`` is ``"model"`` (a Generator) or ``"classifier"`` (an attribute classifier); a
     checkpoint or an object of the other kind is refused with a message saying so.
     """
-    from latentlab.checkpoint import ROLES, load, role_of
+    from latentlab.models.loading import ROLES, load, role_of
 
     expect = "classifier" if what == "classifier" else "generator"
     if isinstance(model, (str, os.PathLike)):

@@ -131,7 +131,7 @@ def _train_job(job: dict, device, progress: bool, threads: int | None) -> dict:
         # small convolutions: one thread per process beats two threads sharing one model
         torch.set_num_threads(threads)
     if job["config"] is None:
-        from latentlab.models.classifier import train_classifier
+        from latentlab.training import train_classifier
 
         _, accuracy = train_classifier("faces", out=job["out"], n=job["n"], steps=job["steps"], seed=job["seed"],
                                        data_options=job["data_options"], device=device, force=True, progress=progress)

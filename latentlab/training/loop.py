@@ -39,10 +39,11 @@ import torch
 import torch.distributed as dist
 
 from latentlab._device import resolve_device
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import check_can_write
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from latentlab.models.trainable import NoiseDraws, frozen
 from latentlab.training.config import RunConfig, load_config
+from latentlab.training.previews import save_sample_preview
 from latentlab.training.run_files import (
     append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
     remove_stale_temporaries, samples_dir,
@@ -187,49 +188,6 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
             pe.lerp_(pm.detach(), 1 - d)
         for be, bm in zip(ema.buffers(), model.buffers()):
             be.copy_(bm)
-
-
-def _save_samples(model, dataset, path: Path) -> None:
-    from latentlab.models.base import Generator
-
-    if not isinstance(model, Generator):  # e.g. a classifier: nothing to draw
-        return
-    g = torch.Generator().manual_seed(0)
-    was_training = model.training
-    model.eval()  # batch-norm statistics must not move while drawing samples
-    try:
-        _draw_and_save(model, dataset, path, g)
-    finally:
-        model.train(was_training)
-
-
-def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
-    from latentlab.plots.images import tile_images
-
-    with torch.no_grad():
-        x = model.sample(64, generator=g).float().cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if x.ndim == 4:
-        from PIL import Image
-
-        pix = tile_images(x, nrow=8)
-        with atomic_path(path) as tmp:
-            Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
-    else:  # 2-D points: scatter of samples over data
-        from latentlab.plots.style import new_figure
-
-        with torch.no_grad():
-            many = model.sample(2000, generator=g).float().cpu().numpy()
-        real = dataset.get(np.arange(min(2000, len(dataset)))).numpy()
-        fig, ax = new_figure("one", aspect=1.0)
-        ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="data")
-        ax.scatter(many[:, 0], many[:, 1], s=2, alpha=0.3, label="samples")
-        ax.legend(markerscale=4)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
 
 
 def _setup_distributed(device_arg) -> bool:
@@ -514,7 +472,7 @@ class _Trainer:
 
     def save_samples(self, step_now: int) -> None:
         if self.writer:
-            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png")
+            save_sample_preview(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png")
 
     def should_stop(self) -> bool:
         """Ctrl-C was pressed (in any process: every process stops at the same step)."""
