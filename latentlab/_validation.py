@@ -15,11 +15,12 @@ float64); everything else is converted to float64.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_scalar
 
 from latentlab._convert import to_numpy  # also imported from here by the analysis modules and metrics
 
@@ -183,3 +184,117 @@ def unit(v: np.ndarray, name: str = "direction") -> np.ndarray:
     if not norm > 0:
         raise ValueError(f"{name} is the zero vector and has no direction")
     return v / norm
+
+
+# -- scalar parameters -----------------------------------------------------------------
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _allowed(noun: str, low, high, low_open: bool, high_open: bool, integer: bool) -> str:
+    """What a bounded scalar may be, in words: 'a positive integer', 'a number in (0, 1]'."""
+    if high is None and low == (1 if integer else 0) and (integer or low_open):
+        return f"a positive {noun}"
+    if high is None and low == 0 and not low_open:
+        return f"a non-negative {noun}"
+    if low is not None and high is not None:
+        if integer:
+            return f"{_article(noun)} from {low} to {high}"
+        return f"{_article(noun)} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{_article(noun)} {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"{_article(noun)} {'<' if high_open else '<='} {high:g}"
+    return _article(noun)
+
+
+def _check_scalar(value, name, kind, low, high, low_open, high_open, allow_none, noun, type_error):
+    """sklearn's ``check_scalar`` with bool refused, NaN refused and one message for both failures."""
+    if value is None and allow_none:
+        return None
+    # which ends sklearn checks inclusively; an absent bound counts as an open end
+    low_closed, high_closed = low is not None and not low_open, high is not None and not high_open
+    include = {(True, True): "both", (True, False): "left", (False, True): "right", (False, False): "neither"}
+    wrong_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, kind)
+    try:
+        if wrong_type:
+            raise TypeError
+        check_scalar(value, name, kind, min_val=low, max_val=high, include_boundaries=include[low_closed, high_closed])
+        if not math.isfinite(value):
+            raise ValueError
+    except (TypeError, ValueError) as exc:
+        integer = kind is numbers.Integral
+        allowed = _allowed(noun, low, high, low_open, high_open, integer) + (" or None" if allow_none else "")
+        error = type_error if isinstance(exc, TypeError) else ValueError
+        raise error(f"{name} must be {allowed}; got {value!r}") from None
+    return value
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    min: int | None = None,
+    max: int | None = None,
+    allow_none: bool = False,
+    noun: str = "integer",
+    type_error: type[Exception] = ValueError,
+) -> int | None:
+    """Return ``value`` as a Python int in ``[min, max]``, or raise naming what is allowed.
+
+    Parameters
+    ----------
+    value : object
+        A Python or NumPy integer; ``bool`` is refused (``True`` is not a count).
+    name : str
+        The parameter's name, used in the message.
+    min, max : int or None
+        Inclusive bounds; None for none.
+    allow_none : bool
+        Whether None passes (and is returned).
+    noun : str
+        What the value counts, for the message: "n must be a positive number of samples".
+    type_error : exception class
+        Raised for a value that is not an integer (``ValueError`` unless the caller's
+        contract says ``TypeError``); a value out of range raises ``ValueError``.
+    """
+    value = _check_scalar(value, name, numbers.Integral, min, max, False, False, allow_none, noun, type_error)
+    return None if value is None else int(value)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    allow_none: bool = False,
+    noun: str = "number",
+    type_error: type[Exception] = ValueError,
+) -> float | None:
+    """Return ``value`` as a finite Python float within the bounds, or raise naming what is allowed.
+
+    ``min_open``/``max_open`` exclude a bound (``min=0, min_open=True`` is "positive").
+    Ints pass as numbers; ``bool``, NaN and infinities do not. The other parameters are
+    those of :func:`check_int`.
+    """
+    value = _check_scalar(value, name, numbers.Real, min, max, min_open, max_open, allow_none, noun, type_error)
+    return None if value is None else float(value)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (NumPy's too), else raise ``ValueError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, options) -> Any:
+    """Return ``value`` if it is one of ``options``, else raise ``ValueError`` listing them."""
+    if value not in options:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, options))}")
+    return value
