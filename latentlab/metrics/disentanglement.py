@@ -94,7 +94,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from latentlab._validation import check_codes, check_finite, to_numpy
+from latentlab._validation import check_codes, check_finite, check_float, check_int, to_numpy
 
 __all__ = [
     "DISENTANGLEMENT_METRICS",
@@ -151,15 +151,11 @@ def _check_pair(codes, factors, min_samples: int = _MIN_SAMPLES) -> tuple[np.nda
 
 
 def _check_bins(n_bins) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, not {n_bins!r}")
-    return int(n_bins)
+    return check_int(n_bins, "n_bins", min=2)
 
 
 def _check_fraction(test_fraction) -> float:
-    if not isinstance(test_fraction, (int, float, np.floating)) or not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be a number in (0, 1), not {test_fraction!r}")
-    return float(test_fraction)
+    return check_float(test_fraction, "test_fraction", min=0, max=1, min_open=True, max_open=True)
 
 
 def _histogram_bins(X: np.ndarray, n_bins: int) -> np.ndarray:
@@ -642,9 +638,7 @@ def oracle_for(dataset) -> FactorOracle:
 # interventional metrics
 # ----------------------------------------------------------------------------------
 def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
-    return int(value)
+    return check_int(value, name, min=minimum)
 
 
 def _check_oracle(oracle) -> None:
@@ -777,8 +771,7 @@ def factorvae_score(represent, oracle: FactorOracle, *, batch_size: int = 64, n_
     n_train = _check_count(n_train, "n_train", 1)
     n_eval = _check_count(n_eval, "n_eval", 1)
     n_variance = _check_count(n_variance, "n_variance", 2)
-    if not isinstance(prune_threshold, (int, float, np.floating)) or not 0 <= prune_threshold < 1:
-        raise ValueError(f"prune_threshold must be a number in [0, 1), not {prune_threshold!r}")
+    check_float(prune_threshold, "prune_threshold", min=0, max=1, max_open=True)
     rng = np.random.default_rng(seed)
     parts = []
     for start in range(0, n_variance, _OBS_PER_CALL):

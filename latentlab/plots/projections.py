@@ -13,6 +13,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from latentlab._validation import check_int
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import CMAP, PALETTE, attach_data, attach_recipe, new_figure, styled
 
@@ -155,8 +156,7 @@ def projection_figure(codes, labels=None, *, method: Method = "umap", attribute:
         labels = np.asarray(labels).reshape(-1)
         if len(labels) != len(x):
             raise ValueError(f"got {len(labels)} labels for {len(x)} codes; give one label per code")
-    if n_max < 4:
-        raise ValueError(f"n_max must be at least 4, not {n_max}")
+    check_int(n_max, "n_max", min=4)
     index = np.arange(len(x))
     if len(x) > n_max:
         index = np.sort(np.random.default_rng(random_state).choice(len(x), n_max, replace=False))
