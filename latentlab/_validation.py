@@ -19,8 +19,6 @@ import numbers
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, check_scalar
 
 from latentlab._convert import to_numpy  # also imported from here by the analysis modules and metrics
 
@@ -168,6 +166,10 @@ def as_direction(obj: Any, name: str = "direction") -> tuple[np.ndarray, tuple[i
     ``obj`` is an array/tensor of any shape, or a fitted estimator with a ``direction_``
     attribute (such as :class:`~latentlab.analysis.directions.AttributeDirection`).
     """
+    # imported here: the models and datasets use this module and do not need scikit-learn
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import check_is_fitted
+
     if isinstance(obj, BaseEstimator):
         check_is_fitted(obj, "direction_")
         obj = obj.direction_
@@ -211,24 +213,22 @@ def _allowed(noun: str, low, high, low_open: bool, high_open: bool, integer: boo
 
 
 def _check_scalar(value, name, kind, low, high, low_open, high_open, allow_none, noun, type_error):
-    """sklearn's ``check_scalar`` with bool refused, NaN refused and one message for both failures."""
+    """The checks of sklearn's ``check_scalar``, with bool and NaN refused and one message for all.
+
+    Written out rather than delegated: importing scikit-learn takes over a second, and
+    the models, datasets and CLI that check their counts here do not otherwise need it.
+    """
     if value is None and allow_none:
         return None
-    # which ends sklearn checks inclusively; an absent bound counts as an open end
-    low_closed, high_closed = low is not None and not low_open, high is not None and not high_open
-    include = {(True, True): "both", (True, False): "left", (False, True): "right", (False, False): "neither"}
     wrong_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, kind)
-    try:
-        if wrong_type:
-            raise TypeError
-        check_scalar(value, name, kind, min_val=low, max_val=high, include_boundaries=include[low_closed, high_closed])
-        if not math.isfinite(value):
-            raise ValueError
-    except (TypeError, ValueError) as exc:
-        integer = kind is numbers.Integral
-        allowed = _allowed(noun, low, high, low_open, high_open, integer) + (" or None" if allow_none else "")
-        error = type_error if isinstance(exc, TypeError) else ValueError
-        raise error(f"{name} must be {allowed}; got {value!r}") from None
+    if wrong_type or not (
+        math.isfinite(value)
+        and (low is None or (value > low if low_open else value >= low))
+        and (high is None or (value < high if high_open else value <= high))
+    ):
+        allowed = _allowed(noun, low, high, low_open, high_open, kind is numbers.Integral)
+        error = type_error if wrong_type else ValueError
+        raise error(f"{name} must be {allowed}{' or None' if allow_none else ''}; got {value!r}")
     return value
 
 
