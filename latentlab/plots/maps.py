@@ -15,7 +15,7 @@ import torch
 
 from matplotlib.table import Table
 
-from latentlab._validation import check_int
+from latentlab._validation import check_choice, check_int
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
@@ -110,8 +110,7 @@ def support_curve_figure(curve, *, metric: str = "image_mse", title: str | None 
     -------
     matplotlib.figure.Figure
     """
-    if metric not in _METRIC_LABELS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(map(repr, _METRIC_LABELS))}")
+    check_choice(metric, "metric", tuple(_METRIC_LABELS))
     fig, ax = new_figure(width=width, aspect=1.0)
     data = {"support_size": np.asarray(curve.sizes)}
     for i, (kind, errs) in enumerate(curve.errors.items()):
