@@ -637,10 +637,6 @@ def oracle_for(dataset) -> FactorOracle:
 # ----------------------------------------------------------------------------------
 # interventional metrics
 # ----------------------------------------------------------------------------------
-def _check_count(value, name: str, minimum: int) -> int:
-    return check_int(value, name, min=minimum)
-
-
 def _check_oracle(oracle) -> None:
     if not isinstance(oracle, FactorOracle):
         raise TypeError(f"oracle must be a FactorOracle (ShapesOracle, FacesOracle, FunctionOracle), not {type(oracle).__name__}")
@@ -703,9 +699,9 @@ def betavae_score(represent, oracle: FactorOracle, *, batch_size: int = 64, n_tr
         factor, in ``[0, 1]``; chance is ``1 / n_factors``.
     """
     _check_oracle(oracle)
-    batch_size = _check_count(batch_size, "batch_size", 1)
-    n_train = _check_count(n_train, "n_train", 2)
-    n_eval = _check_count(n_eval, "n_eval", 1)
+    batch_size = check_int(batch_size, "batch_size", min=1)
+    n_train = check_int(n_train, "n_train", min=2)
+    n_eval = check_int(n_eval, "n_eval", min=1)
     rng = np.random.default_rng(seed)
     X_train, y_train = _betavae_points(represent, oracle, n_train, batch_size, rng)
     X_eval, y_eval = _betavae_points(represent, oracle, n_eval, batch_size, rng)
@@ -767,10 +763,10 @@ def factorvae_score(represent, oracle: FactorOracle, *, batch_size: int = 64, n_
         dimension has collapsed); chance is ``1 / n_factors``.
     """
     _check_oracle(oracle)
-    batch_size = _check_count(batch_size, "batch_size", 2)
-    n_train = _check_count(n_train, "n_train", 1)
-    n_eval = _check_count(n_eval, "n_eval", 1)
-    n_variance = _check_count(n_variance, "n_variance", 2)
+    batch_size = check_int(batch_size, "batch_size", min=2)
+    n_train = check_int(n_train, "n_train", min=1)
+    n_eval = check_int(n_eval, "n_eval", min=1)
+    n_variance = check_int(n_variance, "n_variance", min=2)
     check_float(prune_threshold, "prune_threshold", min=0, max=1, max_open=True)
     rng = np.random.default_rng(seed)
     parts = []
@@ -862,8 +858,8 @@ def evaluate_disentanglement(model, dataset, *, n: int = 10000, seed: int = 0,
     from latentlab.models.base import Generator
 
     chosen = _resolve_metrics(metrics)
-    n = _check_count(n, "n", _MIN_SAMPLES)
-    seed = _check_count(seed, "seed", 0)
+    n = check_int(n, "n", min=_MIN_SAMPLES)
+    seed = check_int(seed, "seed", min=0)
     if not callable(getattr(model, "encode", None)):
         raise TypeError(f"model must be a Generator with an encode method, not {type(model).__name__}")
     if isinstance(model, Generator) and type(model).encode is Generator.encode:

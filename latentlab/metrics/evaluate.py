@@ -268,7 +268,7 @@ def evaluate_models(
     -------
     EvaluationTable
     """
-    check_int(n, "n", min=1, noun="number of samples")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")

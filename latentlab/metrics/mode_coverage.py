@@ -282,7 +282,7 @@ def evaluate_mode_coverage(
         :class:`ModeCoverage` of each seed).
     """
     centres, sigma = mixture_of(dataset)
-    check_int(n, "n", min=1, noun="number of samples")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")
@@ -348,7 +348,7 @@ def evaluate_classifier_mode_coverage(
     from latentlab.metrics.sample_quality import draw_samples
 
     attribute = _class_attribute(classifier, attribute)
-    check_int(n, "n", min=1, noun="number of samples")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")

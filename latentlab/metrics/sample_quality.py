@@ -494,7 +494,7 @@ def sample_quality(real, fake, *, k_precision: int = 3, k_density: int = 5, kid_
 
 
 def _check_count(value, name: str) -> int:
-    return check_int(value, name, min=1, noun="number of samples")
+    return check_int(value, name, min=1, noun="integer number of samples")
 
 
 def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
