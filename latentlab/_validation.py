@@ -1,4 +1,4 @@
-"""Input checks and shape handling shared by the analysis estimators and the metrics.
+"""Input checks: latent codes and their shapes, and scalar parameters, for the whole package.
 
 Every analysis estimator takes latent codes as NumPy arrays or torch tensors of shape
 ``(N, *latent_shape)``: a flat code space ``(N, d)`` or codes with extra structure such
@@ -7,6 +7,11 @@ on the flattened ``(N, D)`` view, ``D = prod(latent_shape)``, and give results b
 the latent shape. This module is the one home of that flatten/restore logic and of the
 checks on user input (numeric, finite, not too large to compute with, enough rows, matching
 shapes).
+
+It is also the one home of the checks on scalar parameters (:func:`check_int`,
+:func:`check_float`, :func:`check_choice`): counts, seeds, fractions and named options
+everywhere in latentlab go through them, so a bad value gets the same kind of message
+wherever it is passed: ``n must be a positive integer; got 0``.
 
 Float32 input stays float32 (a million 512-d codes are 2 GB in float32 and 4 GB in
 float64); everything else is converted to float64.
@@ -284,13 +289,6 @@ def check_float(
     """
     value = _check_scalar(value, name, numbers.Real, min, max, min_open, max_open, allow_none, noun, type_error)
     return None if value is None else float(value)
-
-
-def check_bool(value: Any, name: str) -> bool:
-    """Return ``value`` if it is ``True`` or ``False`` (NumPy's too), else raise ``ValueError``."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
 
 
 def check_choice(value: Any, name: str, options) -> Any:
