@@ -227,7 +227,7 @@ def _check_scalar(value, name, kind, low, high, low_open, high_open, allow_none,
         return None
     wrong_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, kind)
     if wrong_type or not (
-        math.isfinite(value)
+        (kind is numbers.Integral or math.isfinite(value))  # isfinite overflows on huge ints
         and (low is None or (value > low if low_open else value >= low))
         and (high is None or (value < high if high_open else value <= high))
     ):

@@ -12,6 +12,7 @@ def test_check_int_returns_python_ints_and_refuses_bools_floats_and_out_of_range
     assert check_int(np.int64(3), "k", min=1) == 3 and type(check_int(np.int64(3), "k", min=1)) is int
     assert check_int(None, "k", min=1, allow_none=True) is None
     assert check_int(10, "steps", min=1, max=10) == 10
+    assert check_int(10**400, "n", min=0) == 10**400
     for bad in (True, 2.0, "3", None):
         with pytest.raises(ValueError, match=f"k must be a positive integer; got {bad!r}"):
             check_int(bad, "k", min=1)
