@@ -28,7 +28,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._threads import single_blas_thread
-from latentlab._validation import check_choice, check_codes, check_float, check_int, check_targets, flatten_like, require_target, restore
+from latentlab._validation import (
+    check_choice,
+    check_codes,
+    check_float,
+    check_int,
+    check_targets,
+    flatten_like,
+    require_target,
+    restore,
+)
 from latentlab.analysis.svm_solver import LOSSES, _CentredRows, fit_linear_svm
 
 __all__ = ["AttributeDirection", "METHODS"]

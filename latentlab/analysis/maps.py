@@ -31,7 +31,16 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._io import load_npz, save_npz
-from latentlab._validation import as_direction, check_choice, check_codes, check_float, check_paired, flatten_like, require_target, restore
+from latentlab._validation import (
+    as_direction,
+    check_choice,
+    check_codes,
+    check_float,
+    check_paired,
+    flatten_like,
+    require_target,
+    restore,
+)
 
 __all__ = ["LatentMap", "transport_direction", "KINDS"]
 

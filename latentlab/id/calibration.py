@@ -143,7 +143,10 @@ class CalibratedID(IntrinsicDimension):
             rows = np.random.default_rng(self.random_state).choice(X.shape[0], m, replace=False)
             X = X[np.sort(rows)]
         self.n_samples_used_ = X.shape[0]
-        cap = numerical_rank(X) if self.max_dimension is None else check_int(self.max_dimension, "max_dimension", min=1, type_error=TypeError)
+        if self.max_dimension is None:
+            cap = numerical_rank(X)
+        else:
+            cap = check_int(self.max_dimension, "max_dimension", min=1, type_error=TypeError)
         self.max_dimension_ = max(1, cap)
         self.estimator_ = clone(self._inner()).fit(X)
         self.raw_dimension_ = float(self.estimator_.dimension_)

@@ -70,8 +70,9 @@ class CorrelationDimension(IntrinsicDimension):
     def _quantiles(self) -> np.ndarray:
         if not isinstance(self.quantile_range, (tuple, list)) or len(self.quantile_range) != 2:
             raise ValueError(f"quantile_range must be a pair (low, high) with 0 < low < high < 1; got {self.quantile_range!r}")
-        lo = check_float(self.quantile_range[0], "quantile_range[0]", min=0.0, max=1.0, min_open=True, max_open=True, type_error=TypeError)
-        hi = check_float(self.quantile_range[1], "quantile_range[1]", min=lo, max=1.0, min_open=True, max_open=True, type_error=TypeError)
+        bounds = dict(max=1.0, min_open=True, max_open=True, type_error=TypeError)
+        lo = check_float(self.quantile_range[0], "quantile_range[0]", min=0.0, **bounds)
+        hi = check_float(self.quantile_range[1], "quantile_range[1]", min=lo, **bounds)
         return np.geomspace(lo, hi, check_int(self.n_scales, "n_scales", min=2, type_error=TypeError))
 
     def _min_samples(self) -> tuple[int, str]:

@@ -94,5 +94,7 @@ def estimate_id(X, method: str = "twonn", *, calibrate: bool = False, n_boot: in
     if calibrate:
         estimator = CalibratedID(estimator)
     estimator.fit(X)
-    ci = bootstrap_fitted(estimator, check_int(n_boot, "n_boot", min=2, type_error=TypeError), alpha, random_state) if n_boot else None
+    ci = None
+    if n_boot:
+        ci = bootstrap_fitted(estimator, check_int(n_boot, "n_boot", min=2, type_error=TypeError), alpha, random_state)
     return IDEstimate(float(estimator.dimension_), method, bool(calibrate), ci, estimator)
