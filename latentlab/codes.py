@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
 from latentlab._io import load_npz, save_npz
 
 __all__ = ["LatentCodes", "encode_dataset", "label_samples"]
@@ -125,8 +126,7 @@ def label_samples(generator, classifier, n: int = 10000, seed: int = 0, batch_si
     """
     from latentlab._progress import batch_starts
 
-    if n < 1:
-        raise ValueError(f"n must be positive, not {n}")
+    check_int(n, "n", min=1)
     z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed))
     preds: dict = {}
     scores: dict = {}

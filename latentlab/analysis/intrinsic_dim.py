@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from latentlab._validation import check_float, check_int
+
 __all__ = ["IDRow", "id_table", "format_id_table", "decoder_jacobian", "decoder_local_dimension", "suggest_latent_size",
            "flatten_points", "model_point_sets"]
 
@@ -112,8 +114,7 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
     basis = torch.eye(d) if directions is None else torch.as_tensor(directions, dtype=torch.float32).reshape(-1, d)
     if basis.shape[0] < 1:
         raise ValueError("directions must hold at least one direction")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, not {batch_size}")
+    check_int(batch_size, "batch_size", min=1)
     k = basis.shape[0]
     basis = basis.reshape(k, *shape)
     per_call = max(1, batch_size // k)  # codes whose k products go into one decode call
@@ -147,11 +148,8 @@ def decoder_local_dimension(generator, n: int = 32, seed: int = 0, rtol: float =
 
     Returns ``(n,)`` ints.
     """
-    if not 0 < rtol < 1:
-        raise ValueError(f"rtol must be in (0, 1), not {rtol}")
-    if max_directions is not None and (isinstance(max_directions, bool) or not isinstance(max_directions, int)
-                                       or max_directions < 1):
-        raise ValueError(f"max_directions must be a positive integer or None, not {max_directions!r}")
+    check_float(rtol, "rtol", min=0, max=1, min_open=True, max_open=True)
+    check_int(max_directions, "max_directions", min=1, allow_none=True)
     g = torch.Generator().manual_seed(seed)
     z = generator.sample_latents(n, generator=g).float()
     directions = None

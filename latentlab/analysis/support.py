@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from latentlab._validation import check_codes, check_paired, to_numpy
+from latentlab._validation import check_choice, check_codes, check_int, check_paired, to_numpy
 
 __all__ = ["SupportSet", "support_set", "SOURCES"]
 
@@ -76,8 +76,7 @@ class SupportSet:
                 f"images must have shape (N, *sample_shape) with N = {z_src.shape[0]} (one per code pair); "
                 f"got shape {images.shape}"
             )
-        if self.source not in SOURCES:
-            raise ValueError(f"source={self.source!r} is not one of {', '.join(map(repr, SOURCES))}")
+        check_choice(self.source, "source", SOURCES)
 
     def __len__(self) -> int:
         return int(np.shape(self.Z_src)[0])
@@ -178,12 +177,9 @@ def support_set(
         When ``n`` is smaller than the number of source coordinates: a plain linear or
         affine fit is then underdetermined; use ``LatentMap(kind="ridge")``.
     """
-    if source not in SOURCES:
-        raise ValueError(f"source={source!r} is not one of {', '.join(map(repr, SOURCES))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (support points); got {n!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    check_choice(source, "source", SOURCES)
+    check_int(n, "n", min=2)
+    check_int(batch_size, "batch_size", min=1)
     for name, model in (("src", src), ("dst", dst)):
         if not (hasattr(model, "decode") and hasattr(model, "latent_shape")):
             raise TypeError(f"{name} must be a latentlab Generator (with latent_shape, decode, encode); "

@@ -31,6 +31,7 @@ from typing import Literal, Sequence
 import numpy as np
 import torch
 
+from latentlab._validation import check_choice, check_float, check_int
 from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 
 __all__ = [
@@ -237,14 +238,10 @@ def find_direction(
     from latentlab.analysis.directions import METHODS, AttributeDirection
     from latentlab.analysis.orthogonal import orthogonalization_report
 
-    if labels_from not in LABEL_SOURCES:
-        raise ValueError(f"labels_from={labels_from!r} is not one of {', '.join(map(repr, LABEL_SOURCES))}")
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 * _MIN_PER_CLASS:
-        raise ValueError(f"n must be an int >= {2 * _MIN_PER_CLASS} (codes to label); got {n!r}")
-    if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 0.5):
-        raise ValueError(f"fraction must be a number in (0, 0.5]; got {fraction!r}")
+    check_choice(labels_from, "labels_from", LABEL_SOURCES)
+    check_choice(method, "method", METHODS)
+    check_int(n, "n", min=2 * _MIN_PER_CLASS, noun="number of codes to label")
+    check_float(fraction, "fraction", min=0, max=0.5, min_open=True)
     if isinstance(conditions, str):
         conditions = [conditions]
     conditions = tuple(conditions)
@@ -385,10 +382,8 @@ def pca_directions(model, *, k: int = 10, codes: PCACodes = "auto", n: int = 500
     from latentlab.analysis.pca import PCADirections
     from latentlab.codes import encode_dataset
 
-    if codes not in PCA_CODES:
-        raise ValueError(f"codes={codes!r} is not one of {', '.join(map(repr, PCA_CODES))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (codes to use); got {n!r}")
+    check_choice(codes, "codes", PCA_CODES)
+    check_int(n, "n", min=2, noun="number of codes")
     gen, name = _as_model(model, "model", device)
     chosen = auto_pca_codes(gen) if codes == "auto" else codes
     if chosen == "features":

@@ -18,6 +18,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
 from latentlab._progress import progress_bar
 from latentlab.metrics.features import describe_network, domain_feature_network, extract_features
 from latentlab.metrics.mode_coverage import classifier_mode_coverage, mixture_of
@@ -267,8 +268,7 @@ def evaluate_models(
     -------
     EvaluationTable
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer number of samples, not {n!r}")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")

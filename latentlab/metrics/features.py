@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentlab._validation import check_int
+
 __all__ = ["extract_features", "domain_feature_network", "describe_network"]
 
 # classifier training for the domain feature space; small enough for a CPU in a minute or two
@@ -89,8 +91,7 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
     x = _as_images(images)
     if not isinstance(network, nn.Module):
         raise TypeError(f"network must be a torch nn.Module (e.g. an AttributeClassifier), not {type(network).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+    check_int(batch_size, "batch_size", min=1)
     if len(x) == 0:
         raise ValueError("images is empty: need at least one image")
     if not torch.isfinite(x).all():
@@ -193,9 +194,8 @@ def domain_feature_network(data="faces", classifier=None, *, data_options: dict 
         import latentlab
 
         return latentlab.load(classifier, device=device, expect="classifier").eval()
-    for name, value, low in (("n", n, 2), ("steps", steps, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, not {value!r}")
+    check_int(n, "n", min=2)
+    check_int(steps, "steps", min=1)
     if isinstance(data, (str, os.PathLike)):
         key = (str(data), tuple(sorted((str(k), repr(v)) for k, v in (data_options or {}).items())), n, steps, seed,
                str(device))

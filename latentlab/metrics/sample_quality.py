@@ -50,6 +50,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
+
 __all__ = [
     "SampleQuality",
     "SampleSizeWarning",
@@ -142,9 +144,7 @@ def _pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_k(k, real: np.ndarray, fake: np.ndarray, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, not {k!r}")
-    k = int(k)
+    k = check_int(k, "k", min=1)
     small = min(len(real), len(fake))
     if small < k + 1:
         raise ValueError(f"{what} with k = {k} needs at least k + 1 = {k + 1} samples in each set; "
@@ -437,9 +437,7 @@ def kernel_distance(real, fake, *, n_subsets: int = 100, subset_size: int = 1000
         may be slightly negative).
     """
     real, fake = _pair(real, fake)
-    for name, value in (("n_subsets", n_subsets), ("subset_size", subset_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    n_subsets, subset_size = check_int(n_subsets, "n_subsets", min=1), check_int(subset_size, "subset_size", min=1)
     small = min(len(real), len(fake))
     if small < 2:
         raise ValueError(f"KID needs at least 2 samples in each set; got {len(real)} real and {len(fake)} fake")
@@ -496,9 +494,7 @@ def sample_quality(real, fake, *, k_precision: int = 3, k_density: int = 5, kid_
 
 
 def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer number of samples, not {value!r}")
-    return int(value)
+    return check_int(value, name, min=1, noun="integer number of samples")
 
 
 def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:

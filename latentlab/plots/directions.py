@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
 from latentlab.plots.heatmaps import draw_heatmap
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
@@ -119,8 +120,7 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     else:
         vector, name = np.asarray(found, dtype=np.float64), "direction"
         check_latent_shape(vector.shape, gen, what=what)
-    if n < 1:
-        raise ValueError(f"n must be a positive number of codes, not {n}")
+    check_int(n, "n", min=1, noun="number of codes")
     steps = np.asarray(steps, dtype=np.float64).reshape(-1)
     z = gen.sample_latents(n, generator=torch.Generator().manual_seed(seed))
     images = traversal_images(gen, z, vector, steps=steps)
