@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab._validation import check_int
 from latentlab._io import load_npz, save_npz
+from latentlab._progress import batch_starts
+from latentlab._validation import check_int
 
 __all__ = ["LatentCodes", "encode_dataset", "label_samples"]
 
@@ -100,7 +101,6 @@ def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False
         expected duration (GAN and DDIM inversion take minutes for thousands of images)
     encode_options : keyword arguments of ``model.encode`` (e.g. ``{"steps": 20}``: a GAN's inversion steps)
     """
-    from latentlab._progress import batch_starts
 
     n = len(dataset)
     chunks = []
@@ -124,7 +124,6 @@ def label_samples(generator, classifier, n: int = 10000, seed: int = 0, batch_si
     The usual route to attribute directions for GANs: ``attrs`` holds the predicted labels
     and ``scores`` the classifier's log-odds of each binary attribute (for ranking by score).
     """
-    from latentlab._progress import batch_starts
 
     check_int(n, "n", min=1)
     z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed))

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._progress import progress_bar
 from latentlab._validation import check_float, check_int
+from latentlab.codes import encode_dataset
+from latentlab.data.spec import choose_data, training_data
+from latentlab.data.stats import random_subset
+from latentlab.id import estimate_id
+from latentlab.metrics.sample_quality import draw_samples
 
 __all__ = ["IDRow", "id_table", "format_id_table", "decoder_jacobian", "decoder_local_dimension", "suggest_latent_size",
            "flatten_points", "model_point_sets"]
@@ -58,8 +65,6 @@ def id_table(points: dict, methods=("twonn", "mle"), *, calibrate: bool = False,
     n_boot : bootstrap resamples for a 95% interval (0 = none)
     progress : show a progress bar over the estimates
     """
-    from latentlab._progress import progress_bar
-    from latentlab.id import estimate_id
 
     flat = {name: flatten_points(x) for name, x in points.items()}
     rows = []
@@ -106,7 +111,6 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
     """
     from torch.func import jvp
 
-    from latentlab._progress import progress_bar
 
     z = generator.check_latents(z).float()
     shape = tuple(generator.latent_shape)
@@ -182,11 +186,6 @@ def model_point_sets(model, *, name: str | None = None, data=None, data_options:
     log : callable, optional
         Told, before any work, the line saying which data and options are used.
     """
-    from latentlab import data as data_mod
-    from latentlab.codes import encode_dataset
-    from latentlab.data.spec import choose_data, training_data
-    from latentlab.data.stats import random_subset
-    from latentlab.metrics.sample_quality import draw_samples
 
     name = name or type(model).__name__
     choice = None

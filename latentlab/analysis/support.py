@@ -27,7 +27,12 @@ from typing import Literal
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._progress import batch_starts
 from latentlab._validation import check_choice, check_codes, check_int, check_paired, to_numpy
+from latentlab.analysis.maps import LatentMap
+from latentlab.data.stats import random_subset
+from latentlab.models.base import Generator
 
 __all__ = ["SupportSet", "support_set", "SOURCES"]
 
@@ -121,7 +126,6 @@ class SupportSet:
 
     def fit(self, kind: str = "affine", **params):
         """Fit a :class:`~latentlab.analysis.maps.LatentMap` of ``kind`` on these pairs."""
-        from latentlab.analysis.maps import LatentMap
 
         return LatentMap(kind, **params).fit(self.Z_src, self.Z_dst)
 
@@ -215,7 +219,6 @@ def support_set(
 
 # -- helpers ------------------------------------------------------------------------------
 def _require_encode(model, name: str, hint: str) -> None:
-    from latentlab.models.base import Generator
 
     # a Generator subclass that keeps the base encode cannot locate images
     if not callable(getattr(model, "encode", None)) or (
@@ -226,7 +229,6 @@ def _require_encode(model, name: str, hint: str) -> None:
 
 def _in_batches(fn, x: torch.Tensor, batch_size: int, model, desc: str, progress: bool) -> torch.Tensor:
     """``fn`` over ``x`` in batches on ``model``'s device; results gathered on the CPU."""
-    from latentlab._progress import batch_starts
 
     device = getattr(model, "device", torch.device("cpu"))
     outs = [torch.as_tensor(fn(x[i : i + batch_size].to(device))).detach().cpu()
@@ -269,8 +271,6 @@ def _check_sample_shape(images: torch.Tensor, model, who: str, what: str) -> Non
 
 def _load_images(data, src, dst, n: int, seed: int, options: dict) -> tuple[torch.Tensor, str]:
     """``n`` images from ``data`` (name, path, Dataset or array) shaped for both models."""
-    from latentlab import data as data_mod
-    from latentlab.data.stats import random_subset
 
     if isinstance(data, data_mod.Dataset):
         dataset, name = data, data.name

@@ -17,6 +17,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._validation import check_int, to_numpy
+from latentlab.analysis.edit_evaluation import edit_effects
 from latentlab.analysis.maps import LatentMap, transport_direction
 from latentlab.analysis.results import DirectionResult
 from latentlab.analysis.support import _decode, _in_batches
@@ -140,7 +141,6 @@ def direction_transfer(dst, classifier, latent_map, source_direction, *, direct_
         size, no attribute is named (or two different ones are), or the classifier does
         not score the attribute.
     """
-    from latentlab.analysis.edit_evaluation import edit_effects
 
     check_map_models(latent_map, None, dst)
     dst_shape = tuple(int(s) for s in dst.latent_shape)

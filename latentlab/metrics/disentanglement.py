@@ -94,7 +94,13 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
+from latentlab._progress import progress_bar
 from latentlab._validation import check_codes, check_finite, check_float, check_int, to_numpy
+from latentlab.codes import encode_dataset
+from latentlab.data import Dataset, load_for_model, shapes
+from latentlab.data.faces import BINARY_ATTRIBUTES, make_faces, render_faces
+from latentlab.data.shapes import render_shapes
+from latentlab.models.base import Generator
 
 __all__ = [
     "DISENTANGLEMENT_METRICS",
@@ -505,7 +511,6 @@ class ShapesOracle(FactorOracle):
     """
 
     def __init__(self, size: int = 64):
-        from latentlab.data import shapes
 
         if size not in (32, 64):
             raise ValueError(f"size must be 32 or 64 pixels, not {size!r}")
@@ -517,7 +522,6 @@ class ShapesOracle(FactorOracle):
         return np.stack([rng.integers(0, len(v), size=n) for v in self._values], axis=1)
 
     def render(self, factors: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        from latentlab.data.shapes import render_shapes
 
         idx = np.asarray(factors, dtype=np.int64)
         return render_shapes(*(v[idx[:, j]] for j, v in enumerate(self._values)), size=self.size)
@@ -554,7 +558,6 @@ class FacesOracle(FactorOracle):
     """
 
     def __init__(self, size: int = 32, nuisance: float = 1.0):
-        from latentlab.data.faces import BINARY_ATTRIBUTES
 
         if size not in (32, 64):
             raise ValueError(f"size must be 32 or 64 pixels, not {size!r}")
@@ -564,7 +567,6 @@ class FacesOracle(FactorOracle):
         self.factor_names = (*BINARY_ATTRIBUTES, "hair_color", "skin_tone", *nuisances)
 
     def _draw(self, n: int, rng: np.random.Generator) -> dict:
-        from latentlab.data.faces import make_faces
 
         seed = int(rng.integers(0, 2**31 - 1))
         return make_faces(n=n, size=self.size, seed=seed, correlations={}, nuisance=self.nuisance).factors
@@ -574,7 +576,6 @@ class FacesOracle(FactorOracle):
         return np.stack([drawn[k].astype(np.float64) for k in self.factor_names], axis=1)
 
     def render(self, factors: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        from latentlab.data.faces import render_faces
 
         factors = np.asarray(factors, dtype=np.float64)
         values = self._draw(len(factors), rng)
@@ -853,9 +854,6 @@ def evaluate_disentanglement(model, dataset, *, n: int = 10000, seed: int = 0,
     NotImplementedError
         For a Generator that does not implement ``encode``.
     """
-    from latentlab.codes import encode_dataset
-    from latentlab.data import Dataset, load_for_model
-    from latentlab.models.base import Generator
 
     chosen = _resolve_metrics(metrics)
     n = check_int(n, "n", min=_MIN_SAMPLES)
@@ -881,7 +879,6 @@ def evaluate_disentanglement(model, dataset, *, n: int = 10000, seed: int = 0,
     else:
         raise TypeError(f"dataset must be a name ({', '.join(FACTOR_DATASETS)}) or a latentlab Dataset, not {type(dataset).__name__}")
 
-    from latentlab._progress import progress_bar
 
     results: dict[str, float] = {}
     codes = factors = None

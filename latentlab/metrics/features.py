@@ -19,7 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentlab import data as data_mod
 from latentlab._validation import check_int
+from latentlab.data.stats import random_subset
+from latentlab.models.classifier import AttributeClassifier
+from latentlab.training import train
 
 __all__ = ["extract_features", "domain_feature_network", "describe_network"]
 
@@ -50,7 +54,6 @@ def _network_device(network: nn.Module) -> torch.device:
 
 def describe_network(network) -> str:
     """A short description of a feature network, for tables and figure captions."""
-    from latentlab.models.classifier import AttributeClassifier
 
     if isinstance(network, AttributeClassifier):
         return f"domain classifier ({', '.join(network.attribute_names)}; {network.config.features} features)"
@@ -86,7 +89,6 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
         where it is known), or features with another number of rows than images, or
         non-finite images or features.
     """
-    from latentlab.models.classifier import AttributeClassifier
 
     x = _as_images(images)
     if not isinstance(network, nn.Module):
@@ -134,9 +136,6 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
 
 
 def _trained_on(data, data_options, n: int, steps: int, seed: int, device, progress: bool):
-    from latentlab import data as data_mod
-    from latentlab.data.stats import random_subset
-    from latentlab.training import train
 
     dataset = data_mod.load(data, **dict(data_options or {})) if isinstance(data, (str, os.PathLike)) else data
     if not getattr(dataset, "attrs", None):
@@ -183,7 +182,6 @@ def domain_feature_network(data="faces", classifier=None, *, data_options: dict 
         In eval mode. Its ``features`` (``config.features`` numbers per image) is the
         feature space.
     """
-    from latentlab.models.classifier import AttributeClassifier
 
     if isinstance(classifier, AttributeClassifier):
         return classifier.eval()

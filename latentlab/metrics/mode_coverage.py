@@ -49,6 +49,7 @@ import torch
 
 from latentlab._validation import check_float, check_int
 from latentlab.data.toy2d import assign_modes
+from latentlab.metrics.sample_quality import draw_samples
 
 __all__ = [
     "ModeCoverage",
@@ -345,7 +346,6 @@ def evaluate_classifier_mode_coverage(
         :func:`summarize_coverage` of the runs, plus ``seeds``, ``runs`` and
         ``attribute``.
     """
-    from latentlab.metrics.sample_quality import draw_samples
 
     attribute = _class_attribute(classifier, attribute)
     check_int(n, "n", min=1, noun="integer number of samples")

@@ -50,7 +50,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._progress import batch_starts
 from latentlab._validation import check_int
+from latentlab.data.stats import random_subset
+from latentlab.id import kneighbors
+from latentlab.metrics.features import domain_feature_network, extract_features
 
 __all__ = [
     "SampleQuality",
@@ -187,7 +192,6 @@ def _knn_sq_radii(x: np.ndarray, ks) -> list[np.ndarray]:
     recomputed with :func:`_pair_sq_dist` and sorted. A point duplicated ``k`` or more
     times has radius 0.
     """
-    from latentlab.id import kneighbors
 
     n_cand = min(len(x) - 1, max(ks) + 2)
     idx = kneighbors(x, n_cand)[1]
@@ -503,7 +507,6 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
     Batches are drawn with one ``torch.Generator`` seeded with ``seed``, so the same
     seed and batch size give the same samples. ``progress`` shows a bar over the samples.
     """
-    from latentlab._progress import batch_starts
 
     if not callable(getattr(generator, "sample", None)):
         raise TypeError(f"generator must be a latentlab Generator with a sample(n, generator=...) method, "
@@ -521,7 +524,6 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
 def real_samples(dataset, n: int, *, seed: int = 0) -> torch.Tensor:
     """``n`` samples of ``dataset`` chosen without replacement with ``seed`` (all of them,
     with a :class:`SampleSizeWarning`, when it holds fewer)."""
-    from latentlab.data.stats import random_subset
 
     n = _check_count(n, "n_real")
     if len(dataset) < n:
@@ -541,7 +543,6 @@ def check_same_shape(real: torch.Tensor, fake: torch.Tensor) -> None:
 
 def resolve_dataset(data, generator=None, data_options: dict | None = None):
     """A Dataset from a Dataset, or from a name/path loaded at the generator's image size."""
-    from latentlab import data as data_mod
 
     if isinstance(data, data_mod.Dataset):
         if data_options:
@@ -598,7 +599,6 @@ def evaluate_samples(generator, data, *, feature_network=None, n_real: int = 200
         Real and generated samples of different shapes (both named), a feature network
         that does not take these images, too few samples.
     """
-    from latentlab.metrics.features import domain_feature_network, extract_features
 
     n_real, n_fake = _check_count(n_real, "n_real"), _check_count(n_fake, "n_fake")
     dataset = resolve_dataset(data, generator, data_options)

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentlab._progress import batch_starts, progress_bar
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
 from latentlab.models.trainable import NoiseDraws, TrainableGenerator, frozen, resolve_arch
 
@@ -345,7 +346,6 @@ class GAN(TrainableGenerator):
 
         Returns ``(z, error)`` with shapes ``(N, latent_dim)`` and ``(N,)``, on the CPU.
         """
-        from latentlab._progress import progress_bar
 
         cfg = self.config
         steps = cfg.invert_steps if steps is None else steps
@@ -397,7 +397,6 @@ class GAN(TrainableGenerator):
         ``steps`` and ``restarts`` as in :meth:`invert` (defaults from the config);
         ``progress`` shows a bar over the images, with the expected duration after the first batch.
         """
-        from latentlab._progress import batch_starts
 
         x = self.check_samples(x)
         if generator is None:

@@ -31,6 +31,7 @@ from typing import Callable
 
 import torch
 
+from latentlab._progress import progress_bar
 from latentlab._validation import check_float, check_int
 from latentlab.models.schedules import PREDICTIONS, scales, split_prediction
 
@@ -216,7 +217,6 @@ def sample_loop(denoiser: Denoiser, scheduler: _Scheduler, x: torch.Tensor,
 
     ``progress`` shows a bar over the timesteps.
     """
-    from latentlab._progress import progress_bar
 
     name = type(scheduler).__name__.removesuffix("Scheduler")
     for t in progress_bar(scheduler.timesteps, enabled=progress, desc=f"{name} sampling", unit="step"):
@@ -237,7 +237,6 @@ def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, 
 
     Returns a tensor shaped like ``x0``.
     """
-    from latentlab._progress import progress_bar
 
     check_int(fixed_point_iters, "fixed_point_iters", min=0)
     x = x0

@@ -13,7 +13,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+import latentlab
 from latentlab._validation import check_int
+from latentlab.analysis.editing import traversal_images
+from latentlab.analysis.orthogonal import cosine_matrix
+from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 from latentlab.plots.heatmaps import draw_heatmap
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
@@ -101,9 +105,6 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     matplotlib.figure.Figure
         As :func:`traversal_figure`.
     """
-    import latentlab
-    from latentlab.analysis.editing import traversal_images
-    from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 
     model_name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     gen = latentlab.load(model, device=device, expect="generator") if isinstance(model, (str, os.PathLike)) else model
@@ -143,7 +144,6 @@ def cosine_heatmap(directions, names: Sequence[str], *, title: str | None = None
     matplotlib.figure.Figure
         Data attached: ``cosine`` (k, k) and ``names`` (k,).
     """
-    from latentlab.analysis.orthogonal import cosine_matrix
 
     cos = cosine_matrix(directions)
     names = [str(x) for x in names]

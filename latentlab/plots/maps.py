@@ -12,10 +12,10 @@ from typing import Mapping
 
 import numpy as np
 import torch
-
 from matplotlib.table import Table
 
 from latentlab._validation import check_choice, check_int
+from latentlab.analysis.map_results import MapEvaluation, MapScores, _fmt
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
@@ -177,7 +177,6 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
     -------
     matplotlib.figure.Figure
     """
-    from latentlab.analysis.map_results import _fmt
 
     named = isinstance(evaluation, Mapping)
     blocks = list(evaluation.items()) if named else [(None, evaluation)]
@@ -234,7 +233,6 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
 
 @redrawable("map_table_figure")
 def _redraw_map_table(data, **options):
-    from latentlab.analysis.map_results import MapEvaluation, MapScores
 
     pairs = data["pair"] if "pair" in data else np.full(len(data["map"]), "")
     evaluations = {}

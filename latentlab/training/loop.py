@@ -38,15 +38,23 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from latentlab import data as data_mod
 from latentlab._device import resolve_device
 from latentlab._io import check_can_write
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
+from latentlab.data.spec import spec_from_description
+from latentlab.models import model_class
 from latentlab.models.trainable import NoiseDraws, frozen
 from latentlab.training.config import RunConfig, load_config
 from latentlab.training.previews import save_sample_preview
 from latentlab.training.run_files import (
-    append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
-    remove_stale_temporaries, samples_dir,
+    append_metrics_line,
+    check_outputs_writable,
+    hold_run_lock,
+    keep_metrics_through,
+    metrics_path,
+    remove_stale_temporaries,
+    samples_dir,
 )
 
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
@@ -259,8 +267,6 @@ def train(
 
 
 def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
-    from latentlab import data as data_mod
-    from latentlab.models import model_class
 
     ckpt = None
     if resume:
@@ -295,7 +301,6 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
         torch.manual_seed(cfg.train.seed)
         model = cls.build(cfg.model, dataset)
     cfg.model = model.config  # data-dependent fields resolved by build
-    from latentlab.data.spec import spec_from_description
 
     model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
     return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
