@@ -168,24 +168,28 @@ def _check_entries(payload: dict, path: Path) -> None:
 
 #: What a command can need from a checkpoint: ``expect`` of :func:`load`.
 ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint)",
-         "classifier": "an attribute classifier (train one with `latentlab classifier train`)"}
-_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier"}
+         "classifier": "an attribute classifier (train one with `latentlab classifier train`)",
+         "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
+_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
+               "cyclegan": "a CycleGAN"}
 
 
 def role_of(model_or_class) -> str | None:
-    """``"generator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
-    from latentlab.models.base import Generator
+    """``"generator"``, ``"translator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
+    from latentlab.models.base import Generator, Translator
 
     cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
     if issubclass(cls, Generator):
         return "generator"
+    if issubclass(cls, Translator):
+        return "translator"
     if callable(getattr(cls, "predict_proba", None)):
         return "classifier"
     return None
 
 
 def load(path: str | os.PathLike, device: str | torch.device | None = None,
-         expect: Literal["generator", "classifier"] | None = None):
+         expect: Literal["generator", "classifier", "translator"] | None = None):
     """Load a trained model from a checkpoint.
 
     The model family is read from the file; the EMA weights are used when present.
@@ -194,13 +198,14 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
     ----------
     path : str or Path
     device : str or torch.device, optional
-    expect : {"generator", "classifier"}, optional
-        What the caller needs: a Generator (VAE, GAN, DDPM) or an attribute classifier.
+    expect : {"generator", "classifier", "translator"}, optional
+        What the caller needs: a Generator (VAE, GAN, DDPM), an attribute classifier or a
+        Translator (CycleGAN).
         A file holding the other kind raises ``ValueError`` saying what it holds.
 
     Returns
     -------
-    Generator or AttributeClassifier
+    Generator, AttributeClassifier or Translator
 
     Raises
     ------

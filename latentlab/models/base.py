@@ -18,7 +18,7 @@ import abc
 
 import torch
 
-__all__ = ["Generator", "ImagePool"]
+__all__ = ["Generator", "Translator", "ImagePool", "TRANSLATE_DIRECTIONS"]
 
 
 class Generator(abc.ABC):
@@ -116,6 +116,44 @@ class Generator(abc.ABC):
         if not torch.isfinite(z).all():
             raise ValueError("latent codes contain NaN or infinite values")
         return z
+
+
+#: The two directions of a :class:`Translator`: domain A to domain B, and back.
+TRANSLATE_DIRECTIONS = ("a2b", "b2a")
+
+
+class Translator(abc.ABC):
+    """An image-to-image model between two domains A and B (CycleGAN, or a user's own).
+
+    It has no latent space to analyse; what it offers is :meth:`translate`. Edit
+    evaluation (:func:`latentlab.analysis.edit_evaluation.score_image_edits`) scores its
+    translations and a Generator's latent edits with the same function.
+
+    Attributes a subclass provides
+    ------------------------------
+    domains : tuple of two str
+        Names of domain A and domain B (e.g. ``("no glasses", "glasses")``).
+    """
+
+    domains: tuple[str, str] = ("A", "B")
+    #: The data the model was trained on (a :class:`latentlab.data.spec.DataSpec`), or None.
+    trained_on = None
+
+    @staticmethod
+    def check_direction(direction: str) -> str:
+        """``direction`` itself, or ``ValueError`` naming the allowed directions."""
+        if direction not in TRANSLATE_DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(map(repr, TRANSLATE_DIRECTIONS))}, not {direction!r}")
+        return direction
+
+    @abc.abstractmethod
+    def translate(self, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """Images ``(N, C, H, W)`` in ``[-1, 1]`` of one domain -> the same images in the other.
+
+        ``direction`` is ``"a2b"`` or ``"b2a"`` (:data:`TRANSLATE_DIRECTIONS`); anything
+        else raises ``ValueError``. Returns a plain tensor (no autograd graph) of the same
+        shape, on ``x``'s device.
+        """
 
 
 class ImagePool(Generator):
