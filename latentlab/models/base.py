@@ -155,6 +155,14 @@ class Translator(abc.ABC):
         shape, on ``x``'s device.
         """
 
+    def round_trip(self, x: torch.Tensor, direction: str = "a2b") -> tuple[torch.Tensor, torch.Tensor]:
+        """``(translated, back)``: ``x`` translated in ``direction``, and that translated back.
+
+        ``back`` is close to ``x`` for a cycle-consistent translator.
+        """
+        there = self.translate(x, self.check_direction(direction))
+        return there, self.translate(there, "b2a" if direction == "a2b" else "a2b")
+
 
 class ImagePool(Generator):
     """A fixed set of images seen as a generator: a one-number code picks an image.
