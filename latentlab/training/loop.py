@@ -229,32 +229,49 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
             be.copy_(bm)
 
 
-def _save_samples(model, dataset, path: Path) -> None:
-    from latentlab.models.base import Generator
+def _save_samples(model, dataset, path: Path, groups=None) -> None:
+    from latentlab.models.base import Generator, Translator
 
-    if not isinstance(model, Generator):  # e.g. a classifier: nothing to draw
+    if not isinstance(model, (Generator, Translator)):  # e.g. a classifier: nothing to draw
         return
     g = torch.Generator().manual_seed(0)
     was_training = model.training
     model.eval()  # batch-norm statistics must not move while drawing samples
     try:
-        _draw_and_save(model, dataset, path, g)
+        if isinstance(model, Translator):
+            _translate_and_save(model, dataset, path, groups)
+        else:
+            _draw_and_save(model, dataset, path, g)
     finally:
         model.train(was_training)
 
 
-def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
+def _save_tiles(images: torch.Tensor, path: Path, nrow: int) -> None:
+    from PIL import Image
+
     from latentlab.plots.images import tile_images
 
+    pix = tile_images(images, nrow=nrow)
+    with atomic_path(path) as tmp:
+        Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
+
+
+def _translate_and_save(model, dataset, path: Path, groups) -> None:
+    """Rows of 8 images of the first group (domain A), their translations and the way back."""
+    from latentlab.analysis.translation import translation_rows
+
+    first = np.asarray(groups[0] if groups is not None else np.arange(len(dataset)))[:8]
+    rows = translation_rows(model, dataset.get(first).to(model.device), "a2b")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save_tiles(torch.cat(list(rows.values())).float().cpu(), path, nrow=len(first))
+
+
+def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
     with torch.no_grad():
         x = model.sample(64, generator=g).float().cpu()
     path.parent.mkdir(parents=True, exist_ok=True)
     if x.ndim == 4:
-        from PIL import Image
-
-        pix = tile_images(x, nrow=8)
-        with atomic_path(path) as tmp:
-            Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
+        _save_tiles(x, path, nrow=8)
     else:  # 2-D points: scatter of samples over data
         from latentlab.plots.style import new_figure
 
@@ -575,7 +592,8 @@ class _Trainer:
 
     def save_samples(self, step_now: int) -> None:
         if self.writer:
-            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png")
+            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png",
+                          self.groups)
 
     def should_stop(self) -> bool:
         """Ctrl-C was pressed (in any process: every process stops at the same step)."""

@@ -12,7 +12,8 @@ from latentlab.cli import cli
 from latentlab.data import Dataset, load as load_data
 from latentlab.models.cyclegan import FakePool, domain_split
 from latentlab.models.trainable import NoiseDraws
-from latentlab.training import train
+from latentlab.training import TrainingInterrupted, train
+from latentlab.training import loop
 from latentlab.training.loop import batch_indices, lr_factor
 
 # small convolutions: a second thread only adds hand-off costs on a shared 2-core machine
@@ -62,12 +63,22 @@ def test_translator_puts_glasses_on_held_out_faces(trained, tiny_faces_models):
     assert cyclegan.cycle_error < 0.3  # images in [-1, 1]: the faces come back
 
 
-def test_resume_continues_identically(tmp_path):
+def test_resume_continues_identically(tmp_path, monkeypatch):
     faces = load_data("faces", n=64, seed=0, **FACES)
     whole = train(_with(TINY, steps=8), dataset=faces, out=tmp_path / "whole.pt", progress=False)
-    train(_with(TINY, steps=4), dataset=faces, out=tmp_path / "part.pt", progress=False)
-    resumed = train(None, dataset=faces, out=tmp_path / "part.pt", resume=True, overrides=["train.steps=8"],
-                    progress=False)
+    # the same 8-step run stopped after step 4 as Ctrl-C stops it (the learning-rate schedule
+    # depends on train.steps, so the run is stopped, not trained for 4 steps and extended)
+    step = loop._Trainer.step
+
+    def stop_after_four(self, i, context):
+        step(self, i, context)
+        self.stop_requested = self.stop_requested or i + 1 == 4
+
+    monkeypatch.setattr(loop._Trainer, "step", stop_after_four)
+    with pytest.raises(TrainingInterrupted, match="interrupted at step 4"):
+        train(_with(TINY, steps=8), dataset=faces, out=tmp_path / "part.pt", progress=False)
+    monkeypatch.undo()
+    resumed = train(None, dataset=faces, out=tmp_path / "part.pt", resume=True, progress=False)
     assert resumed.history == whole.history[4:]
     a, b = load_checkpoint(tmp_path / "whole.pt"), load_checkpoint(tmp_path / "part.pt")
     for key in ("model", "ema"):
@@ -82,8 +93,8 @@ def test_resume_continues_identically(tmp_path):
 
 def test_lr_factor_is_constant_then_linear_to_zero():
     factors = [lr_factor(s, 10, 0.5) for s in range(10)]
-    assert factors[:5] == [1.0] * 5
-    assert np.allclose(np.diff(factors[4:]), -0.2) and factors[-1] == pytest.approx(0.2)
+    assert factors[:6] == [1.0] * 6  # step 5 is the first of the decay: (10 - 5) / (10 - 5)
+    assert np.allclose(np.diff(factors[5:]), -0.2) and factors[-1] == pytest.approx(0.2)
     assert [lr_factor(s, 10, 1.0) for s in range(10)] == [1.0] * 10
 
 
@@ -129,6 +140,8 @@ def test_translate_checks_its_direction(trained):
     model = trained[1].model
     with pytest.raises(ValueError, match="direction must be one of 'a2b', 'b2a', not 'a2c'"):
         model.translate(torch.zeros(1, 3, 32, 32), "a2c")
+    out = model.translate(torch.zeros(2, 3, 32, 32, requires_grad=True), "b2a")
+    assert out.shape == (2, 3, 32, 32) and not out.requires_grad and out.abs().max() <= 1
 
 
 def test_translate_cli_writes_a_grid_and_never_overwrites(trained, tmp_path):
@@ -144,3 +157,21 @@ def test_translate_cli_writes_a_grid_and_never_overwrites(trained, tmp_path):
     assert again.exit_code == 2 and "--force" in again.stderr and again.stderr.strip().count("\n") == 0
     assert runner.invoke(cli, [*args, "--force", "--direction", "b2a"]).exit_code == 0
     assert list(np.load(tmp_path / "grid.data.npz")["rows"])[0] == "glasses (input)"
+
+
+def test_two_folders_of_images_are_the_two_domains(tmp_path):
+    from PIL import Image
+
+    g = np.random.default_rng(0)
+    for name, n, level in (("horses", 5, 40), ("zebras", 3, 220)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            pixels = np.clip(g.normal(level, 10, (32, 32, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / name / f"{i}.png")
+    data = load_data(str(tmp_path), subfolders=["horses", "zebras"])
+    assert data.attrs["subfolder"].tolist() == [0] * 5 + [1] * 3
+    result = train({**TINY, "model": {**TINY["model"], "domain_attr": "subfolder"}, "train": {"steps": 2, "batch_size": 2}},
+                   dataset=data, progress=False)
+    assert result.model.domains == ("horses", "zebras")
+    with pytest.raises(FileNotFoundError, match="sub-folders of .* are: horses, zebras"):
+        load_data(str(tmp_path), subfolders=["horses", "donkeys"])
