@@ -7,7 +7,8 @@ without them in two ways:
 * **translation**: the CycleGAN's generator A -> B, and back with B -> A (the cycle);
 * **latent edit**: the VAE encodes each face, its code moves along the glasses direction
   made orthogonal to the age direction (InterFaceGAN's conditional edit, fitted on
-  encoded real faces) by the gap between the two classes' mean codes, and is decoded.
+  encoded real faces) by once and twice the gap between the two classes' mean codes
+  along it, and is decoded.
 
 One function scores both (:func:`latentlab.analysis.score_image_edits`): the glasses flip
 rate and the mean change of the other attributes (classifier), the SSIM of each edit to its
@@ -15,10 +16,14 @@ input, and how far the input comes back (the cycle for the CycleGAN, the unedite
 reconstruction for the VAE). A row for the VAE's reconstruction alone shows how much of the
 edit's cost is the encoder's.
 
+Glasses go with age in the built-in faces (phi = 0.5, as in photographs): the change of
+P(age) shows which edit carries the correlation along; ``--correlation 0`` removes it.
+
     python examples/translate_or_edit.py --quick --out translate_or_edit   # CPU, a few minutes (32 px)
     python examples/translate_or_edit.py --out translate_or_edit           # 64 px configs: a GPU job
+    python examples/translate_or_edit.py --quick --correlation 0            # glasses independent of age
 
-Writes ``comparison.png`` (inputs, translations, cycles, VAE reconstructions, VAE edits)
+Writes ``comparison.png`` (inputs, translations, cycles, VAE reconstructions and edits)
 with its data beside it, and ``results.csv`` (one row per way of editing).
 """
 
@@ -30,6 +35,8 @@ from latentlab.data import load
 from latentlab.plots import image_rows_figure, save_figure
 
 from _common import data_options, example_parser, prepare, train_faces_classifier, train_quietly, write_rows
+
+SCALES = (1.0, 2.0)  # VAE edit steps, in units of the class-mean gap along the direction
 
 
 def settings(args) -> dict:
@@ -46,13 +53,16 @@ def settings(args) -> dict:
 
 
 def main(argv=None):
-    args = example_parser(__doc__, "translate_or_edit", "tiny CycleGAN and VAE on 32 px centred faces (CPU, a few "
-                          "minutes)").parse_args(argv)
+    parser = example_parser(__doc__, "translate_or_edit", "tiny CycleGAN and VAE on 32 px centred faces (CPU, a few "
+                            "minutes)")
+    parser.add_argument("--correlation", type=float, default=0.5,
+                        help="phi correlation of glasses and age in the faces (default 0.5, the built-in faces')")
+    args = parser.parse_args(argv)
     s = settings(args)
     out = prepare(args)
 
     # one set of training faces for all three models (the CycleGAN config's: size, centring)
-    options = data_options(s["cyclegan"], s["data"], args.seed)
+    options = {**data_options(s["cyclegan"], s["data"], args.seed), "correlations": {("glasses", "age"): args.correlation}}
     faces = load("faces", **options)
     cyclegan = train_quietly(s["cyclegan"], args.seed, s["cyclegan_overrides"], faces, args.device)
     vae = train_quietly(s["vae"], args.seed, s["vae_overrides"], faces, args.device)
@@ -75,28 +85,30 @@ def main(argv=None):
     held_out = load("faces", **{**options, "n": max(4 * s["n_eval"], 64), "seed": args.seed + 1000})
     x = held_out.get(np.flatnonzero(held_out.attrs["glasses"] == 0)[: s["n_eval"]])
     there, back = cyclegan.round_trip(x, "a2b")
-    edited, rebuilt = edit_images(vae, x, glasses.direction, step)
-    scores = [
-        score_image_edits(clf, x, there, target="glasses", returned=back, name="CycleGAN A->B"),
-        score_image_edits(clf, x, edited, target="glasses", returned=rebuilt, name="VAE edit (glasses | age)"),
-        score_image_edits(clf, x, rebuilt, target="glasses", returned=rebuilt, name="VAE reconstruction only"),
-    ]
-    rows = [{**sc.row(), "age_change": sc.changes["age"]} for sc in scores]
+    edits = {scale: edit_images(vae, x, glasses.direction, scale * step) for scale in SCALES}
+    rebuilt = edits[SCALES[0]][1]
+    scores = [score_image_edits(clf, x, there, target="glasses", returned=back, name="CycleGAN A->B")]
+    scores += [score_image_edits(clf, x, edited, target="glasses", returned=rebuilt, name=f"VAE edit {scale:g}x gap")
+               for scale, (edited, _) in edits.items()]
+    scores.append(score_image_edits(clf, x, rebuilt, target="glasses", returned=rebuilt, name="VAE reconstruction"))
+    rows = [{**sc.row(), "age_change": sc.changes["age"], "correlation": args.correlation} for sc in scores]
 
     print(f"\n{len(x)} held-out faces without glasses")
     print(f"{'edit':<26}{'flip rate':>10}{'off-target':>11}{'dP(age)':>9}{'SSIM':>7}{'cycle/recon L1':>16}")
     for r in rows:
         print(f"{r['edit']:<26}{r['flip_rate']:>10.3f}{r['off_target']:>11.3f}{r['age_change']:>+9.3f}"
               f"{r['ssim']:>7.3f}{r['cycle_error']:>16.3f}")
-    cg, edit = scores[0], scores[1]
+    cg, edit = scores[0], scores[-2]
     print(f"=> on the same faces the CycleGAN puts glasses on {100 * cg.flip_rate:.0f}% (SSIM {cg.ssim:.2f} to the "
-          f"input), the VAE's conditional edit on {100 * edit.flip_rate:.0f}% (SSIM {edit.ssim:.2f}; its "
-          f"reconstruction alone has SSIM {scores[2].ssim:.2f})")
+          f"input, P(age) {cg.changes['age']:+.2f}), the VAE's conditional edit ({SCALES[-1]:g}x gap) on "
+          f"{100 * edit.flip_rate:.0f}% (SSIM {edit.ssim:.2f}, P(age) {edit.changes['age']:+.2f}; its "
+          f"reconstruction alone has SSIM {scores[-1].ssim:.2f})")
 
     write_rows(rows, out / "results.csv")
     k = s["shown"]
     fig = image_rows_figure({"input": x[:k], "CycleGAN A->B": there[:k], "CycleGAN back": back[:k],
-                             "VAE reconstruction": rebuilt[:k], "VAE edit": edited[:k]},
+                             "VAE reconstruction": rebuilt[:k],
+                             **{f"VAE edit {scale:g}x": edits[scale][0][:k] for scale in SCALES}},
                             title="glasses on held-out faces: translation vs latent edit")
     written = save_figure(fig, out / "comparison.png", overwrite=True)
     print(f"wrote {', '.join(str(p) for p in written)}, {out / 'results.csv'}")
