@@ -102,30 +102,34 @@ def class_gap(z, labels, direction) -> float:
     return float(proj[labels == 1].mean() - proj[labels == 0].mean())
 
 
-def edit_images(generator, x, direction, step: float, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """Edit real images in the latent space: encode, move by ``step``, decode.
+def edit_images(generator, x, direction, steps, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Edit real images in the latent space: encode once, move by each step, decode.
 
     Parameters
     ----------
     generator : Generator that can ``encode``
     x : tensor ``(N, C, H, W)`` in ``[-1, 1]``
     direction : unit direction of the latent shape, or a fitted AttributeDirection
-    step : signed distance of the move, in latent units
+    steps : sequence of S floats
+        Signed distances of the moves, in latent units.
 
     Returns
     -------
-    (edited, reconstructed) : two tensors ``(N, C, H, W)`` on the CPU
-        The edited images, and the codes decoded unedited (what the edit starts from:
-        its difference from ``x`` is the encoder's reconstruction error).
+    (edited, reconstructed) : tensors ``(S, N, C, H, W)`` and ``(N, C, H, W)`` on the CPU
+        The images edited by each step, and the codes decoded unedited (what the edits
+        start from: its difference from ``x`` is the encoder's reconstruction error).
     """
     x = torch.as_tensor(x)
+    steps = [float(s) for s in np.asarray(steps, dtype=np.float64).reshape(-1)]
+    if not steps:
+        raise ValueError("give at least one step")
     edited, rebuilt = [], []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             z = generator.encode(x[i : i + batch_size]).cpu()
             rebuilt.append(generator.decode(z).cpu())
-            edited.append(generator.decode(move(z, direction, step=step)).cpu())
-    return torch.cat(edited), torch.cat(rebuilt)
+            edited.append(torch.stack([generator.decode(move(z, direction, step=s)).cpu() for s in steps]))
+    return torch.cat(edited, dim=1), torch.cat(rebuilt)
 
 
 def interpolate(z0, z1, n: int = 8, method: str = "linear"):
