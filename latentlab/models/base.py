@@ -1,4 +1,5 @@
-"""The Generator interface: the one view of a model that analysis code uses.
+"""The Generator interface: the one view of a model that analysis code uses (and, beside
+it, the Translator interface of image-to-image models such as CycleGAN).
 
 Every latentlab model (VAE, GAN, DDPM) implements it, and so can a user's own model:
 subclass :class:`Generator`, set ``latent_shape``, implement ``decode`` (and ``encode``

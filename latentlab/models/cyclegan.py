@@ -14,10 +14,13 @@ The learning rate decays linearly over the second half of training
 (``train.lr_decay_start = 0.5``).
 
 The two domains are the two values of a binary attribute of one dataset (``domain_attr =
-"glasses"``: A the faces without, B those with), or the two sub-folders of a folder of the
-user's images loaded with ``folder_attr``. The training loop draws each batch as half A,
-half B, each domain in its own order (:meth:`CycleGAN.batch_groups`), so the pairs are
-unpaired.
+"glasses"``: A the faces without, B those with), or two sub-folders of a folder of the
+user's images (``[data.options] subfolders = ["trainA", "trainB"]`` with ``domain_attr =
+"subfolder"``). The training loop draws each batch as half A, half B, each domain in its
+own order (:meth:`CycleGAN.batch_groups`), so the pairs are unpaired.
+
+``forward(x, y)`` is the generators' loss on a batch ``x`` whose label vectors ``y`` say
+which domain each image is in (the loop's ``(x, y)`` batches).
 """
 
 from __future__ import annotations
@@ -147,18 +150,19 @@ class FakePool(nn.Module):
         fakes = fakes.detach()
         n = len(fakes)
         coins, slots = draws.rand(n).tolist(), draws.randint(self.size, n).tolist()
+        filled = int(self.count)  # read once: on a GPU every read waits for the device
         shown = []
         for fake, coin, slot in zip(fakes, coins, slots):
-            filled = int(self.count)
             if filled < self.size:
                 self.images[filled] = fake
-                self.count += 1
+                filled += 1
                 shown.append(fake)
             elif coin < 0.5:
                 shown.append(self.images[slot].clone())
                 self.images[slot] = fake
             else:
                 shown.append(fake)
+        self.count.fill_(filled)
         return torch.stack(shown)
 
 
