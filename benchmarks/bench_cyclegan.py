@@ -25,7 +25,7 @@ import torch
 
 from latentlab.analysis import score_image_edits
 from latentlab.data import load
-from latentlab.models.classifier import train_classifier
+from latentlab.training import train_classifier
 from latentlab.training import load_config, train
 
 CONFIG = "faces-cyclegan-glasses-tiny"

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from latentlab.analysis.editing import move
+from latentlab.metrics.image import ssim
 
 __all__ = ["EditEffects", "edit_effects", "ImageEditScores", "score_image_edits"]
 
@@ -180,8 +181,6 @@ def score_image_edits(classifier, inputs, edited, *, target: str, returned=None,
     -------
     ImageEditScores
     """
-    from latentlab.metrics.image import ssim
-
     x = torch.as_tensor(inputs).detach().float().cpu()
     y = torch.as_tensor(edited).detach().float().cpu()
     if x.ndim != 4 or x.shape != y.shape or len(x) == 0:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
+
 __all__ = ["as_direction", "move", "traverse", "traversal_images", "edit_images", "class_gap", "interpolate"]
 
 
@@ -140,8 +142,7 @@ def interpolate(z0, z1, n: int = 8, method: str = "linear"):
     """
     if method not in ("linear", "slerp"):
         raise ValueError(f"method must be 'linear' or 'slerp', not {method!r}")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 (the two endpoints), not {n}")
+    check_int(n, "n", min=2)
     a = np.asarray(z0, dtype=np.float64)
     b = np.asarray(z1, dtype=np.float64)
     if a.shape != b.shape:

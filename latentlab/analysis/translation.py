@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
+from latentlab.models.base import Translator
+
 __all__ = ["domain_images", "translation_rows"]
 
 
@@ -32,11 +35,8 @@ def domain_images(dataset, attr: str | None, direction: str, n: int, seed: int =
     ValueError
         For an unknown direction, ``n < 1``, or a dataset with no image of the domain.
     """
-    from latentlab.models.base import Translator
-
     Translator.check_direction(direction)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, not {n!r}")
+    n = check_int(n, "n", min=1)
     if not dataset.is_image:
         raise ValueError(f"dataset {dataset.name!r} holds samples of shape {dataset.sample_shape}, not images")
     pool = np.arange(len(dataset))

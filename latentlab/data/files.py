@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from latentlab._validation import check_int
 from latentlab._io import read_npz
 from latentlab.data.dataset import Dataset
 
@@ -63,16 +64,12 @@ _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"
 
 
 # -- shared helpers -----------------------------------------------------------------
-def _check_size(size, allow_none: bool = True) -> None:
-    if size is None and allow_none:
-        return
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive number of pixels{' or None' if allow_none else ''}, not {size!r}")
+def _check_size(size) -> None:
+    check_int(size, "size", min=1, allow_none=True, noun="number of pixels")
 
 
 def _check_limit(limit) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
-        raise ValueError(f"limit must be a positive number of images or None, not {limit!r}")
+    check_int(limit, "limit", min=1, allow_none=True, noun="number of images")
 
 
 def _check_channels(channels) -> None:
@@ -498,8 +495,7 @@ def load_celeba(path, *, size: int | None = 64, split: str | None = None, crop: 
     _check_limit(limit)
     if split not in (None, *_CELEBA_SPLITS):
         raise ValueError(f"split must be None, 'train', 'valid' or 'test', not {split!r}")
-    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or crop < 1):
-        raise ValueError(f"crop must be a positive number of pixels or None, not {crop!r}")
+    check_int(crop, "crop", min=1, allow_none=True, noun="number of pixels")
     if not root.is_dir():
         raise FileNotFoundError(f"CelebA folder {root} does not exist")
     attr_file = _find(root, CELEBA_ATTRIBUTES_FILE, ("Anno",))

@@ -19,6 +19,8 @@ import abc
 
 import torch
 
+from latentlab._validation import check_int
+
 __all__ = ["Generator", "Translator", "ImagePool", "TRANSLATE_DIRECTIONS"]
 
 
@@ -66,8 +68,7 @@ class Generator(abc.ABC):
         Codes are drawn on the CPU so that the same ``generator`` seed gives the same codes
         on every device.
         """
-        if not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        n = check_int(n, "n", min=0)
         return torch.randn((n, *self.latent_shape), generator=generator)
 
     @abc.abstractmethod

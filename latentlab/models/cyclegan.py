@@ -19,7 +19,7 @@ user's images (``[data.options] subfolders = ["trainA", "trainB"]`` with ``domai
 "subfolder"``). The training loop draws each batch as half A, half B, each domain in its
 own order (:meth:`CycleGAN.batch_groups`), so the pairs are unpaired.
 
-``forward(x, y)`` is the generators' loss on a batch ``x`` whose label vectors ``y`` say
+``forward(x, y)`` gives both players' losses on a batch ``x`` whose label vectors ``y`` say
 which domain each image is in (the loop's ``(x, y)`` batches).
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ from latentlab._config import field_range as _range
 from latentlab.models.base import Translator
 from latentlab.models.trainable import TrainableModel
 
-__all__ = ["CycleGAN", "CycleGANConfig", "FakePool", "domain_split"]
+__all__ = ["CycleGAN", "CycleGANConfig", "CycleGANLosses", "FakePool", "domain_split"]
 
 
 @dataclass
@@ -57,6 +57,13 @@ class CycleGANConfig:
     identity_weight: float = field(default=0.5, metadata=_range(0))  # lambda_id, a multiple of lambda
     pool_size: int = field(default=50, metadata=_range(0))  # earlier fakes shown to D; 0 = the current ones
     lr_d: float = field(default=0.0, metadata=_range(0))  # discriminators' rate; 0 = train.lr
+
+
+class CycleGANLosses(NamedTuple):
+    """What :meth:`CycleGAN.forward` returns: each player's loss, a scalar tensor."""
+
+    discriminators: torch.Tensor  # D_A and D_B, least squares, summed
+    generators: torch.Tensor  # G and F: adversarial + cycle + identity
 
 
 # -- networks ----------------------------------------------------------------------------
@@ -193,8 +200,8 @@ def domain_split(dataset, attr: str) -> tuple[np.ndarray, np.ndarray]:
 class CycleGAN(TrainableModel, Translator):
     """Two generators (A -> B, B -> A) trained with two discriminators, unpaired.
 
-    ``translate(x, "a2b")`` is G, ``translate(x, "b2a")`` is F; ``forward(x, y)`` is the
-    generators' training loss on a batch of both domains (``y`` the label vectors).
+    ``translate(x, "a2b")`` is G, ``translate(x, "b2a")`` is F; ``forward(x, y)`` gives the
+    discriminators' and the generators' training losses on a batch of both domains.
     """
 
     Config = CycleGANConfig
@@ -280,10 +287,25 @@ class CycleGAN(TrainableModel, Translator):
         pr, pf = d(real).float(), d(fake).float()
         return 0.5 * (F.mse_loss(pr, torch.ones_like(pr)) + F.mse_loss(pf, torch.zeros_like(pf)))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The generators' training loss on a batch ``x`` of both domains, ``y`` its label vectors."""
-        a, b = self._split(self.check_samples(x), torch.as_tensor(y))
-        return self._generator_losses(a, b)[0]
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> CycleGANLosses:
+        """The two training losses on a batch ``x`` ``(N, C, H, W)`` holding images of both
+        domains, ``y`` ``(N, n_attributes)`` their label vectors (which say the domain).
+
+        As for every latentlab model, ``forward`` is the training objective; a CycleGAN has
+        one per player. Nothing is updated and the pool of earlier fakes is left alone: the
+        discriminators' loss sees this batch's fakes, detached (``train_step`` shows them
+        fakes from the pool).
+
+        Returns
+        -------
+        CycleGANLosses
+            ``(discriminators, generators)``, scalar tensors.
+        """
+        x = self.check_samples(x).to(self.device, torch.float32)
+        a, b = self._split(x, torch.as_tensor(y).to(self.device))
+        loss_g, _, (fake_a, fake_b) = self._generator_losses(a, b)
+        loss_d = self._d_loss(self.d_a, a, fake_a.detach()) + self._d_loss(self.d_b, b, fake_b.detach())
+        return CycleGANLosses(loss_d, loss_g)
 
     def make_optimizers(self, tc):
         return {

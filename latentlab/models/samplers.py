@@ -31,6 +31,8 @@ from typing import Callable
 
 import torch
 
+from latentlab._progress import progress_bar
+from latentlab._validation import check_float, check_int
 from latentlab.models.schedules import PREDICTIONS, scales, split_prediction
 
 __all__ = ["SchedulerOutput", "DDPMScheduler", "DDIMScheduler", "sample_loop", "ddim_invert", "trailing_timesteps"]
@@ -52,8 +54,7 @@ def trailing_timesteps(num_train_timesteps: int, steps: int) -> torch.Tensor:
     Evenly spaced from the noisy end: ``round(k T / steps) - 1`` for k = steps, ..., 1
     (all T levels when ``steps == T``).
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= num_train_timesteps:
-        raise ValueError(f"steps must be an integer from 1 to {num_train_timesteps} (the model's timesteps), not {steps!r}")
+    steps = check_int(steps, "steps", min=1, max=num_train_timesteps)
     k = torch.arange(steps, 0, -1, dtype=torch.float64)
     return (k * num_train_timesteps / steps).round().long() - 1
 
@@ -180,9 +181,7 @@ class DDIMScheduler(_Scheduler):
 
     def __init__(self, log_snr, prediction: str = "eps", eta: float = 0.0, clip_sample: bool = False):
         super().__init__(log_snr, prediction, clip_sample)
-        if not 0.0 <= float(eta):
-            raise ValueError(f"eta must be >= 0, not {eta!r}")
-        self.eta = float(eta)
+        self.eta = check_float(eta, "eta", min=0)
 
     def step(self, model_output: torch.Tensor, t, x: torch.Tensor,
              generator: torch.Generator | None = None) -> SchedulerOutput:
@@ -218,7 +217,6 @@ def sample_loop(denoiser: Denoiser, scheduler: _Scheduler, x: torch.Tensor,
 
     ``progress`` shows a bar over the timesteps.
     """
-    from latentlab._progress import progress_bar
 
     name = type(scheduler).__name__.removesuffix("Scheduler")
     for t in progress_bar(scheduler.timesteps, enabled=progress, desc=f"{name} sampling", unit="step"):
@@ -239,10 +237,8 @@ def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, 
 
     Returns a tensor shaped like ``x0``.
     """
-    from latentlab._progress import progress_bar
 
-    if not isinstance(fixed_point_iters, int) or fixed_point_iters < 0:
-        raise ValueError(f"fixed_point_iters must be a non-negative integer, not {fixed_point_iters!r}")
+    check_int(fixed_point_iters, "fixed_point_iters", min=0)
     x = x0
     for t in progress_bar(scheduler.timesteps.flip(0), enabled=progress, desc="DDIM inversion", unit="step"):
         lam = scheduler.level(t, x)

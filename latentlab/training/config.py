@@ -22,6 +22,8 @@ from typing import Any
 
 from latentlab._config import field_range as _range
 from latentlab._config import validate_section
+from latentlab.data import split_options
+from latentlab.models import available_kinds, model_class
 
 __all__ = ["TrainConfig", "DataConfig", "RunConfig", "load_config", "validate_section", "parse_override"]
 
@@ -90,7 +92,6 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "") -> "RunConfig":
-        from latentlab.models import model_class, available_kinds
 
         unknown = [k for k in raw if k not in ("model", "data", "train")]
         if unknown:
@@ -164,7 +165,6 @@ def load_config(config, overrides=(), log=None) -> RunConfig:
 
 
 def _drop_inapplicable_data_options(raw: dict, given: set, log) -> None:
-    from latentlab.data import split_options
 
     data = raw.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("options"), dict):

@@ -44,14 +44,23 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from latentlab import data as data_mod
 from latentlab._device import resolve_device
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import check_can_write
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
+from latentlab.data.spec import spec_from_description
+from latentlab.models import model_class
 from latentlab.models.trainable import NoiseDraws, frozen
 from latentlab.training.config import RunConfig, load_config
+from latentlab.training.previews import save_sample_preview
 from latentlab.training.run_files import (
-    append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
-    remove_stale_temporaries, samples_dir,
+    append_metrics_line,
+    check_outputs_writable,
+    hold_run_lock,
+    keep_metrics_through,
+    metrics_path,
+    remove_stale_temporaries,
+    samples_dir,
 )
 
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
@@ -229,66 +238,6 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
             be.copy_(bm)
 
 
-def _save_samples(model, dataset, path: Path, groups=None) -> None:
-    from latentlab.models.base import Generator, Translator
-
-    if not isinstance(model, (Generator, Translator)):  # e.g. a classifier: nothing to draw
-        return
-    g = torch.Generator().manual_seed(0)
-    was_training = model.training
-    model.eval()  # batch-norm statistics must not move while drawing samples
-    try:
-        if isinstance(model, Translator):
-            _translate_and_save(model, dataset, path, groups)
-        else:
-            _draw_and_save(model, dataset, path, g)
-    finally:
-        model.train(was_training)
-
-
-def _save_tiles(images: torch.Tensor, path: Path, nrow: int) -> None:
-    from PIL import Image
-
-    from latentlab.plots.images import tile_images
-
-    pix = tile_images(images, nrow=nrow)
-    with atomic_path(path) as tmp:
-        Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
-
-
-def _translate_and_save(model, dataset, path: Path, groups) -> None:
-    """Rows of 8 images of the first group (domain A), their translations and the way back."""
-    from latentlab.analysis.translation import translation_rows
-
-    first = np.asarray(groups[0] if groups is not None else np.arange(len(dataset)))[:8]
-    rows = translation_rows(model, dataset.get(first).to(model.device), "a2b")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _save_tiles(torch.cat(list(rows.values())).float().cpu(), path, nrow=len(first))
-
-
-def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
-    with torch.no_grad():
-        x = model.sample(64, generator=g).float().cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if x.ndim == 4:
-        _save_tiles(x, path, nrow=8)
-    else:  # 2-D points: scatter of samples over data
-        from latentlab.plots.style import new_figure
-
-        with torch.no_grad():
-            many = model.sample(2000, generator=g).float().cpu().numpy()
-        real = dataset.get(np.arange(min(2000, len(dataset)))).numpy()
-        fig, ax = new_figure("one", aspect=1.0)
-        ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="data")
-        ax.scatter(many[:, 0], many[:, 1], s=2, alpha=0.3, label="samples")
-        ax.legend(markerscale=4)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-
-
 def _setup_distributed(device_arg) -> bool:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1). Returns True if joined here."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
@@ -358,8 +307,6 @@ def train(
 
 
 def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
-    from latentlab import data as data_mod
-    from latentlab.models import model_class
 
     ckpt = None
     if resume:
@@ -394,7 +341,6 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
         torch.manual_seed(cfg.train.seed)
         model = cls.build(cfg.model, dataset)
     cfg.model = model.config  # data-dependent fields resolved by build
-    from latentlab.data.spec import spec_from_description
 
     model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
     return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
@@ -592,8 +538,8 @@ class _Trainer:
 
     def save_samples(self, step_now: int) -> None:
         if self.writer:
-            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png",
-                          self.groups)
+            save_sample_preview(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png",
+                                self.groups)
 
     def should_stop(self) -> bool:
         """Ctrl-C was pressed (in any process: every process stops at the same step)."""

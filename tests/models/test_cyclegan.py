@@ -7,7 +7,8 @@ import torch
 from click.testing import CliRunner
 
 from latentlab.analysis.edit_evaluation import score_image_edits
-from latentlab.checkpoint import load, load_checkpoint
+from latentlab.checkpoint import load_checkpoint
+from latentlab.models.loading import load
 from latentlab.cli import cli
 from latentlab.data import Dataset, load as load_data
 from latentlab.models.cyclegan import FakePool, domain_split
@@ -175,3 +176,17 @@ def test_two_folders_of_images_are_the_two_domains(tmp_path):
     assert result.model.domains == ("horses", "zebras")
     with pytest.raises(FileNotFoundError, match="sub-folders of .* are: horses, zebras"):
         load_data(str(tmp_path), subfolders=["horses", "donkeys"])
+
+
+def test_forward_gives_both_players_losses_and_changes_nothing(trained):
+    model = trained[1].raw_model
+    faces = load_data("faces", n=64, seed=3, **FACES)
+    x, y = faces.get(np.arange(16)), torch.as_tensor(faces.labels(np.arange(16)), dtype=torch.float32)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    losses = model(x, y)
+    assert losses.discriminators.ndim == 0 and losses.discriminators > 0
+    # the generators' loss holds 10 x the cycle error (plus non-negative adversarial and identity terms)
+    in_b = y[:, model.config.domain_index] > 0.5
+    cycle = sum((model.round_trip(part, d)[1] - part).abs().mean() for part, d in ((x[~in_b], "a2b"), (x[in_b], "b2a")))
+    assert losses.generators >= 10 * cycle - 1e-4
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
