@@ -190,3 +190,11 @@ def test_forward_gives_both_players_losses_and_changes_nothing(trained):
     cycle = sum((model.round_trip(part, d)[1] - part).abs().mean() for part, d in ((x[~in_b], "a2b"), (x[in_b], "b2a")))
     assert losses.generators >= 10 * cycle - 1e-4
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_training_writes_a_translation_preview(trained):
+    from PIL import Image
+
+    preview = trained[0].parent / "cyclegan.samples" / "step_00000100.png"
+    # three rows (8 faces without glasses, their translations, the way back) of 32 px tiles, 1 px apart
+    assert Image.open(preview).size == (8 * 33 + 1, 3 * 33 + 1)
