@@ -238,9 +238,10 @@ class CycleGAN(TrainableModel, Translator):
                                      domain_names=[str(n) for n in names])
         return super().build(config, dataset)
 
-    def batch_groups(self, dataset) -> list[np.ndarray]:
-        """The two domains' indices: the loop draws half of every batch from each."""
-        return list(domain_split(dataset, self.config.domain_attr))
+    def batch_groups(self, dataset) -> dict[str, np.ndarray]:
+        """The two domains' indices, by name: the loop draws half of every batch from each."""
+        a, b = domain_split(dataset, self.config.domain_attr)
+        return {f"domain A ({self.domains[0]})": a, f"domain B ({self.domains[1]})": b}
 
     # -- translation ------------------------------------------------------------------------
     def _net(self, direction: str) -> nn.Module:

@@ -18,7 +18,7 @@ A trainable model is an ``nn.Module`` that also provides
 
 and may provide
 
-``batch_groups(dataset)``           a list of index arrays (e.g. CycleGAN's two domains):
+``batch_groups(dataset)``           ``{name: index array}`` (e.g. CycleGAN's two domains):
                                     every batch then takes an equal share from each group,
                                     each group in its own seeded order
 
@@ -171,15 +171,17 @@ def batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int = 0, 
     return np.concatenate(parts)[rank::world_size]
 
 
-def check_batch_groups(groups, batch_size: int) -> None:
-    """``ValueError`` unless every one of ``groups`` fills its share of a batch of ``batch_size``."""
+def check_batch_groups(groups: dict, batch_size: int) -> None:
+    """``ValueError`` unless every one of ``groups`` (name -> indices) fills its share of a
+    batch of ``batch_size``; the message names the group."""
     k = len(groups)
     if k == 0 or batch_size % k:
-        raise ValueError(f"train.batch_size = {batch_size} must be a multiple of the {k} groups the model draws from")
-    small = [(i, len(g)) for i, g in enumerate(groups) if len(g) < batch_size // k]
+        raise ValueError(f"train.batch_size = {batch_size} must be a multiple of the {k} groups the model draws "
+                         f"each batch from ({', '.join(groups)})")
+    small = [(name, len(g)) for name, g in groups.items() if len(g) < batch_size // k]
     if small:
-        i, size = small[0]
-        raise ValueError(f"group {i} of the data has {size} samples, fewer than its share of a batch "
+        name, size = small[0]
+        raise ValueError(f"{name} has {size} samples, fewer than its share of a batch "
                          f"({batch_size // k} of train.batch_size = {batch_size}); lower train.batch_size")
 
 
@@ -369,9 +371,11 @@ class _Trainer:
                 if t.is_floating_point() or t.dtype == torch.long:
                     dist.broadcast(t, 0)
         groups = getattr(model, "batch_groups", None)
-        self.groups = groups(dataset) if callable(groups) else None
-        if self.groups is not None:
-            check_batch_groups(self.groups, tc.batch_size)
+        self.groups = None
+        if callable(groups):
+            named = groups(dataset)
+            check_batch_groups(named, tc.batch_size)
+            self.groups = list(named.values())
         model.to(device)
         self.ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
         self.optimizers = model.make_optimizers(tc)
