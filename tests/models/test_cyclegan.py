@@ -128,6 +128,8 @@ def test_domains_must_split_the_data():
     with pytest.raises(ValueError, match=r"domain_attr = 'hair_color' does not split faces into two non-empty domains"):
         train({**TINY, "model": {**TINY["model"], "domain_attr": "hair_color"}, "train": {"steps": 1}}, dataset=faces,
               progress=False)
+    with pytest.raises(ValueError, match=r"domain B \(glasses\) has \d+ samples, fewer than its share of a batch"):
+        train(_with(TINY, steps=1, batch_size=64), dataset=faces, progress=False)
     one_domain = Dataset(faces.data, attrs={"glasses": np.zeros(len(faces), int)}, name="plain")
     with pytest.raises(ValueError, match="does not split plain .* no: 64 samples"):
         domain_split(one_domain, "glasses")
