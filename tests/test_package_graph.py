@@ -18,6 +18,8 @@ LAYERS = [
      "checkpoint"},
     {"data", "id", "codes"},
     {"models"},
+    {"adapters"},
+    {"loading"},
     {"training"},
     {"metrics"},
     {"analysis"},

@@ -42,7 +42,7 @@ from latentlab.codes import encode_dataset, label_samples
 from latentlab.data.spec import choose_data
 from latentlab.data.stats import random_subset
 from latentlab.models.base import Generator
-from latentlab.models.loading import ROLES, load, role_of
+from latentlab.loading import ROLES, load, role_of
 
 __all__ = [
     "LABEL_SOURCES",

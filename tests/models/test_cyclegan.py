@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from latentlab.analysis.edit_evaluation import score_image_edits
 from latentlab.checkpoint import load_checkpoint
-from latentlab.models.loading import load
+from latentlab.loading import load
 from latentlab.cli import cli
 from latentlab.data import Dataset, load as load_data
 from latentlab.models.cyclegan import FakePool, domain_split

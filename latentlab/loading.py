@@ -1,4 +1,5 @@
-"""Loading a trained model from its checkpoint: :func:`load` (``latentlab.load``)."""
+"""Loading a trained model: :func:`load` (``latentlab.load``) reads a latentlab checkpoint
+or a diffusers model folder (:mod:`latentlab.adapters.diffusers`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Literal
 
 import torch
 
+from latentlab.adapters.diffusers import is_diffusers_folder, load_diffusers
 from latentlab.checkpoint import check_finite_state, load_checkpoint
 from latentlab.models import model_class, model_from_checkpoint
 from latentlab.models.base import Generator, Translator
 
 __all__ = ["load", "role_of", "ROLES"]
 
-ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint)",
+ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint, or a diffusers model folder)",
          "classifier": "an attribute classifier (train one with `latentlab classifier train`)",
          "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
 _KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
@@ -42,6 +44,8 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
     Parameters
     ----------
     path : str or Path
+        A latentlab checkpoint (``.pt``), or a diffusers model folder (read as a
+        :class:`~latentlab.adapters.diffusers.DiffusersDDPM`; needs the diffusers extra).
     device : str or torch.device, optional
     expect : {"generator", "classifier", "translator"}, optional
         What the caller needs: a Generator (VAE, GAN, DDPM), an attribute classifier or a
@@ -63,6 +67,13 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
     """
     if expect is not None and expect not in ROLES:
         raise ValueError(f"expect must be one of {', '.join(map(repr, ROLES))} or None, not {expect!r}")
+    if os.path.isdir(path):
+        if not is_diffusers_folder(path):
+            raise ValueError(f"{path} is a folder, not a model: give a latentlab checkpoint (.pt) or a diffusers "
+                             "model folder (model_index.json, or config.json and scheduler_config.json)")
+        if expect == "classifier":
+            raise ValueError(f"{path} holds a diffusers diffusion model; this needs {ROLES[expect]}")
+        return load_diffusers(path, device=device)
     checkpoint = load_checkpoint(path)
     cls = model_class(checkpoint.kind)
     if expect is not None and role_of(cls) != expect:
