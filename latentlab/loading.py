@@ -12,27 +12,31 @@ import torch
 from latentlab.adapters.diffusers import is_diffusers_folder, load_diffusers
 from latentlab.checkpoint import check_finite_state, load_checkpoint
 from latentlab.models import model_class, model_from_checkpoint
-from latentlab.models.base import Generator
+from latentlab.models.base import Generator, Translator
 
 __all__ = ["load", "role_of", "ROLES"]
 
 ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint, or a diffusers model folder)",
-         "classifier": "an attribute classifier (train one with `latentlab classifier train`)"}
-_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier"}
+         "classifier": "an attribute classifier (train one with `latentlab classifier train`)",
+         "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
+_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
+               "cyclegan": "a CycleGAN"}
 
 
 def role_of(model_or_class) -> str | None:
-    """``"generator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
+    """``"generator"``, ``"translator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
     cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
     if issubclass(cls, Generator):
         return "generator"
+    if issubclass(cls, Translator):
+        return "translator"
     if callable(getattr(cls, "predict_proba", None)):
         return "classifier"
     return None
 
 
 def load(path: str | os.PathLike, device: str | torch.device | None = None,
-         expect: Literal["generator", "classifier"] | None = None):
+         expect: Literal["generator", "classifier", "translator"] | None = None):
     """Load a trained model from a checkpoint.
 
     The model family is read from the file; the EMA weights are used when present.
@@ -43,13 +47,14 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
         A latentlab checkpoint (``.pt``), or a diffusers model folder (read as a
         :class:`~latentlab.adapters.diffusers.DiffusersDDPM`; needs the diffusers extra).
     device : str or torch.device, optional
-    expect : {"generator", "classifier"}, optional
-        What the caller needs: a Generator (VAE, GAN, DDPM) or an attribute classifier.
+    expect : {"generator", "classifier", "translator"}, optional
+        What the caller needs: a Generator (VAE, GAN, DDPM), an attribute classifier or a
+        Translator (CycleGAN).
         A file holding the other kind raises ``ValueError`` saying what it holds.
 
     Returns
     -------
-    Generator or AttributeClassifier
+    Generator, AttributeClassifier or Translator
 
     Raises
     ------

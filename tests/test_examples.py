@@ -53,7 +53,7 @@ def _one_thread(single_thread_context):
 def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
-              "latent_size_vs_intrinsic_dim", "own_generator"}
+              "latent_size_vs_intrinsic_dim", "own_generator", "translate_or_edit"}
     assert scripts == tested
 
 
@@ -141,3 +141,19 @@ def test_own_generator(tmp_path, capsys):
     # the planted attribute: the disc is on the right when z[0] > 0
     assert abs(direction.direction_[0]) > 0.9
     assert len(csv_rows(tmp_path / "results.csv")) == 6
+
+
+def test_translate_or_edit(tmp_path, capsys):
+    rows = run_example("translate_or_edit", tmp_path)
+    text = capsys.readouterr().out
+    names = ["CycleGAN A->B", "VAE edit 1x gap", "VAE edit 2x gap", "VAE reconstruction", "GAN edit 1x gap",
+             "GAN edit 2x gap", "GAN reconstruction"]
+    assert all(printed_rows(text, names).values()), text
+    assert "=> on the same faces" in text
+    assert [r["edit"] for r in csv_rows(tmp_path / "results.csv")] == names
+    assert (tmp_path / "comparison.png").exists() and (tmp_path / "comparison.data.npz").exists()
+    # the same inputs for every row, and the VAE's edits start from the same reconstruction
+    assert len({r["n"] for r in rows}) == 1
+    assert rows[1]["cycle_error"] == rows[2]["cycle_error"] == rows[3]["cycle_error"]
+    assert rows[4]["cycle_error"] == rows[5]["cycle_error"] == rows[6]["cycle_error"]
+    assert all(0 <= r["flip_rate"] <= 1 and -1 <= r["ssim"] <= 1 for r in rows)

@@ -11,7 +11,7 @@ from latentlab._images import tile_images, to_uint8
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import TWO_COLUMN, attach_data, attach_recipe, new_figure
 
-__all__ = ["to_uint8", "tile_images", "image_grid", "attribute_labels"]
+__all__ = ["to_uint8", "tile_images", "image_grid", "image_rows_figure", "attribute_labels"]
 
 
 def image_grid(images, nrow: int | None = None, labels=None, title: str | None = None, width: float = TWO_COLUMN):
@@ -54,6 +54,56 @@ def image_grid(images, nrow: int | None = None, labels=None, title: str | None =
 def _redraw_image_grid(data: dict, **options):
     labels = data.get("labels")
     return image_grid(data["images"], labels=None if labels is None else [str(x) for x in labels], **options)
+
+
+def image_rows_figure(rows: dict, *, title: str | None = None, width: float = TWO_COLUMN):
+    """Rows of images that correspond column by column, each row named on its left.
+
+    For an image and what became of it: inputs, their translations and the translations
+    translated back (``latentlab translate``); or inputs and several edits of them.
+
+    Parameters
+    ----------
+    rows : dict of str -> tensor or array of shape (N, C, H, W), values in [-1, 1]
+        Row name -> its images; every row has the same shape.
+    title : str, optional
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Data attached: ``images`` (R, N, C, H, W) and ``rows`` (R,) the row names.
+    """
+    if not rows:
+        raise ValueError("give at least one row of images")
+    names = [str(k) for k in rows]
+    stacked = [torch.as_tensor(v).detach().float().cpu() for v in rows.values()]
+    shapes = {tuple(v.shape) for v in stacked}
+    if len(shapes) != 1 or len(stacked[0].shape) != 4:
+        raise ValueError(f"every row must hold images (N, C, H, W) of one shape; got {', '.join(map(str, sorted(shapes)))}")
+    images = torch.stack(stacked)
+    r, n, c, h, w = images.shape
+    pad = max(1, h // 16)
+    tiled = tile_images(images.reshape(r * n, c, h, w), nrow=n, pad=pad)
+    fig, ax = new_figure(width=width, aspect=tiled.shape[0] / tiled.shape[1] + (0.05 if title else 0))
+    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest",
+              vmin=0, vmax=255)
+    ax.set_yticks(pad + np.arange(r) * (h + pad) + h / 2, names)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title)
+    attach_data(fig, images=images.numpy(), rows=np.asarray(names, dtype=str))
+    attach_recipe(fig, "image_rows_figure", title=title, width=width)
+    return fig
+
+
+@redrawable("image_rows_figure")
+def _redraw_image_rows(data: dict, **options):
+    return image_rows_figure({str(name): im for name, im in zip(data["rows"], data["images"])}, **options)
 
 
 def attribute_labels(values, attribute: str, levels=None) -> list[str]:

@@ -37,6 +37,9 @@ class TrainConfig:
     lr: float = field(default=2e-4, metadata=_range(0, lo_open=True))
     betas: list = field(default_factory=lambda: [0.5, 0.999])
     weight_decay: float = field(default=0.0, metadata=_range(0))
+    # the share of the steps after which every learning rate falls linearly towards 0 at the
+    # last step (CycleGAN: 0.5, constant for the first half); 1 keeps the rates constant
+    lr_decay_start: float = field(default=1.0, metadata=_range(0, 1))
     ema_decay: float = field(default=0.999, metadata=_range(0, 1))  # 0 disables EMA
     seed: int = 0
     amp: bool = True  # bf16 autocast; only takes effect on CUDA

@@ -14,21 +14,28 @@ import torch
 
 from latentlab._images import tile_images
 from latentlab._io import atomic_path
-from latentlab.models.base import Generator
+from latentlab.models.base import Generator, Translator
 
 __all__ = ["save_sample_preview"]
 
 
-def save_sample_preview(model, dataset, path: Path) -> None:
+def save_sample_preview(model, dataset, path: Path, groups=None) -> None:
     """Write a PNG of 64 samples of ``model`` (a grid for images; a scatter over the data for
-    2-D points) to ``path``, atomically. Models that are not Generators draw nothing."""
-    if not isinstance(model, Generator):  # e.g. a classifier
+    2-D points) to ``path``, atomically. A Translator shows 8 images of the first of
+    ``groups`` (its domain A; the dataset's first images without groups) in a row, their
+    translations below and the way back under those. Other models draw nothing."""
+    if not isinstance(model, (Generator, Translator)):  # e.g. a classifier
         return
     g = torch.Generator().manual_seed(0)
     was_training = model.training
     model.eval()  # batch-norm statistics must not move while drawing samples
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(model, Translator):
+            first = np.asarray(groups[0] if groups is not None else np.arange(len(dataset)))[:8]
+            x = dataset.get(first).to(model.device)
+            _save_grid(torch.cat([x, *model.round_trip(x, "a2b")]).float().cpu(), path, nrow=len(first))
+            return
         with torch.no_grad():
             x = model.sample(64, generator=g).float().cpu()
         if x.ndim == 4:
@@ -41,10 +48,10 @@ def save_sample_preview(model, dataset, path: Path) -> None:
         model.train(was_training)
 
 
-def _save_grid(images: torch.Tensor, path: Path) -> None:
+def _save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> None:
     from PIL import Image
 
-    pix = tile_images(images, nrow=8)
+    pix = tile_images(images, nrow=nrow)
     with atomic_path(path) as tmp:
         Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
 
