@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from latentlab.models.classifier import train_classifier
+from latentlab.training import train_classifier
 from latentlab.training import load_config, train
 
 LABELS_HELP = ("how codes get their labels: 'classifier' (default) labels the GAN's own samples, as InterFaceGAN; "

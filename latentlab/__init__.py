@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "load": "latentlab.checkpoint",
+    "load": "latentlab.loading",
     "train": "latentlab.training.loop",
     "Generator": "latentlab.models.base",
     "AttributeDirection": "latentlab.analysis.directions",

@@ -12,6 +12,8 @@ import types
 import typing
 from typing import Literal
 
+from latentlab._validation import check_int
+
 __all__ = ["field_range", "validate_section"]
 
 # the largest float32: a larger setting (train.lr=1e39) overflows inside the optimizer
@@ -42,8 +44,7 @@ def _check_value(section: str, f: dataclasses.Field, value, tp):
             raise ValueError(f"{where} must be true or false, not {value!r}")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{where} must be an integer, not {value!r}")
+        check_int(value, where)
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where} must be a number, not {value!r}")

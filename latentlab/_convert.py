@@ -5,10 +5,10 @@ Shared by :mod:`latentlab.analysis` and :mod:`latentlab.metrics`; imports neithe
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 __all__ = ["to_numpy"]
 
@@ -17,7 +17,10 @@ def to_numpy(X: Any, name: str) -> np.ndarray:
     """Return ``X`` (array, torch tensor, nested list) as a NumPy array, without copying if possible."""
     if hasattr(X, "detach") and hasattr(X, "cpu"):  # a torch tensor; avoid importing torch here
         X = X.detach().cpu().numpy()
-    if scipy.sparse.issparse(X):
+    # a sparse matrix exists only once scipy.sparse is imported; the models and datasets,
+    # which check their parameters through latentlab._validation, need not import it
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(X):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array (X.toarray())")
     try:
         X = np.asarray(X)

@@ -1,4 +1,4 @@
-"""Input checks and shape handling shared by the analysis estimators and the metrics.
+"""Input checks: latent codes and their shapes, and scalar parameters, for the whole package.
 
 Every analysis estimator takes latent codes as NumPy arrays or torch tensors of shape
 ``(N, *latent_shape)``: a flat code space ``(N, d)`` or codes with extra structure such
@@ -8,6 +8,11 @@ the latent shape. This module is the one home of that flatten/restore logic and 
 checks on user input (numeric, finite, not too large to compute with, enough rows, matching
 shapes).
 
+It is also the one home of the checks on scalar parameters (:func:`check_int`,
+:func:`check_float`, :func:`check_choice`): counts, seeds, fractions and named options
+everywhere in latentlab go through them, so a bad value gets the same kind of message
+wherever it is passed: ``n must be a positive integer; got 0``.
+
 Float32 input stays float32 (a million 512-d codes are 2 GB in float32 and 4 GB in
 float64); everything else is converted to float64.
 """
@@ -15,11 +20,10 @@ float64); everything else is converted to float64.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from latentlab._convert import to_numpy  # also imported from here by the analysis modules and metrics
 
@@ -167,6 +171,10 @@ def as_direction(obj: Any, name: str = "direction") -> tuple[np.ndarray, tuple[i
     ``obj`` is an array/tensor of any shape, or a fitted estimator with a ``direction_``
     attribute (such as :class:`~latentlab.analysis.directions.AttributeDirection`).
     """
+    # imported here: the models and datasets use this module and do not need scikit-learn
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import check_is_fitted
+
     if isinstance(obj, BaseEstimator):
         check_is_fitted(obj, "direction_")
         obj = obj.direction_
@@ -183,3 +191,108 @@ def unit(v: np.ndarray, name: str = "direction") -> np.ndarray:
     if not norm > 0:
         raise ValueError(f"{name} is the zero vector and has no direction")
     return v / norm
+
+
+# -- scalar parameters -----------------------------------------------------------------
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _allowed(noun: str, low, high, low_open: bool, high_open: bool, integer: bool) -> str:
+    """What a bounded scalar may be, in words: 'a positive integer', 'a number in (0, 1]'."""
+    if high is None and low == (1 if integer else 0) and (integer or low_open):
+        return f"a positive {noun}"
+    if high is None and low == 0 and not low_open:
+        return f"a non-negative {noun}"
+    if low is not None and high is not None:
+        if integer:
+            return f"{_article(noun)} from {low} to {high}"
+        return f"{_article(noun)} in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{_article(noun)} {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"{_article(noun)} {'<' if high_open else '<='} {high:g}"
+    return _article(noun)
+
+
+def _check_scalar(value, name, kind, low, high, low_open, high_open, allow_none, noun, type_error):
+    """The checks of sklearn's ``check_scalar``, with bool and NaN refused and one message for all.
+
+    Written out rather than delegated: importing scikit-learn takes over a second, and
+    the models, datasets and CLI that check their counts here do not otherwise need it.
+    """
+    if value is None and allow_none:
+        return None
+    wrong_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, kind)
+    if wrong_type or not (
+        (kind is numbers.Integral or math.isfinite(value))  # isfinite overflows on huge ints
+        and (low is None or (value > low if low_open else value >= low))
+        and (high is None or (value < high if high_open else value <= high))
+    ):
+        allowed = _allowed(noun, low, high, low_open, high_open, kind is numbers.Integral)
+        error = type_error if wrong_type else ValueError
+        raise error(f"{name} must be {allowed}{' or None' if allow_none else ''}; got {value!r}")
+    return value
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    min: int | None = None,
+    max: int | None = None,
+    allow_none: bool = False,
+    noun: str = "integer",
+    type_error: type[Exception] = ValueError,
+) -> int | None:
+    """Return ``value`` as a Python int in ``[min, max]``, or raise naming what is allowed.
+
+    Parameters
+    ----------
+    value : object
+        A Python or NumPy integer; ``bool`` is refused (``True`` is not a count).
+    name : str
+        The parameter's name, used in the message.
+    min, max : int or None
+        Inclusive bounds; None for none.
+    allow_none : bool
+        Whether None passes (and is returned).
+    noun : str
+        What the value counts, for the message: "n must be a positive number of samples".
+    type_error : exception class
+        Raised for a value that is not an integer (``ValueError`` unless the caller's
+        contract says ``TypeError``); a value out of range raises ``ValueError``.
+    """
+    value = _check_scalar(value, name, numbers.Integral, min, max, False, False, allow_none, noun, type_error)
+    return None if value is None else int(value)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    allow_none: bool = False,
+    noun: str = "number",
+    type_error: type[Exception] = ValueError,
+) -> float | None:
+    """Return ``value`` as a finite Python float within the bounds, or raise naming what is allowed.
+
+    ``min_open``/``max_open`` exclude a bound (``min=0, min_open=True`` is "positive").
+    Ints pass as numbers; ``bool``, NaN and infinities do not. The other parameters are
+    those of :func:`check_int`.
+    """
+    value = _check_scalar(value, name, numbers.Real, min, max, min_open, max_open, allow_none, noun, type_error)
+    return None if value is None else float(value)
+
+
+def check_choice(value: Any, name: str, options) -> Any:
+    """Return ``value`` if it is one of ``options``, else raise ``ValueError`` listing them."""
+    if value not in options:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, options))}")
+    return value

@@ -20,10 +20,8 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import pickle
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import torch
 
@@ -33,8 +31,7 @@ from latentlab._io import atomic_path, note_input
 FORMAT = "latentlab-checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "load", "check_finite_state", "role_of", "ROLES",
-           "FORMAT_VERSION"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "check_finite_state", "FORMAT_VERSION"]
 
 
 @dataclass
@@ -167,75 +164,6 @@ def _check_entries(payload: dict, path: Path) -> None:
 
 
 #: What a command can need from a checkpoint: ``expect`` of :func:`load`.
-ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint)",
-         "classifier": "an attribute classifier (train one with `latentlab classifier train`)"}
-_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier"}
-
-
-def role_of(model_or_class) -> str | None:
-    """``"generator"``, ``"classifier"`` or ``None``: what a model (or model class) can be used as."""
-    from latentlab.models.base import Generator
-
-    cls = model_or_class if isinstance(model_or_class, type) else type(model_or_class)
-    if issubclass(cls, Generator):
-        return "generator"
-    if callable(getattr(cls, "predict_proba", None)):
-        return "classifier"
-    return None
-
-
-def load(path: str | os.PathLike, device: str | torch.device | None = None,
-         expect: Literal["generator", "classifier"] | None = None):
-    """Load a trained model from a checkpoint.
-
-    The model family is read from the file; the EMA weights are used when present.
-
-    Parameters
-    ----------
-    path : str or Path
-    device : str or torch.device, optional
-    expect : {"generator", "classifier"}, optional
-        What the caller needs: a Generator (VAE, GAN, DDPM) or an attribute classifier.
-        A file holding the other kind raises ``ValueError`` saying what it holds.
-
-    Returns
-    -------
-    Generator or AttributeClassifier
-
-    Raises
-    ------
-    FileNotFoundError
-        No file at ``path``.
-    ValueError
-        The file is not a latentlab checkpoint, is damaged (entries of the wrong type, no
-        model section in its config, weights that do not fit the model its config
-        describes), or holds a model of another kind than ``expect``.
-    """
-    from latentlab.models import model_class, model_from_checkpoint
-
-    if expect is not None and expect not in ROLES:
-        raise ValueError(f"expect must be one of {', '.join(map(repr, ROLES))} or None, not {expect!r}")
-    checkpoint = load_checkpoint(path)
-    cls = model_class(checkpoint.kind)
-    if expect is not None and role_of(cls) != expect:
-        held = _KIND_NAMES.get(checkpoint.kind, f"a model of kind {checkpoint.kind!r}")
-        raise ValueError(f"{path} holds {held}; this needs {ROLES[expect]}")
-    if not isinstance(checkpoint.config.get("model"), dict):
-        raise ValueError(f"{path} is a damaged latentlab checkpoint: its config has no [model] section")
-    try:
-        model = model_from_checkpoint(checkpoint, device=device)
-    except RuntimeError as exc:  # load_state_dict: missing, unexpected or mis-shaped weights
-        if "state_dict" not in str(exc):
-            raise
-        details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
-        first = re.sub(r"torch\.Size\(\[([^\]]*)\]\)", r"(\1)", details[0] if details else str(exc)).rstrip(".")
-        raise ValueError(f"{path}: its weights do not fit the model its config describes ({first}); "
-                         "the file was changed after it was saved, or is damaged") from None
-    check_finite_state(model.state_dict(), f"{path}: the model's weights",
-                       "the training run diverged before it was saved; use an earlier checkpoint or train again")
-    return model
-
-
 def check_finite_state(state, what: str, hint: str = "") -> None:
     """Raise ``ValueError`` if a floating-point tensor in ``state`` holds NaN or infinity.
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from latentlab._io import load_npz, save_npz
+from latentlab._progress import batch_starts
+from latentlab._validation import check_int
 
 __all__ = ["LatentCodes", "encode_dataset", "label_samples"]
 
@@ -99,7 +101,6 @@ def encode_dataset(model, dataset, batch_size: int = 256, progress: bool = False
         expected duration (GAN and DDIM inversion take minutes for thousands of images)
     encode_options : keyword arguments of ``model.encode`` (e.g. ``{"steps": 20}``: a GAN's inversion steps)
     """
-    from latentlab._progress import batch_starts
 
     n = len(dataset)
     chunks = []
@@ -123,10 +124,8 @@ def label_samples(generator, classifier, n: int = 10000, seed: int = 0, batch_si
     The usual route to attribute directions for GANs: ``attrs`` holds the predicted labels
     and ``scores`` the classifier's log-odds of each binary attribute (for ranking by score).
     """
-    from latentlab._progress import batch_starts
 
-    if n < 1:
-        raise ValueError(f"n must be positive, not {n}")
+    check_int(n, "n", min=1)
     z = generator.sample_latents(n, generator=torch.Generator().manual_seed(seed))
     preds: dict = {}
     scores: dict = {}

@@ -9,7 +9,7 @@ between: an option that the user named, which can come from the command line.
 
 from __future__ import annotations
 
-__all__ = ["OptionError"]
+__all__ = ["OptionError", "MissingExtra"]
 
 
 class OptionError(TypeError, ValueError):
@@ -19,3 +19,8 @@ class OptionError(TypeError, ValueError):
     ``ValueError``, so that an option given on the command line (``-o KEY=VALUE``,
     ``--width``) is reported as the user's mistake, in one line.
     """
+
+
+class MissingExtra(ImportError, ValueError):
+    """An optional dependency that a feature needs is not installed; the message says how
+    to install it. Also a ``ValueError``, so the command line reports it in one line."""

@@ -47,7 +47,7 @@ def files(tmp_path_factory) -> Path:
     from latentlab.analysis.maps import LatentMap
     from latentlab.analysis.workflow import DirectionResult
     from latentlab.codes import LatentCodes
-    from latentlab.models.classifier import train_classifier
+    from latentlab.training import train_classifier
     from latentlab.plots import image_grid, save_figure
     from latentlab.plots.intrinsic_dim import intrinsic_dim_figure
     from latentlab.training import train

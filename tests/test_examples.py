@@ -54,7 +54,8 @@ def _one_thread(single_thread_context):
 def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
-              "latent_size_vs_intrinsic_dim", "own_generator", "progressive_growth"}
+              "latent_size_vs_intrinsic_dim", "own_generator", "translate_or_edit",
+              "progressive_growth"}
     assert scripts == tested
 
 
@@ -144,6 +145,22 @@ def test_own_generator(tmp_path, capsys):
     assert len(csv_rows(tmp_path / "results.csv")) == 6
 
 
+def test_translate_or_edit(tmp_path, capsys):
+    rows = run_example("translate_or_edit", tmp_path)
+    text = capsys.readouterr().out
+    names = ["CycleGAN A->B", "VAE edit 1x gap", "VAE edit 2x gap", "VAE reconstruction", "GAN edit 1x gap",
+             "GAN edit 2x gap", "GAN reconstruction"]
+    assert all(printed_rows(text, names).values()), text
+    assert "=> on the same faces" in text
+    assert [r["edit"] for r in csv_rows(tmp_path / "results.csv")] == names
+    assert (tmp_path / "comparison.png").exists() and (tmp_path / "comparison.data.npz").exists()
+    # the same inputs for every row, and the VAE's edits start from the same reconstruction
+    assert len({r["n"] for r in rows}) == 1
+    assert rows[1]["cycle_error"] == rows[2]["cycle_error"] == rows[3]["cycle_error"]
+    assert rows[4]["cycle_error"] == rows[5]["cycle_error"] == rows[6]["cycle_error"]
+    assert all(0 <= r["flip_rate"] <= 1 and -1 <= r["ssim"] <= 1 for r in rows)
+
+
 def test_progressive_growth(tmp_path, capsys):
     rows = run_example("progressive_growth", tmp_path)
     assert [r["transition"] for r in rows] == ["fade", "abrupt"]
@@ -153,6 +170,6 @@ def test_progressive_growth(tmp_path, capsys):
     for name in ("growth_fade.png", "growth_abrupt.png", "critic_loss.png", "results.csv"):
         assert (tmp_path / name).exists(), name
     data = np.load(tmp_path / "growth_fade.data.npz")
-    assert data["resolutions"].tolist() == [4, 8, 16, 32]  # one row per stage of the growth
+    assert data["rows"].tolist() == ["4 px", "8 px", "16 px", "32 px"]  # one row per stage of the growth
     printed = printed_rows(capsys.readouterr().out, ["=> fade:", "=> abrupt:"])
     assert all(line and "spikes" in line and "FID-domain" in line for line in printed.values()), printed

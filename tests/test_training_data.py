@@ -21,7 +21,7 @@ TRAIN_OPTIONS = {"n": 256, "size": 32, "seed": 0, "nuisance": 0}
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A VAE trained 2 steps on centred faces (as the quickstart does), and a 2-step classifier of faces."""
-    from latentlab.models.classifier import train_classifier
+    from latentlab.training import train_classifier
     from latentlab.training import train
 
     folder = tmp_path_factory.mktemp("trained-on")

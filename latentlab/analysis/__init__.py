@@ -12,6 +12,8 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :func:`support_set`, :func:`evaluate_maps`, :func:`support_curve`, :func:`direction_transfer`, :func:`ssim` — maps
   between models (support.py, map_evaluation.py, transfer.py; ssim from latentlab.metrics.image)
 * :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
+* :func:`score_image_edits`, :func:`edit_images` — edits of real images, latent or by a translator, scored alike
+* :func:`domain_images`, :func:`translation_rows` — a Translator's inputs, translations and round trips (translation.py)
 * :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
 
 Names are imported lazily, so importing one tool does not load the others.
@@ -35,6 +37,8 @@ _EXPORTS = {
     "move": "latentlab.analysis.editing",
     "traverse": "latentlab.analysis.editing",
     "traversal_images": "latentlab.analysis.editing",
+    "edit_images": "latentlab.analysis.editing",
+    "class_gap": "latentlab.analysis.editing",
     "interpolate": "latentlab.analysis.editing",
     "edit_effects": "latentlab.analysis.edit_evaluation",
     "support_set": "latentlab.analysis.support",
@@ -50,6 +54,10 @@ _EXPORTS = {
     "PCAResult": "latentlab.analysis.results",
     "evaluate_directions": "latentlab.analysis.workflow",
     "EditEffects": "latentlab.analysis.edit_evaluation",
+    "score_image_edits": "latentlab.analysis.edit_evaluation",
+    "ImageEditScores": "latentlab.analysis.edit_evaluation",
+    "translation_rows": "latentlab.analysis.translation",
+    "domain_images": "latentlab.analysis.translation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -28,7 +28,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._threads import single_blas_thread
-from latentlab._validation import check_codes, check_targets, flatten_like, require_target, restore
+from latentlab._validation import (
+    check_choice,
+    check_codes,
+    check_float,
+    check_int,
+    check_targets,
+    flatten_like,
+    require_target,
+    restore,
+)
 from latentlab.analysis.svm_solver import LOSSES, _CentredRows, fit_linear_svm
 
 __all__ = ["AttributeDirection", "METHODS"]
@@ -172,26 +181,15 @@ class AttributeDirection(BaseEstimator):
 
     # -- parameter checks -------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method={self.method!r} is not one of {', '.join(map(repr, METHODS))}")
-        if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction <= 0.5):
-            raise ValueError(f"fraction must be a number in (0, 0.5]; got {self.fraction!r}")
-        if self.n_extreme is not None and not (isinstance(self.n_extreme, (int, np.integer)) and self.n_extreme >= 1):
-            raise ValueError(f"n_extreme must be None or a positive int; got {self.n_extreme!r}")
-        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
-            raise ValueError(f"val_fraction must be a number in [0, 1); got {self.val_fraction!r}")
-        if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ValueError(f"C must be a positive number; got {self.C!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not one of {', '.join(map(repr, LOSSES))}")
-        if self.max_samples is not None and not (
-            isinstance(self.max_samples, (int, np.integer)) and self.max_samples >= 2 * _MIN_PER_CLASS
-        ):
-            raise ValueError(f"max_samples must be None or an int >= {2 * _MIN_PER_CLASS}; got {self.max_samples!r}")
-        if self.max_iter is not None and not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be None or a positive int; got {self.max_iter!r}")
-        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
-            raise ValueError(f"tol must be a non-negative number; got {self.tol!r}")
+        check_choice(self.method, "method", METHODS)
+        check_float(self.fraction, "fraction", min=0, max=0.5, min_open=True)
+        check_int(self.n_extreme, "n_extreme", min=1, allow_none=True)
+        check_float(self.val_fraction, "val_fraction", min=0, max=1, max_open=True)
+        check_float(self.C, "C", min=0, min_open=True)
+        check_choice(self.loss, "loss", LOSSES)
+        check_int(self.max_samples, "max_samples", min=2 * _MIN_PER_CLASS, allow_none=True)
+        check_int(self.max_iter, "max_iter", min=1, allow_none=True)
+        check_float(self.tol, "tol", min=0)
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, Z, y) -> "AttributeDirection":

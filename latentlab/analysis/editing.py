@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["as_direction", "move", "traverse", "traversal_images", "interpolate"]
+from latentlab._validation import check_int
+
+__all__ = ["as_direction", "move", "traverse", "traversal_images", "edit_images", "class_gap", "interpolate"]
 
 
 def as_direction(direction, latent_shape=None) -> tuple[np.ndarray, float]:
@@ -79,6 +81,59 @@ def traversal_images(generator, z, direction, steps=(-3, -2, -1, 0, 1, 2, 3), ba
     return images.view(n, s, *images.shape[1:])
 
 
+def class_gap(z, labels, direction) -> float:
+    """Distance between the means of the two classes' codes along ``direction`` (latent units).
+
+    The step that moves a typical code of class 0 to a typical code of class 1: the size
+    of an edit that should switch the attribute, read from the codes themselves.
+
+    Parameters
+    ----------
+    z : array or tensor ``(N, *latent_shape)``
+    labels : array ``(N,)`` of 0/1
+    direction : unit direction or a fitted AttributeDirection
+    """
+    arr = np.asarray(z.detach().cpu().numpy() if isinstance(z, torch.Tensor) else z, dtype=np.float64)
+    labels = np.asarray(labels).reshape(-1)
+    if labels.shape != (len(arr),) or not set(np.unique(labels)) <= {0, 1}:
+        raise ValueError(f"labels must be {len(arr)} values of 0 and 1, one per code")
+    if not (labels == 0).any() or not (labels == 1).any():
+        raise ValueError("class_gap needs codes of both classes")
+    v, _ = as_direction(direction, arr.shape[1:])
+    proj = arr.reshape(len(arr), -1) @ v
+    return float(proj[labels == 1].mean() - proj[labels == 0].mean())
+
+
+def edit_images(generator, x, direction, steps, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Edit real images in the latent space: encode once, move by each step, decode.
+
+    Parameters
+    ----------
+    generator : Generator that can ``encode``
+    x : tensor ``(N, C, H, W)`` in ``[-1, 1]``
+    direction : unit direction of the latent shape, or a fitted AttributeDirection
+    steps : sequence of S floats
+        Signed distances of the moves, in latent units.
+
+    Returns
+    -------
+    (edited, reconstructed) : tensors ``(S, N, C, H, W)`` and ``(N, C, H, W)`` on the CPU
+        The images edited by each step, and the codes decoded unedited (what the edits
+        start from: its difference from ``x`` is the encoder's reconstruction error).
+    """
+    x = torch.as_tensor(x)
+    steps = [float(s) for s in np.asarray(steps, dtype=np.float64).reshape(-1)]
+    if not steps:
+        raise ValueError("give at least one step")
+    edited, rebuilt = [], []
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            z = generator.encode(x[i : i + batch_size]).cpu()
+            rebuilt.append(generator.decode(z).cpu())
+            edited.append(torch.stack([generator.decode(move(z, direction, step=s)).cpu() for s in steps]))
+    return torch.cat(edited, dim=1), torch.cat(rebuilt)
+
+
 def interpolate(z0, z1, n: int = 8, method: str = "linear"):
     """``n`` codes from ``z0`` to ``z1`` (both ``(*latent_shape)``), endpoints included.
 
@@ -87,8 +142,7 @@ def interpolate(z0, z1, n: int = 8, method: str = "linear"):
     """
     if method not in ("linear", "slerp"):
         raise ValueError(f"method must be 'linear' or 'slerp', not {method!r}")
-    if n < 2:
-        raise ValueError(f"n must be at least 2 (the two endpoints), not {n}")
+    check_int(n, "n", min=2)
     a = np.asarray(z0, dtype=np.float64)
     b = np.asarray(z1, dtype=np.float64)
     if a.shape != b.shape:

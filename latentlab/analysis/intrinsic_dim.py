@@ -20,6 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._progress import progress_bar
+from latentlab._validation import check_float, check_int
+from latentlab.codes import encode_dataset
+from latentlab.data.spec import choose_data, training_data
+from latentlab.data.stats import random_subset
+from latentlab.id import estimate_id
+from latentlab.metrics.sample_quality import draw_samples
+
 __all__ = ["IDRow", "id_table", "format_id_table", "decoder_jacobian", "decoder_local_dimension", "suggest_latent_size",
            "flatten_points", "model_point_sets"]
 
@@ -56,8 +65,6 @@ def id_table(points: dict, methods=("twonn", "mle"), *, calibrate: bool = False,
     n_boot : bootstrap resamples for a 95% interval (0 = none)
     progress : show a progress bar over the estimates
     """
-    from latentlab._progress import progress_bar
-    from latentlab.id import estimate_id
 
     flat = {name: flatten_points(x) for name, x in points.items()}
     rows = []
@@ -104,7 +111,6 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
     """
     from torch.func import jvp
 
-    from latentlab._progress import progress_bar
 
     z = generator.check_latents(z).float()
     shape = tuple(generator.latent_shape)
@@ -112,8 +118,7 @@ def decoder_jacobian(generator, z, directions=None, *, batch_size: int = 256, pr
     basis = torch.eye(d) if directions is None else torch.as_tensor(directions, dtype=torch.float32).reshape(-1, d)
     if basis.shape[0] < 1:
         raise ValueError("directions must hold at least one direction")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, not {batch_size}")
+    check_int(batch_size, "batch_size", min=1)
     k = basis.shape[0]
     basis = basis.reshape(k, *shape)
     per_call = max(1, batch_size // k)  # codes whose k products go into one decode call
@@ -147,11 +152,8 @@ def decoder_local_dimension(generator, n: int = 32, seed: int = 0, rtol: float =
 
     Returns ``(n,)`` ints.
     """
-    if not 0 < rtol < 1:
-        raise ValueError(f"rtol must be in (0, 1), not {rtol}")
-    if max_directions is not None and (isinstance(max_directions, bool) or not isinstance(max_directions, int)
-                                       or max_directions < 1):
-        raise ValueError(f"max_directions must be a positive integer or None, not {max_directions!r}")
+    check_float(rtol, "rtol", min=0, max=1, min_open=True, max_open=True)
+    check_int(max_directions, "max_directions", min=1, allow_none=True)
     g = torch.Generator().manual_seed(seed)
     z = generator.sample_latents(n, generator=g).float()
     directions = None
@@ -184,11 +186,6 @@ def model_point_sets(model, *, name: str | None = None, data=None, data_options:
     log : callable, optional
         Told, before any work, the line saying which data and options are used.
     """
-    from latentlab import data as data_mod
-    from latentlab.codes import encode_dataset
-    from latentlab.data.spec import choose_data, training_data
-    from latentlab.data.stats import random_subset
-    from latentlab.metrics.sample_quality import draw_samples
 
     name = name or type(model).__name__
     choice = None

@@ -31,7 +31,16 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab._io import load_npz, save_npz
-from latentlab._validation import as_direction, check_codes, check_paired, flatten_like, require_target, restore
+from latentlab._validation import (
+    as_direction,
+    check_choice,
+    check_codes,
+    check_float,
+    check_paired,
+    flatten_like,
+    require_target,
+    restore,
+)
 
 __all__ = ["LatentMap", "transport_direction", "KINDS"]
 
@@ -114,10 +123,9 @@ class LatentMap(TransformerMixin, BaseEstimator):
             output (``d_src``, plus one for the bias): the minimum-norm solution is
             returned, but it is underdetermined; use ``kind="ridge"``.
         """
-        if self.kind not in KINDS:
-            raise ValueError(f"kind={self.kind!r} is not one of {', '.join(map(repr, KINDS))}")
-        if self.kind == "ridge" and not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
-            raise ValueError(f"alpha must be a positive number for kind='ridge'; got {self.alpha!r}")
+        check_choice(self.kind, "kind", KINDS)
+        if self.kind == "ridge":
+            check_float(self.alpha, "alpha", min=0, min_open=True)
         require_target(Z_dst, type(self).__name__, "Z_dst, the destination codes of shape (N, *dst_shape)")
         X, self.src_shape_ = check_codes(Z_src, "Z_src", min_samples=2)
         Y, self.dst_shape_ = check_codes(Z_dst, "Z_dst", min_samples=2)
@@ -194,8 +202,7 @@ class LatentMap(TransformerMixin, BaseEstimator):
             shapes, shapes whose sizes differ from ``coef``'s, a bias on a ``"linear"``
             map, or a ``"procrustes"`` ``coef`` that is not ``scale`` times an orthogonal block.
         """
-        if kind not in KINDS:
-            raise ValueError(f"kind={kind!r} is not one of {', '.join(map(repr, KINDS))}")
+        check_choice(kind, "kind", KINDS)
         W = np.array(coef, dtype=np.float64)
         if W.ndim != 2 or 0 in W.shape:
             raise ValueError(f"coef must be a non-empty matrix of shape (d_dst, d_src); got shape {W.shape}")
@@ -319,8 +326,7 @@ def _code_shape(shape, size: int, name: str, what: str) -> tuple[int, ...]:
 
 def _orthogonal_part(W: np.ndarray, scale: float) -> np.ndarray:
     """``Q = W / scale``, checked to have orthonormal columns (or rows, for a wide ``W``)."""
-    if not (isinstance(scale, (int, float, np.floating)) and np.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive number; got {scale!r}")
+    check_float(scale, "scale", min=0, min_open=True)
     Q = W / scale
     gram = Q.T @ Q if Q.shape[0] >= Q.shape[1] else Q @ Q.T
     if not np.allclose(gram, np.eye(len(gram)), atol=1e-8):

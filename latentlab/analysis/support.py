@@ -27,7 +27,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from latentlab._validation import check_codes, check_paired, to_numpy
+from latentlab import data as data_mod
+from latentlab._progress import batch_starts
+from latentlab._validation import check_choice, check_codes, check_int, check_paired, to_numpy
+from latentlab.analysis.maps import LatentMap
+from latentlab.data.stats import random_subset
+from latentlab.models.base import Generator
 
 __all__ = ["SupportSet", "support_set", "SOURCES"]
 
@@ -76,8 +81,7 @@ class SupportSet:
                 f"images must have shape (N, *sample_shape) with N = {z_src.shape[0]} (one per code pair); "
                 f"got shape {images.shape}"
             )
-        if self.source not in SOURCES:
-            raise ValueError(f"source={self.source!r} is not one of {', '.join(map(repr, SOURCES))}")
+        check_choice(self.source, "source", SOURCES)
 
     def __len__(self) -> int:
         return int(np.shape(self.Z_src)[0])
@@ -122,7 +126,6 @@ class SupportSet:
 
     def fit(self, kind: str = "affine", **params):
         """Fit a :class:`~latentlab.analysis.maps.LatentMap` of ``kind`` on these pairs."""
-        from latentlab.analysis.maps import LatentMap
 
         return LatentMap(kind, **params).fit(self.Z_src, self.Z_dst)
 
@@ -178,12 +181,9 @@ def support_set(
         When ``n`` is smaller than the number of source coordinates: a plain linear or
         affine fit is then underdetermined; use ``LatentMap(kind="ridge")``.
     """
-    if source not in SOURCES:
-        raise ValueError(f"source={source!r} is not one of {', '.join(map(repr, SOURCES))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (support points); got {n!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    check_choice(source, "source", SOURCES)
+    check_int(n, "n", min=2)
+    check_int(batch_size, "batch_size", min=1)
     for name, model in (("src", src), ("dst", dst)):
         if not (hasattr(model, "decode") and hasattr(model, "latent_shape")):
             raise TypeError(f"{name} must be a latentlab Generator (with latent_shape, decode, encode); "
@@ -219,7 +219,6 @@ def support_set(
 
 # -- helpers ------------------------------------------------------------------------------
 def _require_encode(model, name: str, hint: str) -> None:
-    from latentlab.models.base import Generator
 
     # a Generator subclass that keeps the base encode cannot locate images
     if not callable(getattr(model, "encode", None)) or (
@@ -230,7 +229,6 @@ def _require_encode(model, name: str, hint: str) -> None:
 
 def _in_batches(fn, x: torch.Tensor, batch_size: int, model, desc: str, progress: bool) -> torch.Tensor:
     """``fn`` over ``x`` in batches on ``model``'s device; results gathered on the CPU."""
-    from latentlab._progress import batch_starts
 
     device = getattr(model, "device", torch.device("cpu"))
     outs = [torch.as_tensor(fn(x[i : i + batch_size].to(device))).detach().cpu()
@@ -273,8 +271,6 @@ def _check_sample_shape(images: torch.Tensor, model, who: str, what: str) -> Non
 
 def _load_images(data, src, dst, n: int, seed: int, options: dict) -> tuple[torch.Tensor, str]:
     """``n`` images from ``data`` (name, path, Dataset or array) shaped for both models."""
-    from latentlab import data as data_mod
-    from latentlab.data.stats import random_subset
 
     if isinstance(data, data_mod.Dataset):
         dataset, name = data, data.name

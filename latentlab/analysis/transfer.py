@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from latentlab._validation import to_numpy
+from latentlab._validation import check_int, to_numpy
+from latentlab.analysis.edit_evaluation import edit_effects
 from latentlab.analysis.maps import LatentMap, transport_direction
 from latentlab.analysis.results import DirectionResult
 from latentlab.analysis.support import _decode, _in_batches
@@ -82,8 +83,7 @@ def map_samples(latent_map: LatentMap, src, dst, n: int = 16, *, seed: int = 0, 
     MappedSamples
     """
     check_map_models(latent_map, src, dst)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}")
+    check_int(n, "n", min=1)
     z = src.sample_latents(int(n), generator=torch.Generator().manual_seed(int(seed)))
     with torch.no_grad():
         source = _in_batches(src.decode, z, batch_size, src, "decode (src)", False).float()
@@ -141,7 +141,6 @@ def direction_transfer(dst, classifier, latent_map, source_direction, *, direct_
         size, no attribute is named (or two different ones are), or the classifier does
         not score the attribute.
     """
-    from latentlab.analysis.edit_evaluation import edit_effects
 
     check_map_models(latent_map, None, dst)
     dst_shape = tuple(int(s) for s in dst.latent_shape)

@@ -31,7 +31,18 @@ from typing import Literal, Sequence
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._validation import check_choice, check_float, check_int
+from latentlab.analysis.directions import METHODS, AttributeDirection
+from latentlab.analysis.edit_evaluation import edit_effects
+from latentlab.analysis.orthogonal import orthogonalization_report
+from latentlab.analysis.pca import PCADirections
 from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
+from latentlab.codes import encode_dataset, label_samples
+from latentlab.data.spec import choose_data
+from latentlab.data.stats import random_subset
+from latentlab.models.base import Generator
+from latentlab.loading import ROLES, load, role_of
 
 __all__ = [
     "LABEL_SOURCES",
@@ -60,7 +71,6 @@ def _as_model(model, what: str, device=None):
     ``what`` is ``"model"`` (a Generator) or ``"classifier"`` (an attribute classifier); a
     checkpoint or an object of the other kind is refused with a message saying so.
     """
-    from latentlab.checkpoint import ROLES, load, role_of
 
     expect = "classifier" if what == "classifier" else "generator"
     if isinstance(model, (str, os.PathLike)):
@@ -102,9 +112,6 @@ def _load_data(data, model, name: str, n: int, seed: int, data_options: dict | N
     for images like those the model learnt (a model trained on centred faces encodes
     shifted ones poorly). Fresh samples are drawn, from a seed other than any training seed.
     """
-    from latentlab import data as data_mod
-    from latentlab.data.spec import choose_data
-    from latentlab.data.stats import random_subset
 
     if isinstance(data, data_mod.Dataset):
         return random_subset(data, n, seed=seed), data.name, {}, f"data: the Dataset {data.name!r} given"
@@ -128,8 +135,6 @@ def _labelled_codes(model, model_name, attribute, conditions, labels_from, class
     ``targets`` are the classifier's log-odds (ranked by the estimator) or the data's
     0/1 labels.
     """
-    from latentlab.codes import encode_dataset, label_samples
-    from latentlab.models.base import Generator
 
     if labels_from == "classifier":
         clf, clf_name = _as_model(classifier, "classifier", device)
@@ -234,17 +239,11 @@ def find_direction(
         classifier, a model that cannot encode with data labels, or labels where one
         class has fewer than 2 codes.
     """
-    from latentlab.analysis.directions import METHODS, AttributeDirection
-    from latentlab.analysis.orthogonal import orthogonalization_report
 
-    if labels_from not in LABEL_SOURCES:
-        raise ValueError(f"labels_from={labels_from!r} is not one of {', '.join(map(repr, LABEL_SOURCES))}")
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 * _MIN_PER_CLASS:
-        raise ValueError(f"n must be an int >= {2 * _MIN_PER_CLASS} (codes to label); got {n!r}")
-    if not (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 0.5):
-        raise ValueError(f"fraction must be a number in (0, 0.5]; got {fraction!r}")
+    check_choice(labels_from, "labels_from", LABEL_SOURCES)
+    check_choice(method, "method", METHODS)
+    check_int(n, "n", min=2 * _MIN_PER_CLASS, noun="number of codes to label")
+    check_float(fraction, "fraction", min=0, max=0.5, min_open=True)
     if isinstance(conditions, str):
         conditions = [conditions]
     conditions = tuple(conditions)
@@ -312,7 +311,6 @@ def auto_pca_codes(model) -> str:
     Another Generator: ``"features"`` when it implements ``decoder_features``, else
     ``"data"`` when it implements ``encode``, else ``"prior"``.
     """
-    from latentlab.models.base import Generator
 
     kind = getattr(getattr(model, "config", None), "kind", None)
     if kind in _AUTO_CODES:
@@ -329,7 +327,6 @@ def _feature_directions(gen, k: int, n: int, seed: int, batch_size: int):
 
     Returns ``(unit directions (k, *latent_shape), feature variances (k,), their shares, mean code)``.
     """
-    from latentlab.analysis.pca import PCADirections
 
     if k > min(n, gen.latent_dim):
         raise ValueError(f"k={k} directions cannot exceed the number of codes ({n}) or the latent size "
@@ -382,13 +379,9 @@ def pca_directions(model, *, k: int = 10, codes: PCACodes = "auto", n: int = 500
     PCAResult
         ``codes`` is the choice made (never ``"auto"``) and ``source`` says it in words.
     """
-    from latentlab.analysis.pca import PCADirections
-    from latentlab.codes import encode_dataset
 
-    if codes not in PCA_CODES:
-        raise ValueError(f"codes={codes!r} is not one of {', '.join(map(repr, PCA_CODES))}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (codes to use); got {n!r}")
+    check_choice(codes, "codes", PCA_CODES)
+    check_int(n, "n", min=2, noun="number of codes")
     gen, name = _as_model(model, "model", device)
     chosen = auto_pca_codes(gen) if codes == "auto" else codes
     if chosen == "features":
@@ -442,7 +435,6 @@ def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *
         One column per conditioned result, editing along its orthogonalized direction
         (named ``"attr|cond..."``); ``None`` when no result has conditions.
     """
-    from latentlab.analysis.edit_evaluation import edit_effects
 
     if not results:
         raise ValueError("give at least one direction to evaluate")

@@ -91,6 +91,7 @@ def _register() -> None:
     from latentlab.cli import models as model_cmds
     from latentlab.cli import plots as plot_cmds
     from latentlab.cli import quickstart as quickstart_cmds
+    from latentlab.cli import translate as translate_cmds
 
     cli.add_command(data_cmds.data)
     cli.add_command(classifier_cmds.classifier)
@@ -101,6 +102,7 @@ def _register() -> None:
     cli.add_command(evaluate_cmds.evaluate)
     for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
         cli.add_command(command)
+    cli.add_command(translate_cmds.translate)
     for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):
         cli.add_command(command)
 

@@ -26,7 +26,7 @@ def classifier():
 @quiet_option
 def train_cmd(data_name, out, n, steps, options, seed, device, force, quiet):
     """Train a CNN predicting every attribute of --data; print its held-out accuracy."""
-    from latentlab.models.classifier import train_classifier
+    from latentlab.training import train_classifier
 
     _, accuracy = train_classifier(data_name, out=out, n=n, steps=steps, seed=seed, data_options=parse_data_options(options),
                                    device=device, force=force, progress=not quiet)

@@ -21,7 +21,7 @@ DEFAULT_MODELS = ("gan.pt", "vae.pt", "ddpm.pt")
 DEFAULT_CLASSIFIER = "classifier.pt"
 
 model_option = click.option(
-    "--model", type=InputPath(dir_okay=False), default=None,
+    "--model", type=InputPath(), default=None,
     help=f"Model checkpoint (default: the first of {', '.join(DEFAULT_MODELS)} in this folder).",
 )
 classifier_option = click.option(

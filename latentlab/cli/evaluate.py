@@ -11,7 +11,7 @@ from latentlab.cli.options import (
 
 
 @click.command()
-@click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True, dir_okay=False))
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...", type=InputPath(exists=True))
 @data_option("Real data: built-in dataset (faces, digits, ...) or a path. Default: the data the models were "
                    "trained on, with its options (refused when they were trained on different data).")
 @loader_options("Data loader option, repeatable. For the models' training data the others stay as trained "

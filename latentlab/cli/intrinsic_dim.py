@@ -16,7 +16,7 @@ METHOD_NAMES = ("twonn", "mle", "local_pca", "correlation", "gride")
 @data_option("Built-in dataset or path: ID of the (flattened) images. With --model: the real data compared "
                    "and encoded (default: the data the model was trained on, with its options).")
 @click.option("--latents", type=InputPath(dir_okay=False), default=None, help="A codes .npz (from `latentlab encode`).")
-@click.option("--model", type=InputPath(dir_okay=False), default=None,
+@click.option("--model", type=InputPath(), default=None,
               help="A checkpoint: ID of its samples, of its codes of real data, and its decoder's local dimension.")
 @click.option("--method", "methods", multiple=True, type=click.Choice(METHOD_NAMES), help="Estimator, repeatable (default: twonn and mle).")
 @click.option("--n", type=click.IntRange(10), default=5000, show_default=True, help="Points used.")

@@ -25,8 +25,8 @@ _KINDS = ("linear", "affine", "ridge", "procrustes")  # latentlab.analysis.maps.
 
 
 @click.group(name="map", invoke_without_command=True, subcommand_metavar="[apply|transfer MAP_FILE ...]")
-@click.option("--src", "src_path", type=InputPath(dir_okay=False), help="Source model checkpoint (.pt). Required to fit.")
-@click.option("--dst", "dst_path", type=InputPath(dir_okay=False), help="Destination model checkpoint (.pt). Required to fit.")
+@click.option("--src", "src_path", type=InputPath(), help="Source model: a checkpoint (.pt) or a diffusers model folder. Required to fit.")
+@click.option("--dst", "dst_path", type=InputPath(), help="Destination model: a checkpoint (.pt) or a diffusers model folder. Required to fit.")
 @click.option("--support", type=click.IntRange(2), default=2000, show_default=True,
               help="Support points (image pairs) the map is fitted on.")
 @click.option("--test", "n_test", type=click.IntRange(1), default=256, show_default=True,
@@ -110,9 +110,9 @@ def map_group(ctx, src_path, dst_path, support, n_test, kinds, alpha, source, da
 
 @map_group.command("apply")
 @click.argument("map_file", type=InputPath(dir_okay=False))
-@click.option("--src", "src_path", required=True, type=InputPath(dir_okay=False),
+@click.option("--src", "src_path", required=True, type=InputPath(),
               help="Source model checkpoint the map was fitted from.")
-@click.option("--dst", "dst_path", required=True, type=InputPath(dir_okay=False),
+@click.option("--dst", "dst_path", required=True, type=InputPath(),
               help="Destination model checkpoint the map was fitted to.")
 @click.option("--n", type=click.IntRange(1, 256), default=16, show_default=True, help="Number of source samples.")
 @click.option("--per-row", type=click.IntRange(1), default=16, show_default=True, help="Samples per row of the figure.")
@@ -147,7 +147,7 @@ def apply(map_file, src_path, dst_path, n, per_row, encoded, out, seed, device, 
 @click.argument("map_file", type=InputPath(dir_okay=False))
 @click.option("--direction", "direction_file", required=True, type=InputPath(dir_okay=False),
               help="Direction file from `latentlab direction`, found in the map's source model.")
-@click.option("--dst", "dst_path", required=True, type=InputPath(dir_okay=False),
+@click.option("--dst", "dst_path", required=True, type=InputPath(),
               help="Destination model checkpoint the map was fitted to.")
 @click.option("--classifier", type=InputPath(dir_okay=False), default=None,
               help="Attribute classifier checkpoint that scores the edits (default: classifier.pt if it is in this folder).")

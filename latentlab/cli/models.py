@@ -80,7 +80,7 @@ _SAMPLING_HELP = _sampling_help()
 
 
 @click.command()
-@click.argument("model", type=InputPath(dir_okay=False))
+@click.argument("model", type=InputPath())
 @click.option("--n", type=click.IntRange(1, 4096), default=64, show_default=True, help="Number of samples.")
 @click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True,
               help="Output figure (.png/.pdf/.svg); the samples are saved beside it as NAME.data.npz.")
@@ -132,7 +132,7 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 
 
 @click.command()
-@click.argument("model", type=InputPath(dir_okay=False))
+@click.argument("model", type=InputPath())
 @data_option(f"Built-in dataset name or a path to your data {TRAINED_ON}.")
 @click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
               help="Samples to encode (generated for built-in data, a random subset of files otherwise).")

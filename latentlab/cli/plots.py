@@ -96,7 +96,7 @@ def projection(codes, attribute, method, n_max, out, formats, title, width, seed
 
 
 @plot.command()
-@click.option("--model", type=InputPath(dir_okay=False), default=None, help="Draw samples of this model checkpoint.")
+@click.option("--model", type=InputPath(), default=None, help="Draw samples of this model checkpoint.")
 @data_option("Or show images of this dataset (built-in name or path).")
 @loader_options("Data loader option, repeatable.")
 @click.option("--n", type=click.IntRange(1, 1024), default=16, show_default=True, help="Number of images.")
@@ -156,7 +156,7 @@ def images(model, data_name, options, n, nrow, attribute, classifier, out, forma
 
 
 @plot.command()
-@click.argument("model", type=InputPath(dir_okay=False))
+@click.argument("model", type=InputPath())
 @click.argument("direction", type=InputPath(dir_okay=False))
 @traversal_options
 @figure_options("two")

@@ -27,7 +27,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory", "check_seed"]
+__all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory"]
 
 
 def _physical_memory() -> int | None:
@@ -43,12 +43,6 @@ def _format_bytes(n: float) -> str:
         if n < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
         n /= 1024
-
-
-def check_seed(seed) -> None:
-    """Raise ``ValueError`` unless ``seed`` is a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
 
 
 def check_memory(n, bytes_per_sample: int, what: str) -> None:

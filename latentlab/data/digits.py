@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
 from latentlab.data.dataset import Dataset
 from latentlab.data.files import center_crop_resize
 
@@ -45,8 +46,7 @@ def make_digits(*, size: int = 28, seed: int = 0, n: int | None = None) -> Datas
 
     if size not in _SIZES:
         raise ValueError(f"size must be one of {_SIZES}, not {size!r}")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= _N_DIGITS):
-        raise ValueError(f"n must be None (all {_N_DIGITS} images) or between 1 and {_N_DIGITS}, not {n!r}")
+    check_int(n, "n", min=1, max=_N_DIGITS, allow_none=True)
     bunch = load_digits()
     images = torch.as_tensor(bunch.images, dtype=torch.float32)[:, None] / 8.0 - 1.0
     labels = np.asarray(bunch.target, dtype=np.int64)

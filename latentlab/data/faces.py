@@ -67,7 +67,8 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
 
-from latentlab.data.dataset import Dataset, check_memory, check_seed
+from latentlab._validation import check_float, check_int
+from latentlab.data.dataset import Dataset, check_memory
 from latentlab.errors import OptionError
 
 __all__ = [
@@ -985,13 +986,10 @@ def make_faces(
         achievable range) or correlations that cannot hold together.
     """
     size = _check_size(size)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative number of faces, not {n!r}")
-    check_seed(seed)
+    check_int(n, "n", min=0, noun="number of faces")
+    check_int(seed, "seed", min=0)
     check_memory(n, _PEAK_BYTES_PER_FACE, "faces")
-    is_number = isinstance(nuisance, (int, float, np.number)) and not isinstance(nuisance, bool)
-    if not is_number or not 0 <= nuisance <= _NUISANCE_MAX:
-        raise ValueError(f"nuisance must be a number in [0, {_NUISANCE_MAX:g}], not {nuisance!r}")
+    check_float(nuisance, "nuisance", min=0, max=_NUISANCE_MAX)
     prev = _resolve_prevalence(prevalence)
     corr = _resolve_correlations(correlations)
     latent_corr = _latent_correlation_matrix(corr, prev)

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from latentlab._validation import check_int
 from latentlab._io import read_npz
 from latentlab.data.dataset import Dataset
 
@@ -63,16 +64,12 @@ _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"
 
 
 # -- shared helpers -----------------------------------------------------------------
-def _check_size(size, allow_none: bool = True) -> None:
-    if size is None and allow_none:
-        return
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be a positive number of pixels{' or None' if allow_none else ''}, not {size!r}")
+def _check_size(size) -> None:
+    check_int(size, "size", min=1, allow_none=True, noun="number of pixels")
 
 
 def _check_limit(limit) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
-        raise ValueError(f"limit must be a positive number of images or None, not {limit!r}")
+    check_int(limit, "limit", min=1, allow_none=True, noun="number of images")
 
 
 def _check_channels(channels) -> None:
@@ -308,6 +305,7 @@ def load_image_folder(
     attributes=None,
     extensions=IMAGE_EXTENSIONS,
     limit: int | None = None,
+    subfolders=None,
 ) -> Dataset:
     """Images found (recursively) in a folder, optionally with attribute labels.
 
@@ -328,13 +326,20 @@ def load_image_folder(
     extensions : tuple of str
         File name endings searched (case-insensitive).
     limit : int, optional
-        Keep only the first ``limit`` images (in sorted order).
+        Keep only the first ``limit`` images (in sorted order); of each sub-folder, with
+        ``subfolders``.
+    subfolders : list of str, optional
+        Read only these sub-folders of the folder (each searched recursively), in this
+        order, and label each image with the attribute ``subfolder``: the index of its
+        sub-folder in the list, whose names become the attribute's levels. Two sub-folders
+        are the two domains of a CycleGAN (``["trainA", "trainB"]`` of horse2zebra, with
+        ``domain_attr = "subfolder"``).
 
     Returns
     -------
     Dataset
         Images ``(C, size, size)`` float32 in ``[-1, 1]``, read lazily; ``attrs`` from
-        the CSV; ``info["files"]`` is not stored (it can be huge), but
+        the CSV (and ``subfolder``); ``info["files"]`` is not stored (it can be huge), but
         ``dataset.source.files`` lists them.
     """
     root = Path(path).expanduser()
@@ -347,11 +352,13 @@ def load_image_folder(
         raise ValueError(f"{root} is not a folder; give a folder of images")
     if isinstance(extensions, str):
         extensions = (extensions,)
-    files = _list_images(root, extensions)
-    if not files:
-        raise ValueError(f"no images found in {root} (searched recursively for {', '.join(extensions)})")
-    if limit is not None:
-        files = files[:limit]
+    if subfolders is None:
+        files = _list_images(root, extensions)
+        if not files:
+            raise ValueError(f"no images found in {root} (searched recursively for {', '.join(extensions)})")
+        files, which = files[:limit], None
+    else:
+        files, which = _subfolder_images(root, subfolders, extensions, limit)
     native_size = None
     if size is None or channels is None:
         native_size, inferred = _scan_headers(files, need_size=size is None, need_channels=channels is None)
@@ -364,6 +371,9 @@ def load_image_folder(
         if not csv_path.is_file():
             raise FileNotFoundError(f"attributes file {csv_path} does not exist")
         attrs = _read_attribute_csv(csv_path, root, files)
+    levels = {}
+    if which is not None:
+        attrs["subfolder"], levels["subfolder"] = which, [str(name) for name in subfolders]
     info = {
         "source": "image_folder",
         "path": str(root),
@@ -372,9 +382,30 @@ def load_image_folder(
         "channels": channels,
         "attributes_file": None if attributes is None else str(attributes),
         "limit": limit,
+        "subfolders": None if subfolders is None else [str(name) for name in subfolders],
     }
     source = ImageFileSource(files, channels=channels, size=size, native_size=native_size)
-    return Dataset(source, attrs=attrs, name=root.name or "images", info=info)
+    return Dataset(source, attrs=attrs, attr_levels=levels, name=root.name or "images", info=info)
+
+
+def _subfolder_images(root: Path, subfolders, extensions, limit) -> tuple[list[Path], np.ndarray]:
+    """The images of each of ``subfolders`` of ``root`` (at most ``limit`` each), and the
+    index of each image's sub-folder."""
+    if isinstance(subfolders, (str, bytes)) or not isinstance(subfolders, (list, tuple)) or not subfolders:
+        raise ValueError(f"subfolders must be a list of folder names inside {root}, e.g. ['trainA', 'trainB']; "
+                         f"got {subfolders!r}")
+    files, which = [], []
+    for i, name in enumerate(subfolders):
+        folder = root / str(name)
+        if not folder.is_dir():
+            there = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            raise FileNotFoundError(f"{folder} is not a folder; the sub-folders of {root} are: {', '.join(there) or 'none'}")
+        found = _list_images(folder, extensions)[:limit]
+        if not found:
+            raise ValueError(f"no images found in {folder} (searched recursively for {', '.join(extensions)})")
+        files += found
+        which += [i] * len(found)
+    return files, np.asarray(which, dtype=np.int64)
 
 
 # -- CelebA --------------------------------------------------------------------------------
@@ -464,8 +495,7 @@ def load_celeba(path, *, size: int | None = 64, split: str | None = None, crop: 
     _check_limit(limit)
     if split not in (None, *_CELEBA_SPLITS):
         raise ValueError(f"split must be None, 'train', 'valid' or 'test', not {split!r}")
-    if crop is not None and (isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or crop < 1):
-        raise ValueError(f"crop must be a positive number of pixels or None, not {crop!r}")
+    check_int(crop, "crop", min=1, allow_none=True, noun="number of pixels")
     if not root.is_dir():
         raise FileNotFoundError(f"CelebA folder {root} does not exist")
     attr_file = _find(root, CELEBA_ATTRIBUTES_FILE, ("Anno",))

@@ -32,7 +32,8 @@ import math
 import numpy as np
 import torch
 
-from latentlab.data.dataset import Dataset, check_memory, check_seed
+from latentlab._validation import check_int
+from latentlab.data.dataset import Dataset, check_memory
 
 __all__ = [
     "SHAPES",
@@ -212,9 +213,8 @@ def make_shapes(*, n: int = 10000, size: int = 64, seed: int = 0, full_grid: boo
     if full_grid:
         idx = np.stack(np.unravel_index(np.arange(math.prod(_GRID_SHAPE)), _GRID_SHAPE), axis=1)
     else:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive number of images, not {n!r}")
-        check_seed(seed)
+        check_int(n, "n", min=1, noun="number of images")
+        check_int(seed, "seed", min=0)
         check_memory(n, _PEAK_BYTES_PER_SHAPE, "shapes")
         rng = np.random.default_rng(seed)
         idx = np.stack([rng.integers(0, k, size=n) for k in _GRID_SHAPE], axis=1)

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from latentlab import data as data_mod
+from latentlab.checkpoint import Checkpoint, load_checkpoint
+
 __all__ = ["DataSpec", "DataChoice", "training_data", "spec_from_description", "choose_data", "SAMPLE_OPTIONS"]
 
 #: Loader options that pick how many samples and which ones, not what the data is like.
@@ -52,7 +55,6 @@ class DataSpec:
 
     def load(self, **changes):
         """The Dataset, with ``changes`` replacing options (e.g. ``n=500, seed=1``)."""
-        from latentlab import data as data_mod
 
         return data_mod.load(self.name, **{**self.options, **changes})
 
@@ -65,7 +67,6 @@ class DataSpec:
         """Whether ``data`` (a name or path) names this dataset."""
         if str(data) == self.name:
             return True
-        from latentlab import data as data_mod
 
         if str(data) in data_mod.available() or self.name in data_mod.available():
             return False
@@ -100,7 +101,6 @@ def _loader_defaults(name: str) -> dict:
     Read from the ``info`` of one default sample, so that defaults written as ``None`` in
     the signature (e.g. the faces' correlations) compare with the values a checkpoint records.
     """
-    from latentlab import data as data_mod
 
     if name not in data_mod.available():
         return {}
@@ -119,7 +119,6 @@ def spec_from_description(config_data: Mapping | None, described: Mapping | None
     path the loader recorded. ``None`` when the data cannot be loaded again (a Dataset
     built in memory) or nothing is recorded.
     """
-    from latentlab import data as data_mod
 
     config_data = dict(config_data or {})
     described = dict(described or {})
@@ -156,7 +155,6 @@ def training_data(model) -> DataSpec | None:
     ('faces', {'size': 32, 'nuisance': 0.0, ...})
     >>> faces = spec.load(n=500, seed=1)         # fresh faces like the training ones   # doctest: +SKIP
     """
-    from latentlab.checkpoint import Checkpoint, load_checkpoint
 
     if isinstance(model, (str, os.PathLike)):
         model = load_checkpoint(model)
@@ -210,7 +208,6 @@ def choose_data(data, data_options: Mapping | None, models) -> DataChoice:
         silently score the others against data they never learnt, so the caller must
         name it.
     """
-    from latentlab import data as data_mod
 
     given = dict(data_options or {})
     if isinstance(data, data_mod.Dataset):

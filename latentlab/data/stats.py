@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from latentlab._validation import check_int
 from latentlab.data.dataset import Dataset
 
 __all__ = ["attribute_stats", "attribute_correlations", "random_subset"]
@@ -51,8 +52,7 @@ def attribute_stats(dataset: Dataset) -> dict:
 
 def random_subset(dataset: Dataset, n: int, seed: int = 0) -> Dataset:
     """``n`` samples drawn without replacement (all of them if the dataset is smaller)."""
-    if n <= 0:
-        raise ValueError(f"n must be a positive number of samples, not {n}")
+    check_int(n, "n", min=1, noun="number of samples")
     if n >= len(dataset):
         return dataset
     idx = np.sort(np.random.default_rng(seed).choice(len(dataset), size=n, replace=False))

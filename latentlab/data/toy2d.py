@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latentlab.data.dataset import Dataset, check_memory, check_seed
+from latentlab._validation import check_float, check_int
+from latentlab.data.dataset import Dataset, check_memory
 
 __all__ = ["ring_centres", "grid_centres", "assign_modes", "make_rings", "make_grid"]
 
@@ -28,12 +29,6 @@ __all__ = ["ring_centres", "grid_centres", "assign_modes", "make_rings", "make_g
 # Memory taken by one point while a mixture is drawn (points, mode labels, temporaries):
 # measured with tracemalloc, 40 bytes.
 _PEAK_BYTES_PER_POINT = 48
-
-
-def _check_positive(name: str, value, integer: bool = False) -> None:
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
-        raise ValueError(f"{name} must be a positive {'integer' if integer else 'number'}, not {value!r}")
 
 
 def ring_centres(n_modes: int = 8, radius: float = 2.0) -> np.ndarray:
@@ -44,8 +39,8 @@ def ring_centres(n_modes: int = 8, radius: float = 2.0) -> np.ndarray:
     ndarray, float64, shape (n_modes, 2)
         Mode ``k`` sits at angle ``2*pi*k / n_modes`` (radians, from the +x axis).
     """
-    _check_positive("n_modes", n_modes, integer=True)
-    _check_positive("radius", radius)
+    check_int(n_modes, "n_modes", min=1)
+    check_float(radius, "radius", min=0, min_open=True)
     angle = 2 * np.pi * np.arange(n_modes) / n_modes
     return radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
 
@@ -59,8 +54,8 @@ def grid_centres(n_per_side: int = 5, spacing: float = 2.0) -> np.ndarray:
         Mode ``i * n_per_side + j`` sits at ``(x_i, y_j)`` with
         ``x_i = (i - (n_per_side - 1) / 2) * spacing``.
     """
-    _check_positive("n_per_side", n_per_side, integer=True)
-    _check_positive("spacing", spacing)
+    check_int(n_per_side, "n_per_side", min=1)
+    check_float(spacing, "spacing", min=0, min_open=True)
     ticks = (np.arange(n_per_side) - (n_per_side - 1) / 2) * spacing
     x, y = np.meshgrid(ticks, ticks, indexing="ij")
     return np.stack([x.ravel(), y.ravel()], axis=1)
@@ -95,8 +90,8 @@ def assign_modes(points, centres, sigma: float, n_sigma: float = 3.0) -> tuple[n
         raise ValueError(f"points must have shape (N, 2); got {points.shape}")
     if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
         raise ValueError(f"centres must have shape (K, 2) with K >= 1; got {centres.shape}")
-    _check_positive("sigma", sigma)
-    _check_positive("n_sigma", n_sigma)
+    check_float(sigma, "sigma", min=0, min_open=True)
+    check_float(n_sigma, "n_sigma", min=0, min_open=True)
     nearest = np.empty(len(points), dtype=np.int64)
     dist2 = np.empty(len(points))
     # Chunks keep the (chunk, K) distance matrix small for millions of samples.
@@ -109,9 +104,9 @@ def assign_modes(points, centres, sigma: float, n_sigma: float = 3.0) -> tuple[n
 
 
 def _mixture(name: str, centres: np.ndarray, n: int, seed: int, sigma: float, options: dict) -> Dataset:
-    _check_positive("n", n, integer=True)
-    _check_positive("sigma", sigma)
-    check_seed(seed)
+    check_int(n, "n", min=1)
+    check_float(sigma, "sigma", min=0, min_open=True)
+    check_int(seed, "seed", min=0)
     check_memory(n, _PEAK_BYTES_PER_POINT, f"{name} points")
     rng = np.random.default_rng(seed)
     mode = rng.integers(0, len(centres), size=n)

@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from latentlab.id.neighbors import kneighbors
 
-__all__ = ["IntrinsicDimension", "check_points", "unique_rows", "check_choice", "check_int", "check_float"]
+__all__ = ["IntrinsicDimension", "check_points", "unique_rows"]
 
 
 def check_points(X, *, min_samples: int = 2, what: str = "this estimator") -> np.ndarray:
@@ -178,33 +178,3 @@ class IntrinsicDimension(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "dimension_")
 
-
-# -- parameter checks shared by the estimators -------------------------------------------
-
-
-def check_choice(name: str, value, allowed) -> None:
-    """Raise ``ValueError`` naming the allowed values if ``value`` is not one of them."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}")
-
-
-def check_int(name: str, value, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int in ``[low, high]``, or raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}; got {value}")
-    return int(value)
-
-
-def check_float(name: str, value, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as a float in the given interval, or raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    bad = (value <= low if low_open else value < low) or (value >= high if high_open else value > high)
-    if bad or not np.isfinite(value):
-        lb, hb = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}; got {value}")
-    return value

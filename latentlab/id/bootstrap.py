@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from latentlab.id.base import IntrinsicDimension, check_float, check_int
+from latentlab._validation import check_float, check_int
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["bootstrap_ci"]
 
@@ -47,8 +48,8 @@ def bootstrap_ci(estimator: IntrinsicDimension, X, n_boot: int = 500, alpha: flo
     """
     if not isinstance(estimator, IntrinsicDimension):
         raise TypeError(f"estimator must be a latentlab.id estimator (TwoNN(), MLE(), ...); got {estimator!r}")
-    n_boot = check_int("n_boot", n_boot, 2)
-    alpha = check_float("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    n_boot = check_int(n_boot, "n_boot", min=2, type_error=TypeError)
+    alpha = check_float(alpha, "alpha", min=0.0, max=1.0, min_open=True, max_open=True, type_error=TypeError)
     return bootstrap_fitted(clone(estimator).fit(X), n_boot, alpha, random_state)
 
 

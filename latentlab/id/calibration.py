@@ -28,7 +28,8 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from latentlab.id import datasets
-from latentlab.id.base import IntrinsicDimension, check_choice, check_int
+from latentlab._validation import check_choice, check_int
+from latentlab.id.base import IntrinsicDimension
 from latentlab.id.twonn import TwoNN
 
 __all__ = ["CalibratedID", "numerical_rank", "REFERENCES"]
@@ -135,14 +136,17 @@ class CalibratedID(IntrinsicDimension):
         return self._inner()._min_samples()
 
     def _fit(self, X: np.ndarray) -> None:
-        check_choice("reference", self.reference, tuple(REFERENCES))
-        check_int("n_repeats", self.n_repeats, 1)
-        m = check_int("max_samples", self.max_samples, self._min_samples()[0])
+        check_choice(self.reference, "reference", tuple(REFERENCES))
+        check_int(self.n_repeats, "n_repeats", min=1, type_error=TypeError)
+        m = check_int(self.max_samples, "max_samples", min=self._min_samples()[0], type_error=TypeError)
         if X.shape[0] > m:
             rows = np.random.default_rng(self.random_state).choice(X.shape[0], m, replace=False)
             X = X[np.sort(rows)]
         self.n_samples_used_ = X.shape[0]
-        cap = numerical_rank(X) if self.max_dimension is None else check_int("max_dimension", self.max_dimension, 1)
+        if self.max_dimension is None:
+            cap = numerical_rank(X)
+        else:
+            cap = check_int(self.max_dimension, "max_dimension", min=1, type_error=TypeError)
         self.max_dimension_ = max(1, cap)
         self.estimator_ = clone(self._inner()).fit(X)
         self.raw_dimension_ = float(self.estimator_.dimension_)

@@ -19,7 +19,8 @@ import math
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from latentlab.id.base import IntrinsicDimension, check_float, check_int
+from latentlab._validation import check_float, check_int
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["CorrelationDimension"]
 
@@ -69,14 +70,15 @@ class CorrelationDimension(IntrinsicDimension):
     def _quantiles(self) -> np.ndarray:
         if not isinstance(self.quantile_range, (tuple, list)) or len(self.quantile_range) != 2:
             raise ValueError(f"quantile_range must be a pair (low, high) with 0 < low < high < 1; got {self.quantile_range!r}")
-        lo = check_float("quantile_range[0]", self.quantile_range[0], 0.0, 1.0, low_open=True, high_open=True)
-        hi = check_float("quantile_range[1]", self.quantile_range[1], lo, 1.0, low_open=True, high_open=True)
-        return np.geomspace(lo, hi, check_int("n_scales", self.n_scales, 2))
+        bounds = dict(max=1.0, min_open=True, max_open=True, type_error=TypeError)
+        lo = check_float(self.quantile_range[0], "quantile_range[0]", min=0.0, **bounds)
+        hi = check_float(self.quantile_range[1], "quantile_range[1]", min=lo, **bounds)
+        return np.geomspace(lo, hi, check_int(self.n_scales, "n_scales", min=2, type_error=TypeError))
 
     def _min_samples(self) -> tuple[int, str]:
         q_lo = self._quantiles()[0]
         pairs = math.ceil(_MIN_PAIRS_BELOW / q_lo)
-        if check_int("max_pairs", self.max_pairs, 1) < pairs:
+        if check_int(self.max_pairs, "max_pairs", min=1, type_error=TypeError) < pairs:
             raise ValueError(f"max_pairs={self.max_pairs} leaves fewer than {_MIN_PAIRS_BELOW} pairs below the smallest quantile {q_lo}; use max_pairs >= {pairs}")
         # smallest N with N (N - 1) / 2 >= pairs
         return math.ceil((1 + math.sqrt(1 + 8 * pairs)) / 2), f"{pairs} pairs, so that {_MIN_PAIRS_BELOW} fall below the smallest quantile {q_lo}"

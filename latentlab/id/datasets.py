@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from latentlab.id.base import check_choice, check_float, check_int
+from latentlab._validation import check_choice, check_float, check_int
 
 __all__ = [
     "sphere",
@@ -57,12 +57,12 @@ def _pad(X: np.ndarray, ambient_dim: int | None) -> np.ndarray:
     """Embed ``X`` (n, m) in ``ambient_dim >= m`` dimensions by appending zero columns."""
     if ambient_dim is None:
         return X
-    ambient_dim = check_int("ambient_dim", ambient_dim, X.shape[1])
+    ambient_dim = check_int(ambient_dim, "ambient_dim", min=X.shape[1], type_error=TypeError)
     return np.hstack([X, np.zeros((X.shape[0], ambient_dim - X.shape[1]))])
 
 
 def _check_n(n) -> int:
-    return check_int("n", n, 1)
+    return check_int(n, "n", min=1, type_error=TypeError)
 
 
 # -- standard shapes -------------------------------------------------------------------
@@ -73,14 +73,14 @@ def sphere(n: int, d: int, ambient_dim: int | None = None, radius: float = 1.0, 
 
     Returns an array of shape ``(n, ambient_dim or d + 1)`` (extra coordinates are 0).
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     g = _rng(random_state).standard_normal((n, d + 1))
     return _pad(radius * g / np.linalg.norm(g, axis=1, keepdims=True), ambient_dim)
 
 
 def ball(n: int, d: int, ambient_dim: int | None = None, radius: float = 1.0, random_state=None) -> np.ndarray:
     """Uniform sample of the d-dimensional ball; shape ``(n, ambient_dim or d)``."""
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     rng = _rng(random_state)
     g = rng.standard_normal((n, d))
     r = radius * rng.random(n) ** (1.0 / d)  # P(|x| < r) ~ r^d
@@ -89,7 +89,7 @@ def ball(n: int, d: int, ambient_dim: int | None = None, radius: float = 1.0, ra
 
 def hypercube(n: int, d: int, ambient_dim: int | None = None, random_state=None) -> np.ndarray:
     """Uniform sample of the unit cube ``[0, 1]^d``; shape ``(n, ambient_dim or d)``."""
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     return _pad(_rng(random_state).random((n, d)), ambient_dim)
 
 
@@ -99,7 +99,7 @@ def hypercube_surface(n: int, d: int, ambient_dim: int | None = None, random_sta
     Each of the ``2 (d + 1)`` faces (one coordinate fixed at 0 or 1) is equally likely.
     Shape ``(n, ambient_dim or d + 1)``.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     rng = _rng(random_state)
     X = rng.random((n, d + 1))
     face = rng.integers(0, d + 1, size=n)
@@ -109,7 +109,7 @@ def hypercube_surface(n: int, d: int, ambient_dim: int | None = None, random_sta
 
 def gaussian(n: int, d: int, ambient_dim: int | None = None, random_state=None) -> np.ndarray:
     """Standard normal sample in ``R^d``; shape ``(n, ambient_dim or d)``."""
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     return _pad(_rng(random_state).standard_normal((n, d)), ambient_dim)
 
 
@@ -118,8 +118,8 @@ def affine(n: int, d: int, ambient_dim: int, side: float = 5.0, random_state=Non
     subspace of ``R^ambient_dim`` (random orthonormal basis and offset); shape
     ``(n, ambient_dim)``.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
-    D = check_int("ambient_dim", ambient_dim, d)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
+    D = check_int(ambient_dim, "ambient_dim", min=d, type_error=TypeError)
     rng = _rng(random_state)
     basis, _ = np.linalg.qr(rng.standard_normal((D, d)))
     coords = side * (rng.random((n, d)) - 0.5)
@@ -159,13 +159,13 @@ def cyclic_product(n: int, d: int, copies: int = 1, random_state=None) -> np.nda
     ``p_{i+1} (cos 2 pi p_i, sin 2 pi p_i)`` (indices cyclic); the ``2d`` coordinates
     are repeated ``copies`` times.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     p = _rng(random_state).random((n, d))
     r = np.roll(p, -1, axis=1)
     block = np.empty((n, 2 * d))
     block[:, 0::2] = r * np.cos(2 * np.pi * p)
     block[:, 1::2] = r * np.sin(2 * np.pi * p)
-    return np.tile(block, (1, check_int("copies", copies, 1)))
+    return np.tile(block, (1, check_int(copies, "copies", min=1, type_error=TypeError)))
 
 
 def helix_curve(n: int, ambient_dim: int = 3, random_state=None) -> np.ndarray:
@@ -208,7 +208,7 @@ def moebius(n: int, half_twists: int = 5, random_state=None) -> np.ndarray:
     phi, s = _rng(random_state).random((2, _check_n(n)))
     phi, s = 2 * np.pi * phi, 2 * s - 1
     w = 0.5 * s
-    k = check_int("half_twists", half_twists, 0)
+    k = check_int(half_twists, "half_twists", min=0, type_error=TypeError)
     return np.stack([(1 + w * np.cos(k * phi)) * np.cos(phi), (1 + w * np.cos(k * phi)) * np.sin(phi), w * np.sin(k * phi)], axis=1)
 
 
@@ -218,7 +218,7 @@ def beta_product(n: int, d: int = 10, alpha: float = 10.0, beta: float = 0.5, ra
     ``x_i ~ Beta(alpha, beta)`` independently; coordinates ``x_i sin(cos(2 pi x_i))`` and
     ``x_i cos(sin(2 pi x_i))``, the ``2d`` of them repeated twice.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     x = _rng(random_state).beta(alpha, beta, size=(n, d))
     a, b = x * np.sin(np.cos(2 * np.pi * x)), x * np.cos(np.sin(2 * np.pi * x))
     return np.hstack([a, b, a, b])
@@ -230,7 +230,7 @@ def tan_product(n: int, d: int, random_state=None) -> np.ndarray:
     ``x`` uniform in ``[0, 1]^d``; coordinates ``tan(x_i cos x_{d-1-i})`` and
     ``arctan(x_{d-1-i} sin x_i)``, the ``2d`` of them repeated twice.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     x = _rng(random_state).random((n, d))
     xr = x[:, ::-1]
     a, b = np.tan(x * np.cos(xr)), np.arctan(xr * np.sin(x))
@@ -242,7 +242,7 @@ def paraboloid(n: int, d: int, random_state=None) -> np.ndarray:
     density: ``y_i = 1 / (1 + E_i / E_0)`` with ``E`` standard exponential, ``y_{d+1} =
     |y|^2``, and the coordinates ``(y, sin y, y^2)``.
     """
-    n, d = _check_n(n), check_int("d", d, 1)
+    n, d = _check_n(n), check_int(d, "d", min=1, type_error=TypeError)
     E = _rng(random_state).exponential(1.0, size=(n, d + 1))
     y = 1.0 / (1.0 + E[:, 1:] / E[:, :1])
     y = np.hstack([y, (y**2).sum(axis=1, keepdims=True)])
@@ -322,8 +322,8 @@ def make(name: str, n: int = 2500, *, noise: float = 0.0, random_state=None) -> 
     -------
     ndarray of shape (n, BENCHMARK[name].ambient_dim), float64
     """
-    check_choice("name", name, tuple(BENCHMARK))
-    noise = check_float("noise", noise, 0.0, np.inf)
+    check_choice(name, "name", tuple(BENCHMARK))
+    noise = check_float(noise, "noise", min=0.0, type_error=TypeError)
     rng = _rng(random_state)
     X = BENCHMARK[name].sample(_check_n(n), rng)
     if noise > 0:

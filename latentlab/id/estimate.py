@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from latentlab.id.base import IntrinsicDimension, check_choice, check_int
+from latentlab._validation import check_choice, check_int
+from latentlab.id.base import IntrinsicDimension
 from latentlab.id.bootstrap import bootstrap_fitted
 from latentlab.id.calibration import CalibratedID
 from latentlab.id.correlation import CorrelationDimension
@@ -81,7 +82,7 @@ def estimate_id(X, method: str = "twonn", *, calibrate: bool = False, n_boot: in
     IDEstimate
         ``float(result)`` is the dimension.
     """
-    check_choice("method", method, tuple(METHODS))
+    check_choice(method, "method", tuple(METHODS))
     cls = METHODS[method]
     accepted = [p for p in inspect.signature(cls).parameters]
     unknown = sorted(set(params) - set(accepted))
@@ -93,5 +94,7 @@ def estimate_id(X, method: str = "twonn", *, calibrate: bool = False, n_boot: in
     if calibrate:
         estimator = CalibratedID(estimator)
     estimator.fit(X)
-    ci = bootstrap_fitted(estimator, check_int("n_boot", n_boot, 2), alpha, random_state) if n_boot else None
+    ci = None
+    if n_boot:
+        ci = bootstrap_fitted(estimator, check_int(n_boot, "n_boot", min=2, type_error=TypeError), alpha, random_state)
     return IDEstimate(float(estimator.dimension_), method, bool(calibrate), ci, estimator)

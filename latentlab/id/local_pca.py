@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.id.base import IntrinsicDimension, check_choice, check_float, check_int
+from latentlab._validation import check_choice, check_float, check_int
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["LocalPCA"]
 
@@ -67,16 +68,16 @@ class LocalPCA(IntrinsicDimension):
         self.memory_budget = memory_budget
 
     def _min_samples(self) -> tuple[int, str]:
-        k = check_int("n_neighbors", self.n_neighbors, 1)
+        k = check_int(self.n_neighbors, "n_neighbors", min=1, type_error=TypeError)
         return k + 1, f"{k} neighbours per point"
 
     def _fit(self, X: np.ndarray) -> None:
-        check_choice("criterion", self.criterion, tuple(_DEFAULT_THRESHOLD))
+        check_choice(self.criterion, "criterion", tuple(_DEFAULT_THRESHOLD))
         thr = _DEFAULT_THRESHOLD[self.criterion] if self.threshold is None else self.threshold
         if self.criterion == "variance":
-            thr = check_float("threshold", thr, 0.0, 1.0, low_open=True)
+            thr = check_float(thr, "threshold", min=0.0, max=1.0, min_open=True, type_error=TypeError)
         else:
-            thr = check_float("threshold", thr, 0.0, 1.0, low_open=True, high_open=True)
+            thr = check_float(thr, "threshold", min=0.0, max=1.0, min_open=True, max_open=True, type_error=TypeError)
         k = self.n_neighbors
         _, idx = self._kneighbors(X, k)
         n, d = X.shape

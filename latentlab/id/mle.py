@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.id.base import IntrinsicDimension, check_choice, check_int
+from latentlab._validation import check_choice, check_int
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["MLE", "log_distance_sums"]
 
@@ -87,10 +88,10 @@ class MLE(IntrinsicDimension):
         if isinstance(self.k, (tuple, list)):
             if len(self.k) != 2:
                 raise ValueError(f"k must be an int or a pair (k_min, k_max); got {self.k!r}")
-            lo = check_int("k_min", self.k[0], 3)
-            hi = check_int("k_max", self.k[1], lo)
+            lo = check_int(self.k[0], "k_min", min=3, type_error=TypeError)
+            hi = check_int(self.k[1], "k_max", min=lo, type_error=TypeError)
             return lo, hi
-        k = check_int("k", self.k, 3)
+        k = check_int(self.k, "k", min=3, type_error=TypeError)
         return k, k
 
     def _min_samples(self) -> tuple[int, str]:
@@ -98,7 +99,7 @@ class MLE(IntrinsicDimension):
         return k + 1, f"{k} neighbours per point"
 
     def _fit(self, X: np.ndarray) -> None:
-        check_choice("averaging", self.averaging, _AVERAGING)
+        check_choice(self.averaging, "averaging", _AVERAGING)
         k_lo, k_hi = self._k_range()
         dist, _ = self._kneighbors(X, k_hi)
         ks = np.arange(k_lo, k_hi + 1)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from latentlab.id.base import IntrinsicDimension, check_int
+from latentlab._validation import check_int
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["MultiscaleID", "gride_mle"]
 
@@ -103,7 +104,7 @@ class MultiscaleID(IntrinsicDimension):
         self.memory_budget = memory_budget
 
     def _min_samples(self) -> tuple[int, str]:
-        check_int("max_n1", self.max_n1, 1)
+        check_int(self.max_n1, "max_n1", min=1, type_error=TypeError)
         return 3, "2 neighbours per point at the smallest scale"
 
     def _fit(self, X: np.ndarray) -> None:

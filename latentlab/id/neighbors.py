@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from latentlab._validation import check_int
 from latentlab._threads import single_thread
 
 __all__ = ["kneighbors", "DEFAULT_MEMORY_BUDGET"]
@@ -200,8 +201,7 @@ def kneighbors(
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (N, D); got shape {X.shape}")
     n, d = X.shape
-    if not isinstance(n_neighbors, (int, np.integer)) or isinstance(n_neighbors, bool):
-        raise TypeError(f"n_neighbors must be an int; got {type(n_neighbors).__name__}")
+    check_int(n_neighbors, "n_neighbors", type_error=TypeError)
     if not 1 <= n_neighbors <= n - 1:
         raise ValueError(f"n_neighbors must be between 1 and N - 1 = {n - 1}; got {n_neighbors} (need at least {n_neighbors + 1} points)")
     device = torch.device(device)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.id.base import IntrinsicDimension, check_choice, check_float
+from latentlab._validation import check_choice, check_float
+from latentlab.id.base import IntrinsicDimension
 
 __all__ = ["TwoNN"]
 
@@ -64,8 +65,8 @@ class TwoNN(IntrinsicDimension):
         return 3, "2 neighbours per point"
 
     def _fit(self, X: np.ndarray) -> None:
-        check_choice("method", self.method, ("fit", "mle"))
-        check_float("discard_fraction", self.discard_fraction, 0.0, 1.0, high_open=True)
+        check_choice(self.method, "method", ("fit", "mle"))
+        check_float(self.discard_fraction, "discard_fraction", min=0.0, max=1.0, max_open=True, type_error=TypeError)
         dist, _ = self._kneighbors(X, 2)
         # distinct points have r1 > 0; equal first and second distances give log(mu) = 0
         self._terms = np.log(dist[:, 1] / dist[:, 0])

@@ -94,7 +94,13 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from latentlab._validation import check_codes, check_finite, to_numpy
+from latentlab._progress import progress_bar
+from latentlab._validation import check_codes, check_finite, check_float, check_int, to_numpy
+from latentlab.codes import encode_dataset
+from latentlab.data import Dataset, load_for_model, shapes
+from latentlab.data.faces import BINARY_ATTRIBUTES, make_faces, render_faces
+from latentlab.data.shapes import render_shapes
+from latentlab.models.base import Generator
 
 __all__ = [
     "DISENTANGLEMENT_METRICS",
@@ -151,15 +157,11 @@ def _check_pair(codes, factors, min_samples: int = _MIN_SAMPLES) -> tuple[np.nda
 
 
 def _check_bins(n_bins) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, not {n_bins!r}")
-    return int(n_bins)
+    return check_int(n_bins, "n_bins", min=2)
 
 
 def _check_fraction(test_fraction) -> float:
-    if not isinstance(test_fraction, (int, float, np.floating)) or not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be a number in (0, 1), not {test_fraction!r}")
-    return float(test_fraction)
+    return check_float(test_fraction, "test_fraction", min=0, max=1, min_open=True, max_open=True)
 
 
 def _histogram_bins(X: np.ndarray, n_bins: int) -> np.ndarray:
@@ -509,7 +511,6 @@ class ShapesOracle(FactorOracle):
     """
 
     def __init__(self, size: int = 64):
-        from latentlab.data import shapes
 
         if size not in (32, 64):
             raise ValueError(f"size must be 32 or 64 pixels, not {size!r}")
@@ -521,7 +522,6 @@ class ShapesOracle(FactorOracle):
         return np.stack([rng.integers(0, len(v), size=n) for v in self._values], axis=1)
 
     def render(self, factors: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        from latentlab.data.shapes import render_shapes
 
         idx = np.asarray(factors, dtype=np.int64)
         return render_shapes(*(v[idx[:, j]] for j, v in enumerate(self._values)), size=self.size)
@@ -558,7 +558,6 @@ class FacesOracle(FactorOracle):
     """
 
     def __init__(self, size: int = 32, nuisance: float = 1.0):
-        from latentlab.data.faces import BINARY_ATTRIBUTES
 
         if size not in (32, 64):
             raise ValueError(f"size must be 32 or 64 pixels, not {size!r}")
@@ -568,7 +567,6 @@ class FacesOracle(FactorOracle):
         self.factor_names = (*BINARY_ATTRIBUTES, "hair_color", "skin_tone", *nuisances)
 
     def _draw(self, n: int, rng: np.random.Generator) -> dict:
-        from latentlab.data.faces import make_faces
 
         seed = int(rng.integers(0, 2**31 - 1))
         return make_faces(n=n, size=self.size, seed=seed, correlations={}, nuisance=self.nuisance).factors
@@ -578,7 +576,6 @@ class FacesOracle(FactorOracle):
         return np.stack([drawn[k].astype(np.float64) for k in self.factor_names], axis=1)
 
     def render(self, factors: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        from latentlab.data.faces import render_faces
 
         factors = np.asarray(factors, dtype=np.float64)
         values = self._draw(len(factors), rng)
@@ -641,12 +638,6 @@ def oracle_for(dataset) -> FactorOracle:
 # ----------------------------------------------------------------------------------
 # interventional metrics
 # ----------------------------------------------------------------------------------
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
-    return int(value)
-
-
 def _check_oracle(oracle) -> None:
     if not isinstance(oracle, FactorOracle):
         raise TypeError(f"oracle must be a FactorOracle (ShapesOracle, FacesOracle, FunctionOracle), not {type(oracle).__name__}")
@@ -709,9 +700,9 @@ def betavae_score(represent, oracle: FactorOracle, *, batch_size: int = 64, n_tr
         factor, in ``[0, 1]``; chance is ``1 / n_factors``.
     """
     _check_oracle(oracle)
-    batch_size = _check_count(batch_size, "batch_size", 1)
-    n_train = _check_count(n_train, "n_train", 2)
-    n_eval = _check_count(n_eval, "n_eval", 1)
+    batch_size = check_int(batch_size, "batch_size", min=1)
+    n_train = check_int(n_train, "n_train", min=2)
+    n_eval = check_int(n_eval, "n_eval", min=1)
     rng = np.random.default_rng(seed)
     X_train, y_train = _betavae_points(represent, oracle, n_train, batch_size, rng)
     X_eval, y_eval = _betavae_points(represent, oracle, n_eval, batch_size, rng)
@@ -773,12 +764,11 @@ def factorvae_score(represent, oracle: FactorOracle, *, batch_size: int = 64, n_
         dimension has collapsed); chance is ``1 / n_factors``.
     """
     _check_oracle(oracle)
-    batch_size = _check_count(batch_size, "batch_size", 2)
-    n_train = _check_count(n_train, "n_train", 1)
-    n_eval = _check_count(n_eval, "n_eval", 1)
-    n_variance = _check_count(n_variance, "n_variance", 2)
-    if not isinstance(prune_threshold, (int, float, np.floating)) or not 0 <= prune_threshold < 1:
-        raise ValueError(f"prune_threshold must be a number in [0, 1), not {prune_threshold!r}")
+    batch_size = check_int(batch_size, "batch_size", min=2)
+    n_train = check_int(n_train, "n_train", min=1)
+    n_eval = check_int(n_eval, "n_eval", min=1)
+    n_variance = check_int(n_variance, "n_variance", min=2)
+    check_float(prune_threshold, "prune_threshold", min=0, max=1, max_open=True)
     rng = np.random.default_rng(seed)
     parts = []
     for start in range(0, n_variance, _OBS_PER_CALL):
@@ -864,13 +854,10 @@ def evaluate_disentanglement(model, dataset, *, n: int = 10000, seed: int = 0,
     NotImplementedError
         For a Generator that does not implement ``encode``.
     """
-    from latentlab.codes import encode_dataset
-    from latentlab.data import Dataset, load_for_model
-    from latentlab.models.base import Generator
 
     chosen = _resolve_metrics(metrics)
-    n = _check_count(n, "n", _MIN_SAMPLES)
-    seed = _check_count(seed, "seed", 0)
+    n = check_int(n, "n", min=_MIN_SAMPLES)
+    seed = check_int(seed, "seed", min=0)
     if not callable(getattr(model, "encode", None)):
         raise TypeError(f"model must be a Generator with an encode method, not {type(model).__name__}")
     if isinstance(model, Generator) and type(model).encode is Generator.encode:
@@ -892,7 +879,6 @@ def evaluate_disentanglement(model, dataset, *, n: int = 10000, seed: int = 0,
     else:
         raise TypeError(f"dataset must be a name ({', '.join(FACTOR_DATASETS)}) or a latentlab Dataset, not {type(dataset).__name__}")
 
-    from latentlab._progress import progress_bar
 
     results: dict[str, float] = {}
     codes = factors = None

@@ -18,7 +18,11 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import torch
 
+import latentlab
+from latentlab._io import atomic_path, check_can_write
 from latentlab._progress import progress_bar
+from latentlab._validation import check_int
+from latentlab.data.spec import choose_data, describe_options
 from latentlab.metrics.features import describe_network, domain_feature_network, extract_features
 from latentlab.metrics.mode_coverage import classifier_mode_coverage, mixture_of
 from latentlab.metrics.mode_coverage import mode_coverage as mixture_mode_coverage
@@ -30,6 +34,7 @@ from latentlab.metrics.sample_quality import (
     resolve_dataset,
     sample_quality,
 )
+from latentlab.models.base import Generator
 
 __all__ = ["EvaluationTable", "evaluate_models", "METRIC_LABELS"]
 
@@ -119,7 +124,6 @@ class EvaluationTable:
 
     def to_csv(self, path, overwrite: bool = False):
         """Write :meth:`rows` as CSV (atomically; an existing file only with ``overwrite``)."""
-        from latentlab._io import atomic_path, check_can_write
 
         path = check_can_write(path, overwrite)
         rows = self.rows()
@@ -160,8 +164,6 @@ class EvaluationTable:
 
 
 def _generators(models, device) -> dict:
-    import latentlab
-    from latentlab.models.base import Generator
 
     if isinstance(models, Mapping):
         items = list(models.items())
@@ -267,8 +269,7 @@ def evaluate_models(
     -------
     EvaluationTable
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer number of samples, not {n!r}")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = tuple(int(s) for s in seeds)
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")
@@ -276,7 +277,6 @@ def evaluate_models(
         if progress:
             print(message, file=sys.stderr)
 
-    from latentlab.data.spec import choose_data, describe_options
 
     generators = _generators(models, device)
     choice = choose_data(data, data_options, generators)  # None or the training data's name: the models' options

@@ -19,6 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentlab import data as data_mod
+from latentlab._validation import check_int
+from latentlab.data.stats import random_subset
+from latentlab.models.classifier import AttributeClassifier
+from latentlab.training import train
+
 __all__ = ["extract_features", "domain_feature_network", "describe_network"]
 
 # classifier training for the domain feature space; small enough for a CPU in a minute or two
@@ -48,7 +54,6 @@ def _network_device(network: nn.Module) -> torch.device:
 
 def describe_network(network) -> str:
     """A short description of a feature network, for tables and figure captions."""
-    from latentlab.models.classifier import AttributeClassifier
 
     if isinstance(network, AttributeClassifier):
         return f"domain classifier ({', '.join(network.attribute_names)}; {network.config.features} features)"
@@ -84,13 +89,11 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
         where it is known), or features with another number of rows than images, or
         non-finite images or features.
     """
-    from latentlab.models.classifier import AttributeClassifier
 
     x = _as_images(images)
     if not isinstance(network, nn.Module):
         raise TypeError(f"network must be a torch nn.Module (e.g. an AttributeClassifier), not {type(network).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+    check_int(batch_size, "batch_size", min=1)
     if len(x) == 0:
         raise ValueError("images is empty: need at least one image")
     if not torch.isfinite(x).all():
@@ -133,9 +136,6 @@ def extract_features(images, network, *, batch_size: int = 256, device=None) -> 
 
 
 def _trained_on(data, data_options, n: int, steps: int, seed: int, device, progress: bool):
-    from latentlab import data as data_mod
-    from latentlab.data.stats import random_subset
-    from latentlab.training import train
 
     dataset = data_mod.load(data, **dict(data_options or {})) if isinstance(data, (str, os.PathLike)) else data
     if not getattr(dataset, "attrs", None):
@@ -182,7 +182,6 @@ def domain_feature_network(data="faces", classifier=None, *, data_options: dict 
         In eval mode. Its ``features`` (``config.features`` numbers per image) is the
         feature space.
     """
-    from latentlab.models.classifier import AttributeClassifier
 
     if isinstance(classifier, AttributeClassifier):
         return classifier.eval()
@@ -193,9 +192,8 @@ def domain_feature_network(data="faces", classifier=None, *, data_options: dict 
         import latentlab
 
         return latentlab.load(classifier, device=device, expect="classifier").eval()
-    for name, value, low in (("n", n, 2), ("steps", steps, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, not {value!r}")
+    check_int(n, "n", min=2)
+    check_int(steps, "steps", min=1)
     if isinstance(data, (str, os.PathLike)):
         key = (str(data), tuple(sorted((str(k), repr(v)) for k, v in (data_options or {}).items())), n, steps, seed,
                str(device))

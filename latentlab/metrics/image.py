@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentlab._validation import check_float, check_int
 from latentlab._convert import to_numpy
 
 __all__ = ["ssim"]
@@ -45,14 +46,13 @@ def ssim(x, y, *, data_range: float = 2.0, window_size: int = 11, sigma: float =
     if a.ndim != 4 or a.shape != b.shape:
         raise ValueError(f"x and y must be image batches of the same shape (N, C, H, W); "
                          f"got {tuple(a.shape)} and {tuple(b.shape)}")
-    is_int = isinstance(window_size, (int, np.integer)) and not isinstance(window_size, bool)
-    if not is_int or window_size < 1 or window_size % 2 == 0:
+    if check_int(window_size, "window_size", min=1, noun="odd integer") % 2 == 0:
         raise ValueError(f"window_size must be a positive odd integer; got {window_size!r}")
     if min(a.shape[-2:]) < window_size:
         raise ValueError(f"images of {a.shape[-2]}x{a.shape[-1]} pixels are smaller than the "
                          f"{window_size}-pixel SSIM window")
-    if not (data_range > 0 and sigma > 0):
-        raise ValueError(f"data_range and sigma must be positive; got data_range={data_range!r}, sigma={sigma!r}")
+    check_float(data_range, "data_range", min=0, min_open=True)
+    check_float(sigma, "sigma", min=0, min_open=True)
     if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
         raise ValueError("images contain NaN or infinite values")
     c = a.shape[1]

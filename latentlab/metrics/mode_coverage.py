@@ -47,7 +47,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from latentlab._validation import check_float, check_int
 from latentlab.data.toy2d import assign_modes
+from latentlab.metrics.sample_quality import draw_samples
 
 __all__ = [
     "ModeCoverage",
@@ -109,11 +111,7 @@ def _as_points(samples, name: str = "samples") -> np.ndarray:
 
 
 def _check_min_count(min_count) -> int:
-    if min_count is None:
-        return 1
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"min_count must be a positive integer (or None for 1), not {min_count!r}")
-    return int(min_count)
+    return check_int(min_count, "min_count", min=1, allow_none=True) or 1
 
 
 def mode_coverage(samples, centres, sigma: float, n_sigma: float = 3.0, min_count: int | None = None) -> ModeCoverage:
@@ -195,8 +193,7 @@ def classifier_mode_coverage(probabilities, threshold: float = 0.9, min_count: i
         raise ValueError(f"probabilities must have shape (N, K) with N >= 1 and K >= 2 classes; got shape {p.shape}")
     if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
         raise ValueError("probabilities must be finite numbers in [0, 1]")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) or not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be a probability in (0, 1], not {threshold!r}")
+    check_float(threshold, "threshold", min=0, max=1, min_open=True, noun="probability")
     min_count = _check_min_count(min_count)
     return _score(p.argmax(axis=1), p.max(axis=1) >= threshold, p.shape[1], min_count)
 
@@ -286,8 +283,7 @@ def evaluate_mode_coverage(
         :class:`ModeCoverage` of each seed).
     """
     centres, sigma = mixture_of(dataset)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer number of samples, not {n!r}")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")
@@ -350,11 +346,9 @@ def evaluate_classifier_mode_coverage(
         :func:`summarize_coverage` of the runs, plus ``seeds``, ``runs`` and
         ``attribute``.
     """
-    from latentlab.metrics.sample_quality import draw_samples
 
     attribute = _class_attribute(classifier, attribute)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer number of samples, not {n!r}")
+    check_int(n, "n", min=1, noun="integer number of samples")
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one sampling seed")

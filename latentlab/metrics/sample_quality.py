@@ -50,6 +50,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from latentlab import data as data_mod
+from latentlab._progress import batch_starts
+from latentlab._validation import check_int
+from latentlab.data.stats import random_subset
+from latentlab.id import kneighbors
+from latentlab.metrics.features import domain_feature_network, extract_features
+
 __all__ = [
     "SampleQuality",
     "SampleSizeWarning",
@@ -142,9 +149,7 @@ def _pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_k(k, real: np.ndarray, fake: np.ndarray, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, not {k!r}")
-    k = int(k)
+    k = check_int(k, "k", min=1)
     small = min(len(real), len(fake))
     if small < k + 1:
         raise ValueError(f"{what} with k = {k} needs at least k + 1 = {k + 1} samples in each set; "
@@ -187,7 +192,6 @@ def _knn_sq_radii(x: np.ndarray, ks) -> list[np.ndarray]:
     recomputed with :func:`_pair_sq_dist` and sorted. A point duplicated ``k`` or more
     times has radius 0.
     """
-    from latentlab.id import kneighbors
 
     n_cand = min(len(x) - 1, max(ks) + 2)
     idx = kneighbors(x, n_cand)[1]
@@ -437,9 +441,7 @@ def kernel_distance(real, fake, *, n_subsets: int = 100, subset_size: int = 1000
         may be slightly negative).
     """
     real, fake = _pair(real, fake)
-    for name, value in (("n_subsets", n_subsets), ("subset_size", subset_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    n_subsets, subset_size = check_int(n_subsets, "n_subsets", min=1), check_int(subset_size, "subset_size", min=1)
     small = min(len(real), len(fake))
     if small < 2:
         raise ValueError(f"KID needs at least 2 samples in each set; got {len(real)} real and {len(fake)} fake")
@@ -496,9 +498,7 @@ def sample_quality(real, fake, *, k_precision: int = 3, k_density: int = 5, kid_
 
 
 def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer number of samples, not {value!r}")
-    return int(value)
+    return check_int(value, name, min=1, noun="integer number of samples")
 
 
 def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
@@ -507,7 +507,6 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
     Batches are drawn with one ``torch.Generator`` seeded with ``seed``, so the same
     seed and batch size give the same samples. ``progress`` shows a bar over the samples.
     """
-    from latentlab._progress import batch_starts
 
     if not callable(getattr(generator, "sample", None)):
         raise TypeError(f"generator must be a latentlab Generator with a sample(n, generator=...) method, "
@@ -525,7 +524,6 @@ def draw_samples(generator, n: int, *, seed: int = 0, batch_size: int = 256, pro
 def real_samples(dataset, n: int, *, seed: int = 0) -> torch.Tensor:
     """``n`` samples of ``dataset`` chosen without replacement with ``seed`` (all of them,
     with a :class:`SampleSizeWarning`, when it holds fewer)."""
-    from latentlab.data.stats import random_subset
 
     n = _check_count(n, "n_real")
     if len(dataset) < n:
@@ -545,7 +543,6 @@ def check_same_shape(real: torch.Tensor, fake: torch.Tensor) -> None:
 
 def resolve_dataset(data, generator=None, data_options: dict | None = None):
     """A Dataset from a Dataset, or from a name/path loaded at the generator's image size."""
-    from latentlab import data as data_mod
 
     if isinstance(data, data_mod.Dataset):
         if data_options:
@@ -602,7 +599,6 @@ def evaluate_samples(generator, data, *, feature_network=None, n_real: int = 200
         Real and generated samples of different shapes (both named), a feature network
         that does not take these images, too few samples.
     """
-    from latentlab.metrics.features import domain_feature_network, extract_features
 
     n_real, n_fake = _check_count(n_real, "n_real"), _check_count(n_fake, "n_fake")
     dataset = resolve_dataset(data, generator, data_options)

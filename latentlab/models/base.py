@@ -1,4 +1,5 @@
-"""The Generator interface: the one view of a model that analysis code uses.
+"""The Generator interface: the one view of a model that analysis code uses (and, beside
+it, the Translator interface of image-to-image models such as CycleGAN).
 
 Every latentlab model (VAE, GAN, DDPM) implements it, and so can a user's own model:
 subclass :class:`Generator`, set ``latent_shape``, implement ``decode`` (and ``encode``
@@ -18,7 +19,9 @@ import abc
 
 import torch
 
-__all__ = ["Generator", "ImagePool"]
+from latentlab._validation import check_int
+
+__all__ = ["Generator", "Translator", "ImagePool", "TRANSLATE_DIRECTIONS"]
 
 
 class Generator(abc.ABC):
@@ -65,8 +68,7 @@ class Generator(abc.ABC):
         Codes are drawn on the CPU so that the same ``generator`` seed gives the same codes
         on every device.
         """
-        if not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        n = check_int(n, "n", min=0)
         return torch.randn((n, *self.latent_shape), generator=generator)
 
     @abc.abstractmethod
@@ -116,6 +118,52 @@ class Generator(abc.ABC):
         if not torch.isfinite(z).all():
             raise ValueError("latent codes contain NaN or infinite values")
         return z
+
+
+#: The two directions of a :class:`Translator`: domain A to domain B, and back.
+TRANSLATE_DIRECTIONS = ("a2b", "b2a")
+
+
+class Translator(abc.ABC):
+    """An image-to-image model between two domains A and B (CycleGAN, or a user's own).
+
+    It has no latent space to analyse; what it offers is :meth:`translate`. Edit
+    evaluation (:func:`latentlab.analysis.edit_evaluation.score_image_edits`) scores its
+    translations and a Generator's latent edits with the same function.
+
+    Attributes a subclass provides
+    ------------------------------
+    domains : tuple of two str
+        Names of domain A and domain B (e.g. ``("no glasses", "glasses")``).
+    """
+
+    domains: tuple[str, str] = ("A", "B")
+    #: The data the model was trained on (a :class:`latentlab.data.spec.DataSpec`), or None.
+    trained_on = None
+
+    @staticmethod
+    def check_direction(direction: str) -> str:
+        """``direction`` itself, or ``ValueError`` naming the allowed directions."""
+        if direction not in TRANSLATE_DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(map(repr, TRANSLATE_DIRECTIONS))}, not {direction!r}")
+        return direction
+
+    @abc.abstractmethod
+    def translate(self, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """Images ``(N, C, H, W)`` in ``[-1, 1]`` of one domain -> the same images in the other.
+
+        ``direction`` is ``"a2b"`` or ``"b2a"`` (:data:`TRANSLATE_DIRECTIONS`); anything
+        else raises ``ValueError``. Returns a plain tensor (no autograd graph) of the same
+        shape, on ``x``'s device.
+        """
+
+    def round_trip(self, x: torch.Tensor, direction: str = "a2b") -> tuple[torch.Tensor, torch.Tensor]:
+        """``(translated, back)``: ``x`` translated in ``direction``, and that translated back.
+
+        ``back`` is close to ``x`` for a cycle-consistent translator.
+        """
+        there = self.translate(x, self.check_direction(direction))
+        return there, self.translate(there, "b2a" if direction == "a2b" else "a2b")
 
 
 class ImagePool(Generator):

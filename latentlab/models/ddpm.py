@@ -32,6 +32,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from latentlab._validation import check_int
 from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
 from latentlab.models.schedules import (
@@ -235,8 +236,7 @@ class DDPM(TrainableGenerator):
         z = self.check_latents(z)
         labels = self._label_tensor(labels, z.shape[0])
         scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, not {batch_size}")
+        check_int(batch_size, "batch_size", min=1)
         outs = []
         for i in range(0, z.shape[0], batch_size):
             lab = labels[i : i + batch_size].to(self.device) if labels is not None else None

@@ -33,18 +33,26 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentlab._progress import batch_starts, progress_bar
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
-from latentlab.models.trainable import TrainableGenerator, frozen, resolve_arch
+from latentlab.models.trainable import NoiseDraws, TrainableGenerator, frozen, resolve_arch
 
-__all__ = ["GAN", "GANConfig", "GAN_LOSSES"]
+__all__ = ["GAN", "GANConfig", "GANLosses", "GAN_LOSSES"]
 
 GAN_LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp", "hinge")
+
+
+class GANLosses(NamedTuple):
+    """What :meth:`GAN.forward` returns: each player's loss, a scalar tensor."""
+
+    discriminator: torch.Tensor
+    generator: torch.Tensor
 
 
 @dataclass
@@ -203,9 +211,38 @@ class GAN(TrainableGenerator):
             labels = torch.randint(self.config.num_classes, (n,), generator=generator)
         return self.decode(z, labels)
 
-    def forward(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """G(z) — the samples for codes ``z`` (differentiable, as a module's forward)."""
-        return self.decode_with_grad(z, labels)
+    def forward(self, x: torch.Tensor, labels=None, generator: torch.Generator | None = None) -> GANLosses:
+        """The two training losses on a batch of real samples ``x`` ``(N, *sample_shape)``.
+
+        As for every latentlab model, ``forward`` is the training objective; a GAN has two,
+        one per player. Codes (and the class labels of a conditional GAN's fakes, and the
+        WGAN-GP interpolation weights) are drawn with ``generator``; a conditional GAN needs
+        the real samples' class ``labels`` ``(N,)``. Nothing is updated and the weight
+        clipping of ``"wgan"`` is not applied: ``train_step`` makes the updates. The samples
+        are ``G(z)``: :meth:`decode_with_grad`.
+
+        Returns
+        -------
+        GANLosses
+            ``(discriminator, generator)``, scalar tensors; the discriminator's loss sees the
+            fakes detached, as in training.
+        """
+        x = self.check_samples(x).to(self.device, torch.float32)
+        n, draws = len(x), NoiseDraws(generator, self.device)
+        k = self.config.num_classes if self.conditional else 0
+        if k and labels is None:
+            raise ValueError("this GAN is conditional: give the real samples' class labels")
+        labels_real = self._labels(n, labels, self.device)
+        fake_labels = draws.randint(k, n) if k else None
+        fake = self._generate(draws.randn(n, self.config.latent_dim), fake_labels)
+        eps = draws.rand(n, *([1] * (x.ndim - 1))) if self.config.loss == "wgan-gp" else None
+        loss_d = self._d_loss(self._critic(x, labels_real), self._critic(fake.detach(), fake_labels), x, fake.detach(),
+                              labels_real, fake_labels, eps)
+        return GANLosses(loss_d, self._g_loss(self._critic(fake, fake_labels), fake_labels))
+
+    def _critic(self, x: torch.Tensor, labels) -> list:
+        """The discriminator's ``[out (N,), class logits or None]`` for ``x``, in float32."""
+        return [t.float() if t is not None else None for t in self.discriminator(x, labels)]
 
     # -- training -----------------------------------------------------------------------
     def make_optimizers(self, tc):
@@ -270,8 +307,8 @@ class GAN(TrainableGenerator):
                 fake = self._generate(z, labels_fake)
             eps = step.rand(n, *([1] * (x.ndim - 1))) if self.config.loss == "wgan-gp" else None
             with step.autocast():
-                real_out = [t.float() if t is not None else None for t in self.discriminator(x, labels_real)]
-                fake_out = [t.float() if t is not None else None for t in self.discriminator(fake.detach(), labels_fake)]
+                real_out = self._critic(x, labels_real)
+                fake_out = self._critic(fake.detach(), labels_fake)
                 loss_d = self._d_loss(real_out, fake_out, x, fake.detach().float(), labels_real, labels_fake, eps)
             step.update("discriminator", loss_d)
             if self.config.loss == "wgan":
@@ -280,7 +317,7 @@ class GAN(TrainableGenerator):
                         p.clamp_(-self.config.clip_value, self.config.clip_value)
         with step.frozen(self.discriminator):
             with step.autocast():
-                fake_out = [t.float() if t is not None else None for t in self.discriminator(fake, labels_fake)]
+                fake_out = self._critic(fake, labels_fake)
                 loss_g = self._g_loss(fake_out, labels_fake)
             g_norm = step.update("generator", loss_g, grad_norm=True)
         logs = {
@@ -309,7 +346,6 @@ class GAN(TrainableGenerator):
 
         Returns ``(z, error)`` with shapes ``(N, latent_dim)`` and ``(N,)``, on the CPU.
         """
-        from latentlab._progress import progress_bar
 
         cfg = self.config
         steps = cfg.invert_steps if steps is None else steps
@@ -361,7 +397,6 @@ class GAN(TrainableGenerator):
         ``steps`` and ``restarts`` as in :meth:`invert` (defaults from the config);
         ``progress`` shows a bar over the images, with the expected duration after the first batch.
         """
-        from latentlab._progress import batch_starts
 
         x = self.check_samples(x)
         if generator is None:

@@ -31,6 +31,8 @@ from typing import Callable
 
 import torch
 
+from latentlab._progress import progress_bar
+from latentlab._validation import check_float, check_int
 from latentlab.models.schedules import PREDICTIONS, scales, split_prediction
 
 __all__ = ["SchedulerOutput", "DDPMScheduler", "DDIMScheduler", "sample_loop", "ddim_invert", "trailing_timesteps"]
@@ -52,8 +54,7 @@ def trailing_timesteps(num_train_timesteps: int, steps: int) -> torch.Tensor:
     Evenly spaced from the noisy end: ``round(k T / steps) - 1`` for k = steps, ..., 1
     (all T levels when ``steps == T``).
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= num_train_timesteps:
-        raise ValueError(f"steps must be an integer from 1 to {num_train_timesteps} (the model's timesteps), not {steps!r}")
+    steps = check_int(steps, "steps", min=1, max=num_train_timesteps)
     k = torch.arange(steps, 0, -1, dtype=torch.float64)
     return (k * num_train_timesteps / steps).round().long() - 1
 
@@ -74,7 +75,8 @@ def _noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
 class _Scheduler:
     """What both schedulers share: the level table, the timesteps and the x̂0/ε̂ split."""
 
-    def __init__(self, log_snr: torch.Tensor, prediction: str = "eps", clip_sample: bool = False):
+    def __init__(self, log_snr: torch.Tensor, prediction: str = "eps", clip_sample: bool = False, *,
+                 final_log_snr: float = float("inf"), clip_rederives_eps: bool = True):
         log_snr = torch.as_tensor(log_snr)
         if log_snr.ndim != 1 or len(log_snr) < 2:
             raise ValueError(f"log_snr must be a 1-D table of at least 2 levels, not shape {tuple(log_snr.shape)}")
@@ -84,11 +86,31 @@ class _Scheduler:
         self.prediction = prediction
         self.clip_sample = clip_sample
         self.num_train_timesteps = len(log_snr)
+        self.final_log_snr = torch.tensor(float(final_log_snr), dtype=log_snr.dtype)
+        self.clip_rederives_eps = clip_rederives_eps
         self.timesteps = torch.arange(self.num_train_timesteps - 1, -1, -1)
+        self._previous = None
 
-    def set_timesteps(self, steps: int | None = None) -> None:
-        """Visit ``steps`` levels (all T when ``None``), trailing spacing."""
-        self.timesteps = trailing_timesteps(self.num_train_timesteps, self.num_train_timesteps if steps is None else steps)
+    def set_timesteps(self, steps: int | None = None, *, timesteps=None, previous=None) -> None:
+        """Visit ``steps`` levels (all T when ``None``), trailing spacing; each step goes to the
+        next level visited, the last one to ``final_log_snr``.
+
+        Or visit the given ``timesteps`` (descending indices into the table), each step going to
+        the level ``previous[i]`` (an index, or a negative number for ``final_log_snr``): the
+        rule of another library's schedule (see :mod:`latentlab.adapters.diffusers`).
+        """
+        if timesteps is None:
+            self.timesteps = trailing_timesteps(self.num_train_timesteps,
+                                                self.num_train_timesteps if steps is None else steps)
+            self._previous = None
+            return
+        timesteps, previous = torch.as_tensor(timesteps).long(), torch.as_tensor(previous).long()
+        if timesteps.ndim != 1 or previous.shape != timesteps.shape:
+            raise ValueError("timesteps and previous must be 1-D and of the same length")
+        if len(timesteps) == 0 or timesteps.min() < 0 or timesteps.max() >= self.num_train_timesteps \
+                or previous.max() >= self.num_train_timesteps:
+            raise ValueError(f"timesteps and previous must index the {self.num_train_timesteps} levels")
+        self.timesteps, self._previous = timesteps, previous
 
     def level(self, t, x: torch.Tensor) -> torch.Tensor:
         """log-SNR of timestep ``t`` for each of the ``len(x)`` samples: ``(N,)``."""
@@ -100,9 +122,11 @@ class _Scheduler:
         if len(idx) == 0:
             raise ValueError(f"timestep {int(t)} is not one of this scheduler's timesteps; call set_timesteps first")
         i = int(idx[0])
-        if i + 1 < len(self.timesteps):
-            return self.log_snr[int(self.timesteps[i + 1])]
-        return torch.tensor(float("inf"), dtype=self.log_snr.dtype)
+        if self._previous is not None:
+            prev = int(self._previous[i])
+        else:
+            prev = int(self.timesteps[i + 1]) if i + 1 < len(self.timesteps) else -1
+        return self.log_snr[prev] if prev >= 0 else self.final_log_snr
 
     def split(self, model_output: torch.Tensor, t, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x̂0, ε̂)`` from the network output at ``x`` (x̂0 clipped to [-1, 1] if asked)."""
@@ -110,10 +134,12 @@ class _Scheduler:
         dt = _work_dtype(x)
         x0, eps = split_prediction(self.prediction, model_output.to(dt), x.to(dt), lam)
         if self.clip_sample:
-            # re-derive ε̂ from the clipped x̂0 so the update stays on the line through x_t
-            a, s = scales(lam, x.ndim)
             x0 = x0.clamp(-1, 1)
-            eps = (x.to(dt) - a * x0) / s
+            if self.clip_rederives_eps:
+                # ε̂ from the clipped x̂0, so the update stays on the line through x_t (diffusers'
+                # DDIM pipeline keeps the network's ε̂ instead: clip_rederives_eps=False)
+                a, s = scales(lam, x.ndim)
+                eps = (x.to(dt) - a * x0) / s
         return x0, eps
 
     def _coefficients(self, t, x):
@@ -138,12 +164,17 @@ class DDPMScheduler(_Scheduler):
         What the network outputs.
     clip_sample : bool
         Clip x̂0 to [-1, 1] at every step (on by default, as in DDPM).
+    final_log_snr : float, keyword-only
+        The level the last step lands on: +inf (ᾱ = 1, a clean image) by default.
+    clip_rederives_eps : bool, keyword-only
+        With ``clip_sample``, re-derive ε̂ from the clipped x̂0 (the default) or keep the
+        network's ε̂ (what diffusers' pipelines do).
     variance : {"small", "large"}
         σ² = β̃ (the posterior variance) or β (Ho et al.'s two choices).
     """
 
-    def __init__(self, log_snr, prediction: str = "eps", clip_sample: bool = True, variance: str = "small"):
-        super().__init__(log_snr, prediction, clip_sample)
+    def __init__(self, log_snr, prediction: str = "eps", clip_sample: bool = True, variance: str = "small", **schedule):
+        super().__init__(log_snr, prediction, clip_sample, **schedule)
         if variance not in ("small", "large"):
             raise ValueError(f"variance must be 'small' or 'large', not {variance!r}")
         self.variance = variance
@@ -176,13 +207,16 @@ class DDIMScheduler(_Scheduler):
     clip_sample : bool
         Clip x̂0 to [-1, 1] at every step (off by default: clipping makes the map from
         noise to image non-invertible).
+    final_log_snr : float, keyword-only
+        The level the last step lands on: +inf (ᾱ = 1, a clean image) by default.
+    clip_rederives_eps : bool, keyword-only
+        With ``clip_sample``, re-derive ε̂ from the clipped x̂0 (the default) or keep the
+        network's ε̂ (what diffusers' pipelines do).
     """
 
-    def __init__(self, log_snr, prediction: str = "eps", eta: float = 0.0, clip_sample: bool = False):
-        super().__init__(log_snr, prediction, clip_sample)
-        if not 0.0 <= float(eta):
-            raise ValueError(f"eta must be >= 0, not {eta!r}")
-        self.eta = float(eta)
+    def __init__(self, log_snr, prediction: str = "eps", eta: float = 0.0, clip_sample: bool = False, **schedule):
+        super().__init__(log_snr, prediction, clip_sample, **schedule)
+        self.eta = check_float(eta, "eta", min=0)
 
     def step(self, model_output: torch.Tensor, t, x: torch.Tensor,
              generator: torch.Generator | None = None) -> SchedulerOutput:
@@ -218,7 +252,6 @@ def sample_loop(denoiser: Denoiser, scheduler: _Scheduler, x: torch.Tensor,
 
     ``progress`` shows a bar over the timesteps.
     """
-    from latentlab._progress import progress_bar
 
     name = type(scheduler).__name__.removesuffix("Scheduler")
     for t in progress_bar(scheduler.timesteps, enabled=progress, desc=f"{name} sampling", unit="step"):
@@ -239,10 +272,8 @@ def ddim_invert(denoiser: Denoiser, scheduler: DDIMScheduler, x0: torch.Tensor, 
 
     Returns a tensor shaped like ``x0``.
     """
-    from latentlab._progress import progress_bar
 
-    if not isinstance(fixed_point_iters, int) or fixed_point_iters < 0:
-        raise ValueError(f"fixed_point_iters must be a non-negative integer, not {fixed_point_iters!r}")
+    check_int(fixed_point_iters, "fixed_point_iters", min=0)
     x = x0
     for t in progress_bar(scheduler.timesteps.flip(0), enabled=progress, desc="DDIM inversion", unit="step"):
         lam = scheduler.level(t, x)

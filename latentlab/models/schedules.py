@@ -43,6 +43,8 @@ import math
 
 import torch
 
+from latentlab._validation import check_float, check_int
+
 __all__ = [
     "SCHEDULES", "DISCRETE_SCHEDULES", "CONTINUOUS_SCHEDULES", "PREDICTIONS",
     "check_schedule", "is_continuous", "log_snr_table", "continuous_log_snr",
@@ -126,8 +128,7 @@ def log_snr_table(name: str, timesteps: int) -> torch.Tensor:
     Index 0 is the least noisy level. Continuous schedules are evaluated at u = (i + 1) / T.
     """
     check_schedule(name)
-    if not isinstance(timesteps, int) or timesteps < 2:
-        raise ValueError(f"timesteps must be an integer >= 2, not {timesteps!r}")
+    timesteps = check_int(timesteps, "timesteps", min=2)
     if name in _CONTINUOUS:
         u = torch.arange(1, timesteps + 1, dtype=torch.float64) / timesteps
         return _CONTINUOUS[name](u)
@@ -203,8 +204,7 @@ def min_snr_weight(prediction: str, log_snr: torch.Tensor, gamma: float) -> torc
     use γ = 5). Computed from ``log_snr`` so that no weight overflows.
     """
     _check_prediction(prediction)
-    if not gamma > 0:
-        raise ValueError(f"the Min-SNR gamma must be positive, not {gamma}")
+    check_float(gamma, "the Min-SNR gamma", min=0, min_open=True)
     log_snr = torch.as_tensor(log_snr).float()
     if prediction == "eps":  # min(1, γ / SNR)
         return (gamma * torch.exp(-log_snr)).clamp(max=1.0)

@@ -10,6 +10,7 @@ from torch import nn
 
 from latentlab._config import validate_section
 from latentlab._device import resolve_device
+from latentlab.data.spec import training_data
 from latentlab.models.base import Generator
 
 __all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch", "frozen", "NoiseDraws"]
@@ -108,7 +109,6 @@ class TrainableModel(nn.Module):
         weights = checkpoint.weights.get("ema") if use_ema else None
         model.load_state_dict(weights if weights is not None else checkpoint.weights["model"])
         model.eval()
-        from latentlab.data.spec import training_data
 
         model.trained_on = training_data(checkpoint)
         if device is not None:

@@ -13,7 +13,7 @@ from latentlab.plots.directions import (
     traversal_figure,
 )
 from latentlab.plots.heatmaps import draw_heatmap, heatmap_figure, read_matrix
-from latentlab.plots.images import attribute_labels, growth_figure, image_grid, tile_images, to_uint8
+from latentlab.plots.images import attribute_labels, growth_figure, image_grid, image_rows_figure, tile_images, to_uint8
 from latentlab.plots.projections import codes_labels, embed, embedding_figure, projection_figure
 from latentlab.plots.redraw import drawers, load_figure_data, redraw, redrawable
 from latentlab.plots.style import (
@@ -31,7 +31,7 @@ from latentlab.plots.style import (
 )
 
 __all__ = [
-    "image_grid", "growth_figure", "tile_images", "to_uint8", "attribute_labels", "ONE_COLUMN", "TWO_COLUMN", "PALETTE",
+    "image_grid", "image_rows_figure", "growth_figure", "tile_images", "to_uint8", "attribute_labels", "ONE_COLUMN", "TWO_COLUMN", "PALETTE",
     "attach_data", "attach_recipe", "figure_data", "figure_recipe", "new_figure", "paper_style", "save_figure",
     "read_table", "redraw", "redrawable", "drawers", "load_figure_data",
     "embed", "projection_figure", "embedding_figure", "codes_labels",

@@ -12,6 +12,7 @@ from typing import Literal, Mapping
 
 import numpy as np
 
+from latentlab._validation import check_choice
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import PALETTE, attach_data, attach_recipe, new_figure, styled
 
@@ -36,8 +37,7 @@ def mean_band(y, band: Band | None = "ci95") -> tuple[np.ndarray, np.ndarray, np
     """
     from scipy.stats import t as student_t
 
-    if band not in BANDS:
-        raise ValueError(f"band={band!r} is not one of {', '.join(map(repr, BANDS))}")
+    check_choice(band, "band", BANDS)
     y = np.atleast_2d(np.asarray(y, dtype=np.float64))
     if y.ndim != 2:
         raise ValueError(f"y must have shape (runs, points) or (points,); got {y.shape}")
@@ -120,8 +120,7 @@ def curve_figure(x, y, *, band: Band | None = "ci95", labels=None, xlabel: str |
     xs = np.arange(p, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64).reshape(-1)
     if xs.size != p:
         raise ValueError(f"x has {xs.size} values but the series have {p} points")
-    if band not in BANDS:
-        raise ValueError(f"band={band!r} is not one of {', '.join(map(repr, BANDS))}")
+    check_choice(band, "band", BANDS)
     fig, ax = new_figure(width=width, aspect=aspect)
     data = {"x": xs}
     for i, (name, runs) in enumerate(series.items()):

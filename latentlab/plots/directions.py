@@ -13,6 +13,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+import latentlab
+from latentlab._validation import check_int
+from latentlab.analysis.editing import traversal_images
+from latentlab.analysis.orthogonal import cosine_matrix
+from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 from latentlab.plots.heatmaps import draw_heatmap
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
@@ -100,9 +105,6 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     matplotlib.figure.Figure
         As :func:`traversal_figure`.
     """
-    import latentlab
-    from latentlab.analysis.editing import traversal_images
-    from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
 
     model_name = os.path.basename(str(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     gen = latentlab.load(model, device=device, expect="generator") if isinstance(model, (str, os.PathLike)) else model
@@ -119,8 +121,7 @@ def model_traversal_figure(model, direction, *, component: int = 0, n: int = 8, 
     else:
         vector, name = np.asarray(found, dtype=np.float64), "direction"
         check_latent_shape(vector.shape, gen, what=what)
-    if n < 1:
-        raise ValueError(f"n must be a positive number of codes, not {n}")
+    check_int(n, "n", min=1, noun="number of codes")
     steps = np.asarray(steps, dtype=np.float64).reshape(-1)
     z = gen.sample_latents(n, generator=torch.Generator().manual_seed(seed))
     images = traversal_images(gen, z, vector, steps=steps)
@@ -143,7 +144,6 @@ def cosine_heatmap(directions, names: Sequence[str], *, title: str | None = None
     matplotlib.figure.Figure
         Data attached: ``cosine`` (k, k) and ``names`` (k,).
     """
-    from latentlab.analysis.orthogonal import cosine_matrix
 
     cos = cosine_matrix(directions)
     names = [str(x) for x in names]

@@ -7,36 +7,11 @@ import math
 import numpy as np
 import torch
 
+from latentlab._images import tile_images, to_uint8
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import TWO_COLUMN, attach_data, attach_recipe, new_figure
 
-__all__ = ["to_uint8", "tile_images", "image_grid", "attribute_labels", "growth_figure"]
-
-
-def to_uint8(images) -> np.ndarray:
-    """Images ``(N, C, H, W)`` in ``[-1, 1]`` -> uint8 array ``(N, H, W, C)`` in ``[0, 255]``."""
-    x = torch.as_tensor(images).detach().float().cpu()
-    if x.ndim != 4:
-        raise ValueError(f"images must have shape (N, C, H, W); got {tuple(x.shape)}")
-    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
-
-
-def tile_images(images, nrow: int | None = None, pad: int = 1, pad_value: int = 255) -> np.ndarray:
-    """Tile images ``(N, C, H, W)`` in ``[-1, 1]`` into one uint8 picture ``(rows*H, cols*W, C)``.
-
-    ``nrow`` is the number of images per row (default: a near-square grid).
-    """
-    pix = to_uint8(images)
-    n, h, w, c = pix.shape
-    cols = nrow or max(1, math.ceil(math.sqrt(n)))
-    rows = max(1, math.ceil(n / cols))
-    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, dtype=np.uint8)
-    for i in range(n):
-        r, col = divmod(i, cols)
-        y, x = pad + r * (h + pad), pad + col * (w + pad)
-        out[y : y + h, x : x + w] = pix[i]
-    return out
+__all__ = ["to_uint8", "tile_images", "image_grid", "image_rows_figure", "attribute_labels", "growth_figure"]
 
 
 def image_grid(images, nrow: int | None = None, labels=None, title: str | None = None, width: float = TWO_COLUMN):
@@ -81,6 +56,56 @@ def _redraw_image_grid(data: dict, **options):
     return image_grid(data["images"], labels=None if labels is None else [str(x) for x in labels], **options)
 
 
+def image_rows_figure(rows: dict, *, title: str | None = None, width: float = TWO_COLUMN):
+    """Rows of images that correspond column by column, each row named on its left.
+
+    For an image and what became of it: inputs, their translations and the translations
+    translated back (``latentlab translate``); or inputs and several edits of them.
+
+    Parameters
+    ----------
+    rows : dict of str -> tensor or array of shape (N, C, H, W), values in [-1, 1]
+        Row name -> its images; every row has the same shape.
+    title : str, optional
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Data attached: ``images`` (R, N, C, H, W) and ``rows`` (R,) the row names.
+    """
+    if not rows:
+        raise ValueError("give at least one row of images")
+    names = [str(k) for k in rows]
+    stacked = [torch.as_tensor(v).detach().float().cpu() for v in rows.values()]
+    shapes = {tuple(v.shape) for v in stacked}
+    if len(shapes) != 1 or len(stacked[0].shape) != 4:
+        raise ValueError(f"every row must hold images (N, C, H, W) of one shape; got {', '.join(map(str, sorted(shapes)))}")
+    images = torch.stack(stacked)
+    r, n, c, h, w = images.shape
+    pad = max(1, h // 16)
+    tiled = tile_images(images.reshape(r * n, c, h, w), nrow=n, pad=pad)
+    fig, ax = new_figure(width=width, aspect=tiled.shape[0] / tiled.shape[1] + (0.05 if title else 0))
+    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest",
+              vmin=0, vmax=255)
+    ax.set_yticks(pad + np.arange(r) * (h + pad) + h / 2, names)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title)
+    attach_data(fig, images=images.numpy(), rows=np.asarray(names, dtype=str))
+    attach_recipe(fig, "image_rows_figure", title=title, width=width)
+    return fig
+
+
+@redrawable("image_rows_figure")
+def _redraw_image_rows(data: dict, **options):
+    return image_rows_figure({str(name): im for name, im in zip(data["rows"], data["images"])}, **options)
+
+
 def attribute_labels(values, attribute: str, levels=None) -> list[str]:
     """Captions for images from their values of one attribute.
 
@@ -112,7 +137,7 @@ def growth_figure(stages, labels=None, title: str | None = None, width: float = 
     """The same codes drawn at every resolution of a progressive GAN's growth: one row per stage.
 
     Each stage's images are enlarged (nearest neighbour, so every pixel stays a visible
-    block) to the largest stage's size.
+    block) to the largest stage's size and drawn by :func:`image_rows_figure`.
 
     Parameters
     ----------
@@ -120,8 +145,16 @@ def growth_figure(stages, labels=None, title: str | None = None, width: float = 
         The images of each stage, in order; the same N and C in every stage, sizes
         ``r`` that divide the largest (4, 8, 16, 32 px for a 32 px ProGAN).
     labels : sequence of str, optional
-        One caption per stage, drawn left of its row (default: ``"<r> px"``).
-    title : figure title
+        One name per stage, drawn left of its row (default: ``"<r> px"``).
+    title : str, optional
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Data attached as by :func:`image_rows_figure`: ``images`` (R, N, C, S, S), enlarged,
+        and ``rows`` (R,) the stage names.
     """
     stages = [torch.as_tensor(s).detach().float().cpu() for s in stages]
     if not stages or any(s.ndim != 4 for s in stages):
@@ -134,26 +167,8 @@ def growth_figure(stages, labels=None, title: str | None = None, width: float = 
                              f"got shape {tuple(s.shape)}")
     if labels is not None and len(labels) != len(stages):
         raise ValueError(f"got {len(labels)} labels for {len(stages)} stages")
-    resolutions = [int(s.shape[-1]) for s in stages]
-    labels = [f"{r} px" for r in resolutions] if labels is None else [str(x) for x in labels]
-    big = torch.stack([torch.nn.functional.interpolate(s, size=(size, size), mode="nearest") for s in stages])
-    pad = max(1, size // 16)
-    tiled = tile_images(big.flatten(0, 1), nrow=n, pad=pad)
-    fig, ax = new_figure(width=width, aspect=tiled.shape[0] / tiled.shape[1] + (0.05 if title else 0))
-    ax.imshow(tiled.squeeze(-1) if c == 1 else tiled, cmap="gray" if c == 1 else None, interpolation="nearest",
-              vmin=0, vmax=255)
-    ax.set_axis_off()
-    for i, text in enumerate(labels):
-        ax.text(-pad, pad + i * (size + pad) + size / 2, text, ha="right", va="center", fontsize=7)
-    if title:
-        ax.set_title(title)
-    attach_data(fig, images=big.numpy(), resolutions=np.asarray(resolutions), labels=np.asarray(labels, dtype=str))
-    attach_recipe(fig, "growth_figure", title=title, width=width)
-    return fig
-
-
-@redrawable("growth_figure")
-def _redraw_growth_figure(data: dict, **options):
-    size = data["images"].shape[-1]
-    stages = [data["images"][i][..., :: size // int(r), :: size // int(r)] for i, r in enumerate(data["resolutions"])]
-    return growth_figure(stages, labels=[str(x) for x in data["labels"]], **options)
+    labels = [f"{s.shape[-1]} px" for s in stages] if labels is None else [str(x) for x in labels]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"stage labels must differ; got {labels}")
+    enlarged = [torch.nn.functional.interpolate(s, size=(size, size), mode="nearest") for s in stages]
+    return image_rows_figure(dict(zip(labels, enlarged)), title=title, width=width)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from latentlab.analysis.intrinsic_dim import flatten_points
+from latentlab.id import MultiscaleID, TwoNN, estimate_id
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure, styled
 
@@ -169,8 +171,6 @@ def intrinsic_dim_figure(points, title: str | None = None, random_state: int = 0
     -------
     matplotlib.figure.Figure
     """
-    from latentlab.analysis.intrinsic_dim import flatten_points
-    from latentlab.id import MultiscaleID, TwoNN, estimate_id
 
     if isinstance(points, Mapping):
         name = choose_point_set(points, which)

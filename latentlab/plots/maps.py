@@ -12,9 +12,10 @@ from typing import Mapping
 
 import numpy as np
 import torch
-
 from matplotlib.table import Table
 
+from latentlab._validation import check_choice, check_int
+from latentlab.analysis.map_results import MapEvaluation, MapScores, _fmt
 from latentlab.plots.images import tile_images
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import ONE_COLUMN, PALETTE, TWO_COLUMN, attach_data, attach_recipe, new_figure
@@ -58,8 +59,7 @@ def mapped_samples_figure(source, mapped, encoded=None, *, labels=("source", "ma
         raise ValueError(f"all rows must have the same shape; got {[tuple(r.shape) for r in rows]}")
     if len(labels) < len(rows):
         raise ValueError(f"got {len(labels)} row labels for {len(rows)} rows")
-    if per_row < 1:
-        raise ValueError(f"per_row must be positive; got {per_row}")
+    check_int(per_row, "per_row", min=1)
     n, c, h, w = rows[0].shape
     cols = min(n, per_row)
     blocks = math.ceil(n / cols)
@@ -110,8 +110,7 @@ def support_curve_figure(curve, *, metric: str = "image_mse", title: str | None 
     -------
     matplotlib.figure.Figure
     """
-    if metric not in _METRIC_LABELS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(map(repr, _METRIC_LABELS))}")
+    check_choice(metric, "metric", tuple(_METRIC_LABELS))
     fig, ax = new_figure(width=width, aspect=1.0)
     data = {"support_size": np.asarray(curve.sizes)}
     for i, (kind, errs) in enumerate(curve.errors.items()):
@@ -178,7 +177,6 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
     -------
     matplotlib.figure.Figure
     """
-    from latentlab.analysis.map_results import _fmt
 
     named = isinstance(evaluation, Mapping)
     blocks = list(evaluation.items()) if named else [(None, evaluation)]
@@ -235,7 +233,6 @@ def map_table_figure(evaluation, *, title: str | bool | None = None, width="one"
 
 @redrawable("map_table_figure")
 def _redraw_map_table(data, **options):
-    from latentlab.analysis.map_results import MapEvaluation, MapScores
 
     pairs = data["pair"] if "pair" in data else np.full(len(data["map"]), "")
     evaluations = {}

@@ -13,6 +13,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from latentlab._validation import check_choice, check_int
 from latentlab.plots.redraw import redrawable
 from latentlab.plots.style import CMAP, PALETTE, attach_data, attach_recipe, new_figure, styled
 
@@ -79,8 +80,7 @@ def embed(codes, method: Method = "pca", *, random_state: int = 0) -> np.ndarray
     random_state : int
         Seed; the same seed gives the same coordinates on the same machine.
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
+    check_choice(method, "method", METHODS)
     x = _flat(codes)
     if len(x) < 4:
         raise ValueError(f"a projection needs at least 4 codes; got {len(x)}")
@@ -143,8 +143,7 @@ def projection_figure(codes, labels=None, *, method: Method = "umap", attribute:
     matplotlib.figure.Figure
         Data attached (a table): ``index`` (which codes), ``x``, ``y`` and ``label``.
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
+    check_choice(method, "method", METHODS)
     if hasattr(codes, "attrs") and hasattr(codes, "z"):
         if labels is None and attribute is not None:
             labels, levels = codes_labels(codes, attribute)
@@ -155,8 +154,7 @@ def projection_figure(codes, labels=None, *, method: Method = "umap", attribute:
         labels = np.asarray(labels).reshape(-1)
         if len(labels) != len(x):
             raise ValueError(f"got {len(labels)} labels for {len(x)} codes; give one label per code")
-    if n_max < 4:
-        raise ValueError(f"n_max must be at least 4, not {n_max}")
+    check_int(n_max, "n_max", min=4)
     index = np.arange(len(x))
     if len(x) > n_max:
         index = np.sort(np.random.default_rng(random_state).choice(len(x), n_max, replace=False))

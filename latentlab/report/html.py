@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from latentlab._io import atomic_path, check_can_write
+from latentlab.plots import save_figure
 
 __all__ = ["HTMLReport", "format_number"]
 
@@ -172,7 +173,6 @@ class HTMLReport:
         as far as the page width allows (two one-column figures; a full-width figure
         takes its own line) and wrap otherwise.
         """
-        from latentlab.plots import save_figure
 
         written = save_figure(fig, self.figure_dir / f"{name}.png", formats=("pdf",), overwrite=self.overwrite)
         self.files += written

@@ -24,6 +24,25 @@ from typing import Callable
 import numpy as np
 import torch
 
+import latentlab
+from latentlab._device import resolve_device
+from latentlab._io import check_can_write
+from latentlab.analysis.editing import traversal_images
+from latentlab.analysis.intrinsic_dim import id_table, suggest_latent_size
+from latentlab.analysis.map_evaluation import evaluate_maps, map_samples
+from latentlab.analysis.support import support_set
+from latentlab.analysis.workflow import evaluate_directions, find_direction
+from latentlab.codes import encode_dataset
+from latentlab.data import load
+from latentlab.plots import image_grid
+from latentlab.plots.directions import cosine_heatmap, entanglement_figure, traversal_figure
+from latentlab.plots.intrinsic_dim import id_comparison_figure
+from latentlab.plots.maps import map_table_figure, mapped_samples_figure
+from latentlab.plots.style import ONE_COLUMN
+from latentlab.plots.training import read_metrics_log, training_curves_figure
+from latentlab.report.html import HTMLReport, format_number
+from latentlab.training import train
+
 __all__ = ["QuickstartSettings", "QuickstartResult", "run_quickstart", "MODEL_FILES"]
 
 # checkpoint files the quickstart leaves in models_dir, by role
@@ -117,7 +136,6 @@ def _training_jobs(settings: QuickstartSettings, folder: Path) -> dict:
 
 
 def _default_workers(device) -> int:
-    from latentlab._device import resolve_device
 
     if resolve_device(device).type != "cpu":
         return 1
@@ -131,12 +149,11 @@ def _train_job(job: dict, device, progress: bool, threads: int | None) -> dict:
         # small convolutions: one thread per process beats two threads sharing one model
         torch.set_num_threads(threads)
     if job["config"] is None:
-        from latentlab.models.classifier import train_classifier
+        from latentlab.training import train_classifier
 
         _, accuracy = train_classifier("faces", out=job["out"], n=job["n"], steps=job["steps"], seed=job["seed"],
                                        data_options=job["data_options"], device=device, force=True, progress=progress)
         return dict(accuracy)
-    from latentlab.training import train
 
     train(job["config"], out=job["out"], overrides=job["overrides"], force=True, device=device, progress=progress)
     return {}
@@ -144,7 +161,6 @@ def _train_job(job: dict, device, progress: bool, threads: int | None) -> dict:
 
 def _logged_step(path: Path) -> int:
     """The last step a run's metrics log holds (0 before its first line)."""
-    from latentlab.plots.training import read_metrics_log
 
     try:
         return int(read_metrics_log(path)["step"][-1])
@@ -219,8 +235,6 @@ def run_quickstart(
     calls this function must do so under ``if __name__ == "__main__":`` (as for any
     ``multiprocessing`` code), or set ``settings.workers = 1``.
     """
-    from latentlab._io import check_can_write
-    from latentlab.report.html import HTMLReport
 
     settings = settings or QuickstartSettings()
     out, models_dir = Path(out), Path(models_dir)
@@ -282,8 +296,6 @@ class _Tour:
 
 
 def _data_stage(tour: _Tour) -> None:
-    from latentlab.data import load
-    from latentlab.plots import image_grid
 
     settings, report = tour.settings, tour.report
     with tour.stage("the data: procedural faces with known attributes"):
@@ -301,7 +313,6 @@ def _data_stage(tour: _Tour) -> None:
 
 
 def _training_stage(tour: _Tour) -> None:
-    import latentlab
 
     settings, models, device = tour.settings, tour.models, tour.device
     train_dir = tour.out / "training"
@@ -320,9 +331,6 @@ def _training_stage(tour: _Tour) -> None:
 
 
 def _samples_stage(tour: _Tour) -> None:
-    from latentlab.plots import image_grid
-    from latentlab.plots.style import ONE_COLUMN
-    from latentlab.plots.training import training_curves_figure
 
     settings, report, seed = tour.settings, tour.report, tour.seed
     report.section("Generators")
@@ -342,11 +350,6 @@ def _samples_stage(tour: _Tour) -> None:
 
 
 def _intrinsic_dim_stage(tour: _Tour) -> None:
-    from latentlab.analysis.intrinsic_dim import id_table, suggest_latent_size
-    from latentlab.codes import encode_dataset
-    from latentlab.data import load
-    from latentlab.plots.intrinsic_dim import id_comparison_figure
-    from latentlab.report.html import format_number
 
     settings, report = tour.settings, tour.report
     with tour.stage("intrinsic dimension of the data, the VAE's codes and each model's samples"):
@@ -371,9 +374,6 @@ def _intrinsic_dim_stage(tour: _Tour) -> None:
 
 
 def _directions_stage(tour: _Tour) -> None:
-    from latentlab.analysis.workflow import evaluate_directions, find_direction
-    from latentlab.plots.directions import cosine_heatmap, entanglement_figure
-    from latentlab.report.html import format_number
 
     settings, report, result = tour.settings, tour.report, tour.result
     where = settings.direction_model.upper()
@@ -418,9 +418,6 @@ def _directions_stage(tour: _Tour) -> None:
 
 
 def _edits_stage(tour: _Tour) -> None:
-    from latentlab.analysis.editing import traversal_images
-    from latentlab.plots.directions import traversal_figure
-    from latentlab.plots.style import ONE_COLUMN
 
     report, found = tour.report, tour.found
     where = tour.settings.direction_model.upper()
@@ -439,9 +436,6 @@ def _edits_stage(tour: _Tour) -> None:
 
 
 def _map_stage(tour: _Tour) -> None:
-    from latentlab.analysis.map_evaluation import evaluate_maps, map_samples
-    from latentlab.analysis.support import support_set
-    from latentlab.plots.maps import map_table_figure, mapped_samples_figure
 
     settings, report, seed = tour.settings, tour.report, tour.seed
     gan, vae = tour.gens["GAN"], tour.gens["VAE"]

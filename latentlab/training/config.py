@@ -22,6 +22,8 @@ from typing import Any
 
 from latentlab._config import field_range as _range
 from latentlab._config import validate_section
+from latentlab.data import split_options
+from latentlab.models import available_kinds, model_class
 
 __all__ = ["TrainConfig", "DataConfig", "RunConfig", "load_config", "validate_section", "parse_override"]
 
@@ -35,6 +37,9 @@ class TrainConfig:
     lr: float = field(default=2e-4, metadata=_range(0, lo_open=True))
     betas: list = field(default_factory=lambda: [0.5, 0.999])
     weight_decay: float = field(default=0.0, metadata=_range(0))
+    # the share of the steps after which every learning rate falls linearly towards 0 at the
+    # last step (CycleGAN: 0.5, constant for the first half); 1 keeps the rates constant
+    lr_decay_start: float = field(default=1.0, metadata=_range(0, 1))
     ema_decay: float = field(default=0.999, metadata=_range(0, 1))  # 0 disables EMA
     seed: int = 0
     amp: bool = True  # bf16 autocast; only takes effect on CUDA
@@ -87,7 +92,6 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "") -> "RunConfig":
-        from latentlab.models import model_class, available_kinds
 
         unknown = [k for k in raw if k not in ("model", "data", "train")]
         if unknown:
@@ -161,7 +165,6 @@ def load_config(config, overrides=(), log=None) -> RunConfig:
 
 
 def _drop_inapplicable_data_options(raw: dict, given: set, log) -> None:
-    from latentlab.data import split_options
 
     data = raw.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("options"), dict):

@@ -16,6 +16,12 @@ A trainable model is an ``nn.Module`` that also provides
                                     ``step.generator`` for every random draw; returns a
                                     dict of scalar tensors to log
 
+and may provide
+
+``batch_groups(dataset)``           ``{name: index array}`` (e.g. CycleGAN's two domains):
+                                    every batch then takes an equal share from each group,
+                                    each group in its own seeded order
+
 Data parallelism: each process takes its share of every global batch and the gradients
 are averaged with one all-reduce per optimizer step before the update, so N processes
 compute the same update as one process on the whole batch. (torch's DDP wrapper is not
@@ -38,14 +44,23 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from latentlab import data as data_mod
 from latentlab._device import resolve_device
-from latentlab._io import atomic_path, check_can_write
+from latentlab._io import check_can_write
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
+from latentlab.data.spec import spec_from_description
+from latentlab.models import model_class
 from latentlab.models.trainable import NoiseDraws, frozen
 from latentlab.training.config import RunConfig, load_config
+from latentlab.training.previews import save_sample_preview
 from latentlab.training.run_files import (
-    append_metrics_line, check_outputs_writable, hold_run_lock, keep_metrics_through, metrics_path,
-    remove_stale_temporaries, samples_dir,
+    append_metrics_line,
+    check_outputs_writable,
+    hold_run_lock,
+    keep_metrics_through,
+    metrics_path,
+    remove_stale_temporaries,
+    samples_dir,
 )
 
 __all__ = ["train", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "resolve_device", "TrainStep"]
@@ -132,16 +147,52 @@ class TrainStep(NoiseDraws):
 # --------------------------------------------------------------------------------------
 # data order: a pure function of (seed, step), so resume continues identically
 # --------------------------------------------------------------------------------------
-def batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int = 0, world_size: int = 1) -> np.ndarray:
+def _epoch_batch(n: int, batch_size: int, key: list, step: int) -> np.ndarray:
+    # each epoch a fresh permutation seeded by (*key, epoch); the last incomplete batch is dropped
+    epoch, pos = divmod(step, n // batch_size)
+    perm = np.random.default_rng([*key, epoch]).permutation(n)
+    return perm[pos * batch_size : (pos + 1) * batch_size]
+
+
+def batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int = 0, world_size: int = 1,
+                  groups=None) -> np.ndarray:
     """Indices of this process's share of the global batch number ``step``.
 
     Each epoch is a fresh permutation seeded by ``(seed, epoch)``; the last incomplete
-    batch of an epoch is dropped.
+    batch of an epoch is dropped. With ``groups`` (a list of k index arrays) the batch is
+    ``batch_size / k`` indices of each group in turn, each group running through its own
+    epochs (seeded by ``(seed, group number, epoch)``), so the groups are drawn
+    independently of each other.
     """
-    per_epoch = n // batch_size
-    epoch, pos = divmod(step, per_epoch)
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return perm[pos * batch_size : (pos + 1) * batch_size][rank::world_size]
+    if groups is None:
+        return _epoch_batch(n, batch_size, [seed], step)[rank::world_size]
+    share = batch_size // len(groups)
+    parts = [np.asarray(g)[_epoch_batch(len(g), share, [seed, k + 1], step)] for k, g in enumerate(groups)]
+    return np.concatenate(parts)[rank::world_size]
+
+
+def check_batch_groups(groups: dict, batch_size: int) -> None:
+    """``ValueError`` unless every one of ``groups`` (name -> indices) fills its share of a
+    batch of ``batch_size``; the message names the group."""
+    k = len(groups)
+    if k == 0 or batch_size % k:
+        raise ValueError(f"train.batch_size = {batch_size} must be a multiple of the {k} groups the model draws "
+                         f"each batch from ({', '.join(groups)})")
+    small = [(name, len(g)) for name, g in groups.items() if len(g) < batch_size // k]
+    if small:
+        name, size = small[0]
+        raise ValueError(f"{name} has {size} samples, fewer than its share of a batch "
+                         f"({batch_size // k} of train.batch_size = {batch_size}); lower train.batch_size")
+
+
+def lr_factor(step: int, steps: int, decay_start: float) -> float:
+    """The learning-rate multiplier of step ``step`` (0-based) of ``steps``: 1 up to
+    ``decay_start * steps``, then falling linearly to reach 0 one step after the last
+    (Zhu et al. 2017: constant for the first half, linear decay over the second)."""
+    start = int(round(decay_start * steps))
+    if step < start:
+        return 1.0
+    return (steps - step) / (steps - start)
 
 
 class _BatchView(torch.utils.data.Dataset):
@@ -187,49 +238,6 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
             pe.lerp_(pm.detach(), 1 - d)
         for be, bm in zip(ema.buffers(), model.buffers()):
             be.copy_(bm)
-
-
-def _save_samples(model, dataset, path: Path) -> None:
-    from latentlab.models.base import Generator
-
-    if not isinstance(model, Generator):  # e.g. a classifier: nothing to draw
-        return
-    g = torch.Generator().manual_seed(0)
-    was_training = model.training
-    model.eval()  # batch-norm statistics must not move while drawing samples
-    try:
-        _draw_and_save(model, dataset, path, g)
-    finally:
-        model.train(was_training)
-
-
-def _draw_and_save(model, dataset, path: Path, g: torch.Generator) -> None:
-    from latentlab.plots.images import tile_images
-
-    with torch.no_grad():
-        x = model.sample(64, generator=g).float().cpu()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if x.ndim == 4:
-        from PIL import Image
-
-        pix = tile_images(x, nrow=8)
-        with atomic_path(path) as tmp:
-            Image.fromarray(pix.squeeze(-1) if pix.shape[-1] == 1 else pix).save(tmp, format="PNG")
-    else:  # 2-D points: scatter of samples over data
-        from latentlab.plots.style import new_figure
-
-        with torch.no_grad():
-            many = model.sample(2000, generator=g).float().cpu().numpy()
-        real = dataset.get(np.arange(min(2000, len(dataset)))).numpy()
-        fig, ax = new_figure("one", aspect=1.0)
-        ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.3, label="data")
-        ax.scatter(many[:, 0], many[:, 1], s=2, alpha=0.3, label="samples")
-        ax.legend(markerscale=4)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
 
 
 def _setup_distributed(device_arg) -> bool:
@@ -301,8 +309,6 @@ def train(
 
 
 def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
-    from latentlab import data as data_mod
-    from latentlab.models import model_class
 
     ckpt = None
     if resume:
@@ -337,7 +343,6 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
         torch.manual_seed(cfg.train.seed)
         model = cls.build(cfg.model, dataset)
     cfg.model = model.config  # data-dependent fields resolved by build
-    from latentlab.data.spec import spec_from_description
 
     model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
     return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
@@ -365,9 +370,17 @@ class _Trainer:
             for t in model.state_dict().values():
                 if t.is_floating_point() or t.dtype == torch.long:
                     dist.broadcast(t, 0)
+        groups = getattr(model, "batch_groups", None)
+        self.groups = None
+        if callable(groups):
+            named = groups(dataset)
+            check_batch_groups(named, tc.batch_size)
+            self.groups = list(named.values())
         model.to(device)
         self.ema = copy.deepcopy(model).requires_grad_(False).eval() if tc.ema_decay > 0 else None
         self.optimizers = model.make_optimizers(tc)
+        # the rates the optimizers were made with (the config's): train.lr_decay_start scales them
+        self.base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         self.start, self.ema_updates, self.elapsed = 0, 0, 0.0
         self.pending: list = []  # the rows of the steps since the last log line, averaged into the next one
         self.window: list = []  # (step, {name: tensor}) not yet checked and turned into rows
@@ -415,31 +428,46 @@ class _Trainer:
         if nbytes <= RESIDENT_BYTES or dataset._cache is not None:
             self.resident = (dataset.data.to(dev), torch.as_tensor(dataset.labels(), dtype=torch.float32, device=dev))
         else:
-            plan = [batch_indices(len(dataset), tc.batch_size, tc.seed, s, self.rank, self.world_size) for s in self.steps]
+            plan = [self.indices(s) for s in self.steps]
             self.loader = iter(torch.utils.data.DataLoader(_BatchView(dataset, plan), batch_size=None, shuffle=False,
                                                            num_workers=tc.num_workers, pin_memory=dev.type == "cuda"))
 
     # ---- the parts of a step ----------------------------------------------------------
+    def indices(self, step: int) -> np.ndarray:
+        """Indices of this process's share of global batch number ``step``."""
+        tc = self.cfg.train
+        return batch_indices(len(self.dataset), tc.batch_size, tc.seed, step, self.rank, self.world_size, self.groups)
+
     def fetch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's share of global batch number ``step``, on the device."""
         if self.loader is not None:
             x, y = next(self.loader)
             return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        tc = self.cfg.train
-        idx = batch_indices(len(self.dataset), tc.batch_size, tc.seed, step, self.rank, self.world_size)
-        idx = torch.as_tensor(idx, device=self.device)
+        idx = torch.as_tensor(self.indices(step), device=self.device)
         return self.resident[0][idx], self.resident[1][idx]
 
     def step(self, step: int, context: TrainStep) -> None:
         """One update of the model (and its EMA) from batch number ``step``."""
         x, y = self.fetch(step)
         context.step = step
+        self.set_learning_rates(step)
         logs = self.model.train_step(x, y, context)
         self.seen += x.shape[0]
         if self.ema is not None:
             _ema_update(self.ema, self.model, self.cfg.train.ema_decay, self.ema_updates)
             self.ema_updates += 1
         self.window.append((step, logs))
+
+    def set_learning_rates(self, step: int) -> None:
+        """Scale every optimizer's rates by :func:`lr_factor` of ``step`` (a function of the step
+        alone, so a resumed run follows the same schedule)."""
+        tc = self.cfg.train
+        if tc.lr_decay_start >= 1:
+            return
+        factor = lr_factor(step, tc.steps, tc.lr_decay_start)
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self.base_lrs[name]):
+                group["lr"] = base * factor
 
     def diverged(self, what: str) -> TrainingDiverged:
         path, step = self.last_good
@@ -514,7 +542,8 @@ class _Trainer:
 
     def save_samples(self, step_now: int) -> None:
         if self.writer:
-            _save_samples(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png")
+            save_sample_preview(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png",
+                                self.groups)
 
     def should_stop(self) -> bool:
         """Ctrl-C was pressed (in any process: every process stops at the same step)."""

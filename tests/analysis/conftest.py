@@ -32,7 +32,7 @@ NAMES = ("gan", "vae", "classifier")
 def train_tiny_models(folder: Path) -> dict[str, Path]:
     """Checkpoints ``{"gan": ..., "vae": ..., "classifier": ...}`` in ``folder`` (trained if missing)."""
     from latentlab.data import load
-    from latentlab.models.classifier import train_classifier
+    from latentlab.training import train_classifier
     from latentlab.training import train
 
     paths = {name: folder / f"{name}.pt" for name in NAMES}

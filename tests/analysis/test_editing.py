@@ -85,3 +85,37 @@ def test_interpolation_endpoints_and_slerp_norm():
     assert line[4] < 0.9 * np.linalg.norm(a)
     with pytest.raises(ValueError, match="'linear' or 'slerp'"):
         interpolate(a, b, method="cubic")
+
+
+class PixelCodes(Generator):
+    """Codes are the images themselves (flattened): encode and decode are exact inverses."""
+
+    latent_shape = (4,)
+
+    def decode(self, z):
+        return torch.as_tensor(z, dtype=torch.float32).view(-1, 1, 2, 2)
+
+    def encode(self, x):
+        return torch.as_tensor(x, dtype=torch.float32).reshape(-1, 4)
+
+
+def test_edit_images_moves_every_image_by_each_step():
+    from latentlab.analysis.editing import edit_images
+
+    x = torch.randn(5, 1, 2, 2, generator=torch.Generator().manual_seed(0)) * 0.1
+    d = np.array([1.0, 0.0, 0.0, 0.0])
+    edited, rebuilt = edit_images(PixelCodes(), x, d, [0.0, 0.5], batch_size=2)
+    assert edited.shape == (2, 5, 1, 2, 2) and torch.equal(rebuilt, x) and torch.allclose(edited[0], x)
+    assert torch.allclose(edited[1] - x, torch.tensor([0.5, 0, 0, 0]).view(1, 1, 2, 2).expand(5, 1, 2, 2))
+
+
+def test_class_gap_recovers_a_planted_shift():
+    from latentlab.analysis.editing import class_gap
+
+    g = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 500)
+    z = g.normal(size=(1000, 3)) + np.outer(labels, [0.0, 1.8, 2.4])  # shift 3 along (0, 0.6, 0.8)
+    assert class_gap(z, labels, [0, 0.6, 0.8]) == pytest.approx(3.0, abs=0.15)
+    assert class_gap(z, labels, [1, 0, 0]) == pytest.approx(0.0, abs=0.15)
+    with pytest.raises(ValueError, match="both classes"):
+        class_gap(z, np.zeros(1000), [1, 0, 0])

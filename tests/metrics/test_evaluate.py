@@ -35,7 +35,7 @@ def digits():
 def trained(tmp_path_factory, one_thread):
     """A digits classifier (200 steps: every training image right, most with p >= 0.9) and a
     barely trained digits VAE, as checkpoints."""
-    from latentlab.models.classifier import train_classifier
+    from latentlab.training import train_classifier
     from latentlab.training import train
 
     folder = tmp_path_factory.mktemp("evaluate-models")

@@ -4,7 +4,7 @@ import torch
 
 import latentlab
 from latentlab.data import Dataset, load
-from latentlab.models.classifier import train_classifier
+from latentlab.training import train_classifier
 
 
 @pytest.fixture(scope="module")

@@ -52,3 +52,52 @@ def test_invert_leaves_the_generators_parameters_as_they_were():
     gan.invert(torch.zeros(3, 2), steps=5, restarts=1)
     assert [p.requires_grad for p in params] == [False] + [True] * (len(params) - 1)
     assert all(torch.equal(a, p) for a, p in zip(before, params))  # the codes moved, not the weights
+
+
+def _gan(loss, **fields):
+    from latentlab.models.gan import GAN, GANConfig
+
+    torch.manual_seed(0)
+    return GAN.build(GANConfig(loss=loss, hidden=16, latent_dim=4, recoder=False, **fields), load("rings", n=64))
+
+
+@pytest.mark.parametrize("loss, want_d, want_g", [
+    ("nonsaturating", 2 * np.log(2), np.log(2)),  # D(x) = 1/2 everywhere: log 2 for each term
+    ("minimax", 2 * np.log(2), -np.log(2)),
+    ("hinge", 2.0, 0.0),
+    ("wgan", 0.0, 0.0),
+])
+def test_forward_is_both_players_losses(loss, want_d, want_g):
+    gan = _gan(loss)
+    with torch.no_grad():  # a critic that says 0 to everything: each loss has a closed form
+        gan.discriminator.out.weight.zero_()
+        gan.discriminator.out.bias.zero_()
+    x = load("rings", n=32).get(np.arange(32))
+    losses = gan(x, generator=torch.Generator().manual_seed(1))
+    assert losses._fields == ("discriminator", "generator")
+    assert losses.discriminator.item() == pytest.approx(want_d, abs=1e-6)
+    assert losses.generator.item() == pytest.approx(want_g, abs=1e-6)
+
+
+def test_forward_gradients_reach_the_player_each_loss_trains():
+    gan = _gan("nonsaturating")
+    x = load("rings", n=32).get(np.arange(32))
+    draw = lambda: gan(x, generator=torch.Generator().manual_seed(3))  # noqa: E731
+    first, again = draw(), draw()
+    assert torch.equal(first.discriminator, again.discriminator) and torch.equal(first.generator, again.generator)
+    g_params = list(gan.generator_net.parameters())
+    # the discriminator's loss sees the fakes detached: no gradient reaches the generator
+    assert all(g is None for g in torch.autograd.grad(first.discriminator, g_params, allow_unused=True))
+    assert any(g is not None and g.abs().sum() > 0 for g in torch.autograd.grad(first.generator, g_params))
+
+
+def test_forward_checks_labels_and_shapes():
+    gan = _gan("hinge")
+    with pytest.raises(ValueError, match="unconditional"):
+        gan(torch.zeros(4, 2), labels=torch.zeros(4))
+    with pytest.raises(ValueError, match="this model takes"):
+        gan(torch.zeros(4, 3))
+    cond = _gan("hinge", cond_attr="mode")
+    with pytest.raises(ValueError, match="conditional"):
+        cond(torch.zeros(4, 2))
+    assert torch.isfinite(cond(torch.zeros(4, 2), labels=torch.arange(4)).generator)

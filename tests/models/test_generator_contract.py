@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.checkpoint import role_of
+from latentlab.loading import role_of
 from latentlab.data import load
 from latentlab.models import available_kinds, model_class
 from latentlab.training.config import load_config

@@ -207,7 +207,7 @@ def test_growth_figure_shows_the_same_codes_at_every_resolution():
     z = model.sample_latents(3, torch.Generator().manual_seed(0))
     stages = [model.decode_at(z, r) for r in model.resolutions]
     data = figure_data(growth_figure(stages))
-    assert data["images"].shape == (3, 3, 3, 16, 16) and data["labels"].tolist() == ["4 px", "8 px", "16 px"]
+    assert data["images"].shape == (3, 3, 3, 16, 16) and data["rows"].tolist() == ["4 px", "8 px", "16 px"]
     np.testing.assert_array_equal(data["images"][0][..., ::4, ::4], stages[0].numpy())  # 4 px blocks, enlarged
     with pytest.raises(ValueError, match="whose size divides 16 px"):
         growth_figure([stages[2], torch.zeros(3, 3, 6, 6)])

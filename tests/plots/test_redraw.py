@@ -116,7 +116,7 @@ def test_every_figure_function_of_the_package_is_covered():
     assert set(drawers()) >= {"image_grid", "traversal_figure", "cosine_heatmap", "entanglement_figure",
                               "distance_histogram", "heatmap_figure", "curve_figure", "embedding_figure",
                               "map_table_figure", "mapped_samples_figure", "support_curve_figure", "id_comparison_figure", "evaluation_figure",
-                              "training_curves_figure", "growth_figure"}
+                              "training_curves_figure"}
 
 
 def test_options_can_be_changed_when_redrawing(tmp_path):
