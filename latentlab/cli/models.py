@@ -20,10 +20,13 @@ from latentlab.cli.options import (
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
               help="Override a config field, repeatable (e.g. --set train.steps=2000).")
 @click.option("--resume", is_flag=True, help="Continue the run saved in --out exactly where it stopped.")
+@click.option("--tensorboard", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also log losses, learning rates and sample grids to TensorBoard in DIR "
+                   '(pip install "latentlab[tensorboard]").')
 @device_option
 @force_option
 @quiet_option
-def train(config, out, overrides, resume, device, force, quiet):
+def train(config, out, overrides, resume, tensorboard, device, force, quiet):
     """Train a model from CONFIG (a TOML file, or the name of a bundled config such as faces-vae).
 
     The metrics log (OUT.metrics.jsonl) and sample grids (OUT.samples/) are written beside
@@ -38,7 +41,7 @@ def train(config, out, overrides, resume, device, force, quiet):
     out = Path(out) if out else Path(Path(config).stem + ".pt")
     try:
         result = run(config, out=out, overrides=overrides, resume=resume, force=force, device=device, progress=not quiet,
-                     log=lambda line: click.echo(f"latentlab: {line}", err=True))
+                     log=lambda line: click.echo(f"latentlab: {line}", err=True), tensorboard=tensorboard)
     except TrainingDiverged as exc:
         raise click.ClickException(str(exc)) from None
     except TrainingInterrupted as exc:

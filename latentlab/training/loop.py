@@ -43,10 +43,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from PIL import Image
 
 from latentlab import data as data_mod
 from latentlab._device import resolve_device
 from latentlab._io import check_can_write
+from latentlab.adapters.tensorboard import TensorBoardLogger
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from latentlab.data.spec import spec_from_description
 from latentlab.models import model_class
@@ -262,6 +264,7 @@ def train(
     dataset=None,
     progress: bool = True,
     log=None,
+    tensorboard: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train a model from a run config; write its checkpoint to ``out``.
 
@@ -286,6 +289,10 @@ def train(
     device : ``"auto"`` (default), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
     dataset : a :class:`~latentlab.data.Dataset` to use instead of the config's data.
     progress : show a progress bar.
+    tensorboard : folder, optional
+        Also log to TensorBoard there (:class:`~latentlab.adapters.tensorboard.TensorBoardLogger`;
+        the tensorboard extra): every value of each log line, the learning rates and, when
+        ``out`` is given, the sample previews. A resumed run continues the same folder.
     log : callable taking one line of text (e.g. ``print``), told which ``train.*``
         settings a resume changes; ``None`` says nothing.
 
@@ -302,13 +309,14 @@ def train(
                 check_outputs_writable(out)
                 outputs.enter_context(hold_run_lock(out))
                 remove_stale_temporaries(out)
-            return _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log)
+            return _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log, tensorboard)
     finally:
         if joined:
             dist.destroy_process_group()
 
 
-def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log) -> TrainResult:
+def _prepare_and_run(config, out, overrides, resume, force, device, dataset, progress, log,
+                     tensorboard=None) -> TrainResult:
 
     ckpt = None
     if resume:
@@ -345,14 +353,15 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
     cfg.model = model.config  # data-dependent fields resolved by build
 
     model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
-    return _Trainer(cfg, model, dataset, dev, out, ckpt, progress).run()
+    return _Trainer(cfg, model, dataset, dev, out, ckpt, progress, tensorboard).run()
 
 
 class _Trainer:
     """One run of the training loop: what it carries from step to step, and its parts —
     ``fetch`` a batch, ``step`` the model, ``log`` the losses, ``save`` a checkpoint."""
 
-    def __init__(self, cfg: RunConfig, model, dataset, device, out: Path | None, ckpt, progress: bool):
+    def __init__(self, cfg: RunConfig, model, dataset, device, out: Path | None, ckpt, progress: bool,
+                 tensorboard=None):
         self.cfg, self.model, self.dataset, self.device, self.out = cfg, model, dataset, device, out
         self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.world_size = dist.get_world_size() if dist.is_initialized() else 1
@@ -391,8 +400,13 @@ class _Trainer:
         model.train()
         self.steps = range(self.start, tc.steps)
         self._open_data()
-        if self.writer:  # the log holds the lines up to the first pending row: a resume writes the rest again
-            keep_metrics_through(metrics_path(out), self.pending[0]["step"] - 1 if self.pending else self.start)
+        # the logs hold the lines up to the first pending row: a resume writes the rest again
+        logged_through = self.pending[0]["step"] - 1 if self.pending else self.start
+        if self.writer:
+            keep_metrics_through(metrics_path(out), logged_through)
+        self.tensorboard = None
+        if tensorboard is not None and self.rank == 0:
+            self.tensorboard = TensorBoardLogger(tensorboard, purge_step=logged_through + 1 if ckpt is not None else None)
         self.seen = 0  # samples trained on by this process in this call
         self.t0 = time.time()
         self.bar = None
@@ -500,13 +514,18 @@ class _Trainer:
         self.collect()
         if not self.pending:
             return
-        if self.writer:
+        if self.writer or self.tensorboard is not None:
             names = [k for k in self.pending[0] if k != "step"]
             mean = {k: float(np.mean([r[k] for r in self.pending])) for k in names}
             now = time.time() - self.t0
             line = {"step": step_now, **mean, "images_per_s": round(self.seen * self.world_size / max(now, 1e-9), 1),
                     "time": round(self.elapsed + now, 2)}
-            append_metrics_line(metrics_path(self.out), line)
+            if self.writer:
+                append_metrics_line(metrics_path(self.out), line)
+            if self.tensorboard is not None:
+                rates = {f"lr/{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
+                self.tensorboard.scalars(step_now, {**{k: v for k, v in line.items() if k not in ("step", "time")},
+                                                    **rates})
             if self.bar is not None:
                 self.bar.set_postfix({k: f"{v:.4g}" for k, v in mean.items()})
         self.pending.clear()
@@ -542,8 +561,11 @@ class _Trainer:
 
     def save_samples(self, step_now: int) -> None:
         if self.writer:
-            save_sample_preview(self.ema or self.model, self.dataset, samples_dir(self.out) / f"step_{step_now:08d}.png",
-                                self.groups)
+            path = samples_dir(self.out) / f"step_{step_now:08d}.png"
+            save_sample_preview(self.ema or self.model, self.dataset, path, self.groups)
+            if self.tensorboard is not None and path.is_file():
+                with Image.open(path) as picture:
+                    self.tensorboard.image(step_now, "samples", np.asarray(picture.convert("RGB")))
 
     def should_stop(self) -> bool:
         """Ctrl-C was pressed (in any process: every process stops at the same step)."""
@@ -601,6 +623,8 @@ class _Trainer:
                 signal.signal(signal.SIGINT, previous_handler)
             if self.bar is not None:
                 self.bar.close()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
         final = self.ema if self.ema is not None else self.model
         final.eval()
         return TrainResult(model=final, raw_model=self.model, checkpoint=out, step=done, history=self.history)
