@@ -30,6 +30,15 @@ NOT_RUN = {
     "python -m pytest": "this suite itself",
     "torchrun --nproc_per_node=4 -m latentlab train faces-gan --out gan.pt":
         "four processes of the full GAN; tests/test_training.py trains two gloo processes against one",
+    "latentlab train faces-progan-tiny --out progan.pt":
+        "minutes of training; tests/models/test_progan.py trains this config from the command line (8 steps)",
+    "latentlab train faces-cyclegan-glasses-tiny --out cyclegan.pt":
+        "minutes of training; tests/models/test_cyclegan.py trains the model and resumes it",
+    "latentlab translate cyclegan.pt --n 16 --out glasses-translation.png":
+        "needs the trained CycleGAN; tests/models/test_cyclegan.py runs this command on its trained model",
+    "latentlab train faces-vae-tiny --out vae-tb.pt --tensorboard runs/vae-tiny":
+        "a minute of training; tests/training/test_tensorboard.py logs a run and its resume and reads the events",
+    "tensorboard --logdir runs": "starts TensorBoard's server; tests/training/test_tensorboard.py reads its event files",
 }
 
 
