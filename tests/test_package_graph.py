@@ -14,7 +14,7 @@ ROOT = pathlib.Path(latentlab.__file__).parent
 # Bottom to top. A part may import its own layer's modules only if they are in the base
 # (plain helpers); above the base, arrows point strictly down.
 LAYERS = [
-    {"errors", "_io", "_validation", "_convert", "_config", "_device", "_progress", "_threads", "_images",
+    {"errors", "_io", "_validation", "_convert", "_config", "_device", "_distributed", "_progress", "_threads", "_images",
      "checkpoint"},
     {"data", "id", "codes"},
     {"models"},

@@ -137,40 +137,65 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 @click.command()
 @click.argument("model", type=InputPath())
 @data_option(f"Built-in dataset name or a path to your data {TRAINED_ON}.")
-@click.option("--n", type=click.IntRange(1), default=2000, show_default=True,
-              help="Samples to encode (generated for built-in data, a random subset of files otherwise).")
+@click.option("--n", "--samples", "n", type=click.IntRange(1), default=2000, show_default=True,
+              help="Samples to encode (generated for built-in data, a random subset of files otherwise); "
+                   "--samples under torchrun, whose own options --n would abbreviate.")
 @click.option("--out", type=click.Path(dir_okay=False), default="codes.npz", show_default=True,
               help="Output .npz: codes z plus the data's attributes and factors.")
 @loader_options(AS_TRAINED)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @seed_option
+@click.option("--resume", is_flag=True, help="Continue an encoding that stopped, from the batches in OUT.parts/.")
 @device_option
 @force_option
 @quiet_option
-def encode(model, data_name, n, out, options, batch_size, seed, device, force, quiet):
+def encode(model, data_name, n, out, options, batch_size, seed, resume, device, force, quiet):
     """Locate images in MODEL's latent space (VAE posterior mean, GAN inversion, DDIM inversion).
 
     The images are those of --data, by default fresh samples of the data MODEL was trained on.
+    Finished batches are kept in OUT.parts/ until OUT is written, so an encoding stopped by
+    a crash or Ctrl-C continues with --resume. Several processes (GPUs) share the batches
+    when launched with torchrun --nproc_per_node=N -m latentlab encode ...; OUT holds the
+    codes in the data's order, as one process writes them.
     """
+    import shutil
+
+    import torch.distributed as dist
+
     import latentlab
     from latentlab import data
+    from latentlab._distributed import join_process_group, rank_and_world
     from latentlab._io import check_can_write
-    from latentlab.codes import encode_dataset
+    from latentlab.codes import encode_dataset, prepare_parts
     from latentlab.data.spec import choose_data
     from latentlab.data.stats import random_subset
 
-    check_can_write(out, force)
-    gen = latentlab.load(model, device=device, expect="generator")
-    choice = choose_data(data_name, parse_data_options(options), {str(model): gen})
-    click.echo(choice.note)
-    data_name, opts = choice.data, dict(choice.options)
-    if data_name in data.available():
-        opts.setdefault("seed", seed)
-        if "n" in data.builtin_options(data_name):
-            opts.setdefault("n", n)
-    dataset = random_subset(data.load_for_model(data_name, gen, **opts), n, seed=seed)
-    codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=not quiet)
-    codes.info.update({"model": str(model), "data": str(data_name)})
-    codes.save(out, overwrite=True)
-    click.echo(f"encoded {len(codes)} samples into codes of shape {tuple(codes.z.shape[1:])}; wrote {out}"
-               f" (attributes: {', '.join(codes.attribute_names) or 'none'})")
+    joined = join_process_group(device)
+    try:
+        rank, _ = rank_and_world()
+        say = click.echo if rank == 0 else (lambda *a, **k: None)
+        check_can_write(out, force)
+        gen = latentlab.load(model, device=device, expect="generator")
+        choice = choose_data(data_name, parse_data_options(options), {str(model): gen})
+        data_name, opts = choice.data, dict(choice.options)
+        if data_name in data.available():
+            opts.setdefault("seed", seed)
+            if "n" in data.builtin_options(data_name):
+                opts.setdefault("n", n)
+        dataset = random_subset(data.load_for_model(data_name, gen, **opts), n, seed=seed)
+        manifest = {"model": str(Path(model).resolve()), "data": str(data_name), "options": opts, "n": len(dataset),
+                    "batch_size": batch_size, "seed": seed}
+        parts = prepare_parts(Path(str(out) + ".parts"), manifest, resume=resume)
+        say(choice.note)
+        codes = encode_dataset(gen, dataset, batch_size=batch_size, progress=not quiet, parts=parts)
+        codes.info.update({"model": str(model), "data": str(data_name)})
+        if dist.is_initialized():
+            dist.barrier()  # every process has its codes before the parts go
+        if rank == 0:
+            codes.save(out, overwrite=True)
+            shutil.rmtree(parts)
+        say(f"encoded {len(codes)} samples into codes of shape {tuple(codes.z.shape[1:])}; wrote {out}"
+            f" (attributes: {', '.join(codes.attribute_names) or 'none'})")
+    finally:
+        if joined:
+            dist.destroy_process_group()

@@ -47,6 +47,7 @@ from PIL import Image
 
 from latentlab import data as data_mod
 from latentlab._device import resolve_device
+from latentlab._distributed import join_process_group
 from latentlab._io import check_can_write
 from latentlab.adapters.tensorboard import TensorBoardLogger
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
@@ -242,17 +243,6 @@ def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, upda
             be.copy_(bm)
 
 
-def _setup_distributed(device_arg) -> bool:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1). Returns True if joined here."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return False
-    wants_cuda = torch.cuda.is_available() and str(device_arg) in ("auto", "cuda") or str(device_arg).startswith("cuda")
-    if wants_cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group(backend="nccl" if wants_cuda else "gloo")
-    return True
-
-
 def train(
     config,
     *,
@@ -300,7 +290,7 @@ def train(
     :class:`TrainingDiverged`; checkpoints are written only from finite weights.
     """
     out = Path(out) if out is not None else None
-    joined = _setup_distributed(device or "auto")
+    joined = join_process_group(device or "auto")
     try:
         with contextlib.ExitStack() as outputs:
             if resume and (out is None or not out.exists()):
