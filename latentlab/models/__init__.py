@@ -19,6 +19,7 @@ MODEL_KINDS: dict[str, str] = {
     "gan": "latentlab.models.gan:GAN",
     "classifier": "latentlab.models.classifier:AttributeClassifier",
     "ddpm": "latentlab.models.ddpm:DDPM",
+    "aae": "latentlab.models.aae:AAE",
 }
 
 
