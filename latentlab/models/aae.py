@@ -60,6 +60,7 @@ class AAEConfig:
     lr_reg: float = field(default=0.0, metadata={"min": 0})  # encoder as generator; 0 = train.lr
     label_attr: str = ""  # categorical attribute of the data; "" = no labels
     supervised: bool = False  # true: the label goes into the decoder (style/content split)
+    independent: bool = True  # supervised: the discriminator sees the label too, so z must not carry it
     num_classes: int = field(default=0, metadata={"min": 0})  # filled from the data
     label_index: int = -1  # column of label_attr in the dataset's label matrix (filled from the data)
 
@@ -84,9 +85,11 @@ class AAE(TrainableGenerator):
         components = config.prior_components or k or 10
         self.prior = make_prior(config.prior, d, components=components, radius=config.prior_radius,
                                 std=config.prior_std, width=config.prior_width)
-        self.prior_classes = k if k and not config.supervised else 0  # classes the discriminator sees
+        # classes the discriminator sees: a label-conditioned prior's, or (supervised, independent)
+        # the label that each class's codes must match the whole prior under
+        self.prior_classes = k if k and (not config.supervised or config.independent) else 0
         self.decoder_classes = k if config.supervised else 0  # classes the decoder sees
-        if self.prior_classes and self.prior.num_classes != k:
+        if self.prior_classes and not config.supervised and self.prior.num_classes != k:
             parts = "no parts" if self.prior.num_classes is None else f"{self.prior.num_classes} components"
             raise ValueError(f"a label-conditioned AAE needs one prior component per class of {config.label_attr!r} "
                              f"({k}); the {config.prior} prior has {parts}: use prior = 'mixture' or 'swiss_roll' "
@@ -252,20 +255,21 @@ class AAE(TrainableGenerator):
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         labels = self._batch_labels(y)
-        prior_labels = labels if self.prior_classes else None
+        critic_labels = labels if self.prior_classes else None
         with step.autocast():
             recon = self._reconstruction(x, self.encoder(x), labels)
         step.update("autoencoder", recon)
-        # regularisation phase, with the codes of the encoder just updated
-        z_prior = self.prior.draw(step, x.shape[0], prior_labels)
+        # regularisation phase, with the codes of the encoder just updated; a supervised AAE's
+        # prior samples are drawn whatever the label, a label-conditioned one's from its part
+        z_prior = self.prior.draw(step, x.shape[0], None if self.decoder_classes else critic_labels)
         with step.autocast():
             z = self.encoder(x).float()
-            real, fake = self._critic(z_prior, prior_labels), self._critic(z.detach(), prior_labels)
+            real, fake = self._critic(z_prior, critic_labels), self._critic(z.detach(), critic_labels)
             loss_d = F.softplus(-real).mean() + F.softplus(fake).mean()
         step.update("discriminator", loss_d)
         with step.frozen(self.discriminator):
             with step.autocast():
-                loss_g = F.softplus(-self._critic(z, prior_labels)).mean()
+                loss_g = F.softplus(-self._critic(z, critic_labels)).mean()
             step.update("encoder", self.config.adv_weight * loss_g)
         return {
             "loss": (recon + self.config.adv_weight * loss_g).detach(), "recon": recon.detach(),
