@@ -231,3 +231,32 @@ def test_a_checkpoint_loads_as_a_generator_with_its_prior(tmp_path):
     g = torch.Generator().manual_seed(0)
     assert torch.equal(gen.sample_latents(4, g), gen.prior.sample(4, torch.Generator().manual_seed(0)))
     assert gen.decoder_features(z).shape[0] == 5
+
+
+def test_direction_map_and_intrinsic_dim_commands_take_an_aae(tmp_path, monkeypatch):
+    """The analyses reach an AAE through the Generator interface alone, as they reach a VAE."""
+    from click.testing import CliRunner
+
+    from latentlab.analysis.maps import LatentMap
+    from latentlab.analysis.workflow import DirectionResult
+    from latentlab.cli import cli
+
+    faces = load("faces", n=96, size=32, seed=0)
+    tiny = ["train.steps=3", "train.batch_size=16", "model.base_channels=4"]
+    train("faces-aae-tiny", out=tmp_path / "aae.pt", dataset=faces, progress=False, overrides=[*tiny, "model.d_hidden=8"])
+    train("faces-vae-tiny", out=tmp_path / "vae.pt", dataset=faces, progress=False, overrides=[*tiny, "model.latent_dim=8"])
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("direction", "--attr", "glasses", "--model", "aae.pt", "--labels-from", "data", "--n", "96", "--out", "g.npz",
+        "--quiet")
+    assert DirectionResult.load(tmp_path / "g.npz").direction.shape == (16,)
+    run("map", "--src", "aae.pt", "--dst", "vae.pt", "--support", "48", "--test", "16", "--out", "m.npz", "--quiet")
+    fitted = LatentMap.load(tmp_path / "m.npz")
+    assert fitted.src_shape_ == (16,) and fitted.dst_shape_ == (8,)
+    out = run("intrinsic-dim", "--model", "aae.pt", "--n", "64", "--boot", "0", "--jacobian-codes", "2", "--quiet")
+    assert "decoder local dimension" in out, out
