@@ -53,7 +53,7 @@ def _one_thread(single_thread_context):
 def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
-              "latent_size_vs_intrinsic_dim", "own_generator"}
+              "latent_size_vs_intrinsic_dim", "own_generator", "aae_flower"}
     assert scripts == tested
 
 
@@ -141,3 +141,14 @@ def test_own_generator(tmp_path, capsys):
     # the planted attribute: the disc is on the right when z[0] > 0
     assert abs(direction.direction_[0]) > 0.9
     assert len(csv_rows(tmp_path / "results.csv")) == 6
+
+
+def test_aae_flower(tmp_path, capsys):
+    result = run_example("aae_flower", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["flower AAE", "held-out codes vs the prior", "supervised AAE"]).values()), text
+    assert "=> " in text and "in their own petal" in text
+    assert [r["model"] for r in csv_rows(tmp_path / "results.csv")] == ["digits-aae-flower", "digits-aae-style"]
+    for name in ("petals.png", "petals.data.npz", "style_transfer.png", "style_transfer.data.npz"):
+        assert (tmp_path / name).exists(), name
+    assert 0.0 <= result["petal_accuracy"] <= 1.0 and result["mmd2_floor"] < 0.05

@@ -81,6 +81,7 @@ def petal_figure(codes, labels, prior_samples, *, means=None, level_names: Seque
     size = float(np.clip(300.0 / np.sqrt(max(len(codes), 1)), 1.0, 12.0))
     order = np.random.default_rng(0).permutation(len(codes))
     _categorical_scatter(ax, codes, labels, order, size, attribute, level_names)
+    ax.legend(title=attribute, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))  # petals stay visible
     data = {"codes": codes, "labels": labels, "prior_samples": prior}
     if means is not None:
         means = _points(means, "means")
