@@ -16,7 +16,8 @@ __all__ = ["load", "role_of", "ROLES"]
 
 ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint)",
          "classifier": "an attribute classifier (train one with `latentlab classifier train`)"}
-_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier"}
+_KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "aae": "an adversarial autoencoder",
+               "classifier": "an attribute classifier"}
 
 
 def role_of(model_or_class) -> str | None:
