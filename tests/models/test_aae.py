@@ -233,7 +233,7 @@ def test_a_checkpoint_loads_as_a_generator_with_its_prior(tmp_path):
     assert gen.decoder_features(z).shape[0] == 5
 
 
-@pytest.mark.slow  # two tiny trainings and three commands, each loading and encoding faces: ~10 s on a free core
+@pytest.mark.slow  # two tiny trainings, then three commands that each load the model and encode faces
 def test_direction_map_and_intrinsic_dim_commands_take_an_aae(tmp_path, monkeypatch):
     """The analyses reach an AAE through the Generator interface alone, as they reach a VAE."""
     from click.testing import CliRunner
@@ -263,7 +263,7 @@ def test_direction_map_and_intrinsic_dim_commands_take_an_aae(tmp_path, monkeypa
     assert "decoder local dimension" in out, out
 
 
-@pytest.mark.slow  # two models of 400 steps: ~10 s on a free core
+@pytest.mark.slow  # two models of 400 steps each
 def test_aggregated_posterior_matches_the_prior_more_closely_than_a_vae():
     """Same data, code size, widths and steps: the AAE's codes of held-out points are nearer
     N(0, I) (MMD² with an RBF kernel, against as many prior draws) than the VAE's posterior means."""
