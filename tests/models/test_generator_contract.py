@@ -22,6 +22,9 @@ CASES = {
                                                  "model.recoder=false"]),
     "2-D gan (rings-gan-nonsat)": ("rings-gan-nonsat", ["model.hidden=16"]),
     "ddpm (faces-ddpm-tiny)": ("faces-ddpm-tiny", ["model.decode_steps=2"]),
+    "aae (faces-aae-tiny)": ("faces-aae-tiny", []),
+    "petal aae (digits-aae-flower)": ("digits-aae-flower", ["model.base_channels=4"]),
+    "supervised aae (digits-aae-style)": ("digits-aae-style", ["model.base_channels=4"]),
 }
 
 
