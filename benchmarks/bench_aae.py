@@ -18,6 +18,11 @@ distance relative to the prior's spread (:mod:`latentlab.metrics.prior_match`), 
 as many prior draws as codes, averaged over 5 draws. The row "prior vs prior" (fresh
 draws against draws) shows the floor that sample size allows.
 
+Measured (seed 0, 3,000 steps, one thread of a shared 2-core machine, about 28 minutes):
+90.7 % of held-out codes in their own petal; MMD² to the prior 0.0025 (AAE flower),
+0.0030 (AAE gaussian) against 0.0268 (VAE), sliced W2/spread 0.106, 0.118 against 0.261
+(prior vs prior: MMD² 0.0000-0.0006, sliced W2/spread 0.08-0.10).
+
 Run:  python benchmarks/bench_aae.py [--steps 3000] [--threads 1] [--seed 0] [--out aae_petals.png]
 """
 
