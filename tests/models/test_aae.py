@@ -211,9 +211,10 @@ def test_resume_continues_identically(tmp_path, model):
     resumed = train(None, dataset=digits, out=tmp_path / "part.pt", resume=True, overrides=["train.steps=12"],
                     progress=False)
     assert resumed.history == whole.history[6:]
-    saved = load_checkpoint(tmp_path / "part.pt").weights["model"]
-    for name, t in whole.raw_model.state_dict().items():
-        assert torch.equal(t, saved[name]), name
+    saved = load_checkpoint(tmp_path / "part.pt").weights
+    for key, model in (("model", whole.raw_model), ("ema", whole.model)):
+        for name, t in model.state_dict().items():
+            assert torch.equal(t, saved[key][name]), (key, name)
 
 
 def test_a_checkpoint_loads_as_a_generator_with_its_prior(tmp_path):
