@@ -31,6 +31,7 @@ import math
 
 import torch
 
+from latentlab._validation import check_choice, check_float, check_int
 from latentlab.models.trainable import NoiseDraws
 
 __all__ = ["PRIORS", "Prior", "GaussianPrior", "MixturePrior", "SwissRollPrior", "UniformPrior", "make_prior"]
@@ -62,8 +63,7 @@ class Prior:
         ``labels`` (priors with parts only): one part index for all samples, or ``(n,)``
         indices in ``[0, num_classes)``; without them each sample's part is drawn uniformly.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        n = check_int(n, "n", min=0, noun="number of samples")
         labels = self.check_labels(labels, n)
         return self.draw(NoiseDraws(generator), n, labels)
 
@@ -216,15 +216,12 @@ def make_prior(name: str, dim: int, *, components: int = 10, radius: float = 4.0
     Raises ``ValueError`` for an unknown name (listing the known ones) and for a prior
     that does not fit the code size: ``mixture`` needs ``dim >= 2``, ``swiss_roll`` ``dim == 2``.
     """
-    if name not in PRIORS:
-        raise ValueError(f"unknown prior {name!r}; choose one of: {', '.join(map(repr, PRIORS))}")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"the code size must be a positive integer, not {dim!r}")
+    check_choice(name, "prior", PRIORS)
+    dim = check_int(dim, "the code size", min=1)
     for value, what in ((std, "std"), (width, "width"), (radius, "radius")):
-        if not value > 0:
-            raise ValueError(f"the prior's {what} must be > 0, not {value!r}")
-    if name in ("mixture", "swiss_roll") and components < 2:
-        raise ValueError(f"the {name} prior needs at least 2 components, not {components}")
+        check_float(value, f"the prior's {what}", min=0, min_open=True)
+    if name in ("mixture", "swiss_roll"):
+        check_int(components, f"the {name} prior's components", min=2)
     if name == "mixture" and dim < 2:
         raise ValueError(f"the mixture prior lays its means on a circle and needs codes of at least 2 numbers; "
                          f"the code size is {dim}")

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter
 
 from latentlab.plots.images import tile_images
 from latentlab.plots.projections import _categorical_scatter
@@ -72,8 +73,6 @@ def petal_figure(codes, labels, prior_samples, *, means=None, level_names: Seque
     pad = 0.1 * (hi - lo).max()
     lo, hi = lo - pad, hi + pad
     hist, xe, ye = np.histogram2d(prior[:, 0], prior[:, 1], bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]])
-    from scipy.ndimage import gaussian_filter
-
     density = gaussian_filter(hist.T, 1.0)
     if density.max() > 0:
         ax.contourf(0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), density / density.max(),

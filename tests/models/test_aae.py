@@ -91,7 +91,7 @@ def test_samples_have_the_stated_spread():
 
 
 def test_prior_errors_name_what_is_allowed():
-    with pytest.raises(ValueError, match="unknown prior 'flower'; choose one of: 'gaussian', 'mixture', 'swiss_roll', 'uniform'"):
+    with pytest.raises(ValueError, match="prior='flower' is not one of 'gaussian', 'mixture', 'swiss_roll', 'uniform'"):
         make_prior("flower", 2)
     with pytest.raises(ValueError, match="needs codes of at least 2 numbers; the code size is 1"):
         make_prior("mixture", 1)
