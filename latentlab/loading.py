@@ -20,7 +20,7 @@ ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint, or a d
          "classifier": "an attribute classifier (train one with `latentlab classifier train`)",
          "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
 _KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
-               "cyclegan": "a CycleGAN"}
+               "cyclegan": "a CycleGAN", "aae": "an adversarial autoencoder", "progan": "a progressive GAN"}
 
 
 def role_of(model_or_class) -> str | None:

@@ -55,7 +55,7 @@ def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
               "latent_size_vs_intrinsic_dim", "own_generator", "translate_or_edit",
-              "progressive_growth"}
+              "progressive_growth", "aae_flower"}
     assert scripts == tested
 
 
@@ -173,3 +173,14 @@ def test_progressive_growth(tmp_path, capsys):
     assert data["rows"].tolist() == ["4 px", "8 px", "16 px", "32 px"]  # one row per stage of the growth
     printed = printed_rows(capsys.readouterr().out, ["=> fade:", "=> abrupt:"])
     assert all(line and "spikes" in line and "FID-domain" in line for line in printed.values()), printed
+
+
+def test_aae_flower(tmp_path, capsys):
+    result = run_example("aae_flower", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["flower AAE", "held-out codes vs the prior", "supervised AAE"]).values()), text
+    assert "=> " in text and "in their own petal" in text
+    assert [r["model"] for r in csv_rows(tmp_path / "results.csv")] == ["digits-aae-flower", "digits-aae-style"]
+    for name in ("petals.png", "petals.data.npz", "style_transfer.png", "style_transfer.data.npz"):
+        assert (tmp_path / name).exists(), name
+    assert 0.0 <= result["petal_accuracy"] <= 1.0 and result["mmd2_floor"] < 0.05

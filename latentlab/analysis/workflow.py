@@ -297,17 +297,17 @@ def find_direction(
 
 PCACodes = Literal["auto", "data", "features", "prior"]
 PCA_CODES = ("auto", "data", "features", "prior")
-# what codes="auto" takes per model kind: a VAE's encoder is one cheap pass (the aggregate
+# what codes="auto" takes per model kind: a VAE's or an AAE's encoder is one cheap pass (the aggregate
 # posterior of real images has preferred axes); a GAN has no cheap encoder, and GANSpace
 # was made for it; a DDPM's decoder is a whole DDIM run with no feature layer to speak of,
 # so its codes are DDIM inversions of real images (slow: one network pass per step and image)
-_AUTO_CODES = {"vae": "data", "gan": "features", "ddpm": "data"}
+_AUTO_CODES = {"vae": "data", "gan": "features", "ddpm": "data", "aae": "data"}
 
 
 def auto_pca_codes(model) -> str:
     """What ``pca_directions(codes="auto")`` uses for ``model``: ``"data"``, ``"features"`` or ``"prior"``.
 
-    latentlab's own kinds: ``"data"`` for a VAE and a DDPM, ``"features"`` for a GAN.
+    latentlab's own kinds: ``"data"`` for a VAE, an AAE and a DDPM, ``"features"`` for a GAN.
     Another Generator: ``"features"`` when it implements ``decoder_features``, else
     ``"data"`` when it implements ``encode``, else ``"prior"``.
     """

@@ -21,6 +21,7 @@ MODEL_KINDS: dict[str, str] = {
     "ddpm": "latentlab.models.ddpm:DDPM",
     "cyclegan": "latentlab.models.cyclegan:CycleGAN",
     "progan": "latentlab.models.progan:ProGAN",
+    "aae": "latentlab.models.aae:AAE",
 }
 
 

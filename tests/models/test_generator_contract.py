@@ -23,6 +23,9 @@ CASES = {
     "2-D gan (rings-gan-nonsat)": ("rings-gan-nonsat", ["model.hidden=16"]),
     "ddpm (faces-ddpm-tiny)": ("faces-ddpm-tiny", ["model.decode_steps=2"]),
     "progan (faces-progan-tiny)": ("faces-progan-tiny", []),
+    "aae (faces-aae-tiny)": ("faces-aae-tiny", []),
+    "petal aae (digits-aae-flower)": ("digits-aae-flower", ["model.base_channels=4"]),
+    "supervised aae (digits-aae-style)": ("digits-aae-style", ["model.base_channels=4"]),
 }
 
 

@@ -27,6 +27,7 @@ from latentlab.plots import (
 )
 from latentlab.analysis.intrinsic_dim import IDRow
 from latentlab.analysis.map_evaluation import MapEvaluation, MapScores
+from latentlab.plots.aae import petal_figure, style_transfer_figure
 from latentlab.plots.intrinsic_dim import id_comparison_figure
 from latentlab.plots.maps import map_table_figure, mapped_samples_figure, support_curve_figure
 from latentlab.plots.style import attach_data
@@ -67,6 +68,10 @@ FIGURES = {
     "id_comparison": lambda: id_comparison_figure([IDRow("faces", "twonn", 9.5, (8.0, 11.0), 100, 3072),
                                                    IDRow("faces", "mle", 8.1, None, 100, 3072),
                                                    IDRow("codes", "twonn", 5.2, (4.0, 6.5), 100, 16)]),
+    "petals": lambda: petal_figure(RNG.normal(size=(40, 2)), RNG.integers(0, 3, 40), RNG.normal(size=(500, 2)),
+                                   means=RNG.normal(size=(3, 2)), level_names=["a", "b", "c"], attribute="class"),
+    "style_transfer": lambda: style_transfer_figure(torch.rand(3, 1, 8, 8) * 2 - 1, torch.rand(3, 4, 1, 8, 8) * 2 - 1,
+                                                    class_names=list("wxyz"), title="style"),
     "training_curves": lambda: training_curves_figure({"VAE": {"step": np.arange(1.0, 6.0), "loss": RNG.normal(size=5)},
                                                        "GAN": {"step": np.arange(1.0, 4.0), "loss_d": RNG.normal(size=3),
                                                                "loss_g": RNG.normal(size=3)}}),
@@ -116,7 +121,7 @@ def test_every_figure_function_of_the_package_is_covered():
     assert set(drawers()) >= {"image_grid", "traversal_figure", "cosine_heatmap", "entanglement_figure",
                               "distance_histogram", "heatmap_figure", "curve_figure", "embedding_figure",
                               "map_table_figure", "mapped_samples_figure", "support_curve_figure", "id_comparison_figure", "evaluation_figure",
-                              "training_curves_figure"}
+                              "training_curves_figure", "petal_figure", "style_transfer_figure"}
 
 
 def test_options_can_be_changed_when_redrawing(tmp_path):
