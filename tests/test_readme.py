@@ -30,6 +30,10 @@ NOT_RUN = {
     "python -m pytest": "this suite itself",
     "torchrun --nproc_per_node=4 -m latentlab train faces-gan --out gan.pt":
         "four processes of the full GAN; tests/test_training.py trains two gloo processes against one",
+    "latentlab train digits-aae-flower --out aae.pt":
+        "minutes of training; tests/models/test_aae.py trains label-conditioned AAEs into their petals, benchmarks/bench_aae.py this config",
+    "torchrun --nproc_per_node=4 -m latentlab encode ddpm.pt --data faces --samples 20000 --out ddpm-codes.npz":
+        "hours of DDIM inversion; tests/test_encode_processes.py runs two gloo processes against one",
     "latentlab train faces-progan-tiny --out progan.pt":
         "minutes of training; tests/models/test_progan.py trains this config from the command line (8 steps)",
     "latentlab train faces-cyclegan-glasses-tiny --out cyclegan.pt":
