@@ -81,8 +81,12 @@ def _check_parent(path: Path) -> None:
             return
 
 
-def check_can_write(path: str | os.PathLike, overwrite: bool = False, keyword: str = "overwrite") -> Path:
+def check_can_write(path: str | os.PathLike, overwrite: bool = False, keyword: str = "overwrite",
+                    folder: bool = False) -> Path:
     """Check that ``path`` may be written; create its missing parent folders; return it as a ``Path``.
+
+    ``folder``: the output is a folder, written whole (an existing one is replaced only with
+    ``overwrite``, and never when it holds an input of the running command).
 
     ``keyword`` is the name of the Python argument that allows overwriting, for the message
     (``overwrite`` in most of the API, ``force`` in :func:`~latentlab.training.train`).
@@ -101,7 +105,14 @@ def check_can_write(path: str | os.PathLike, overwrite: bool = False, keyword: s
     """
     path = Path(path)
     _check_parent(path)
-    if path.is_dir():
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{path} is a file; give the name of a folder to write")
+        inputs = _INPUTS.get() or set()
+        if path.exists() and any(p == path.resolve() or path.resolve() in p.parents for p in inputs):
+            raise ValueError(f"{path} holds an input of this command; an output never replaces an input, "
+                             "even with --force: choose another name")
+    elif path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give a file name")
     if is_input(path):
         raise ValueError(f"{path} is an input of this command; an output never replaces an input, "

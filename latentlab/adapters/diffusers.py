@@ -19,25 +19,39 @@ and the latent is the starting noise ``(C, H, W)``, drawn from N(0, I).
 
 Weights are read from safetensors only: a folder whose weights need unpickling
 (``.bin``) is refused, and no code from the folder runs.
+
+:func:`export_diffusers` goes the other way: a latentlab DDPM becomes a ``DDPMPipeline``
+folder whose UNet is :class:`LatentlabUNet` (latentlab's network as a diffusers model, so
+loading the folder needs latentlab installed) and whose scheduler holds the model's own
+noise levels (``trained_betas``), so ``DDPMPipeline.from_pretrained`` and
+``DDIMPipeline.from_pretrained`` sample from it, and ``latentlab.load`` reads it back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from latentlab._config import validate_section
 from latentlab._device import resolve_device
+from latentlab._io import check_can_write
 from latentlab._validation import check_int
+from latentlab.checkpoint import load_checkpoint
 from latentlab.errors import MissingExtra
+from latentlab.models import model_from_checkpoint
 from latentlab.models.base import Generator
+from latentlab.models.ddpm import DDPM, DDPMConfig
 from latentlab.models.samplers import DDIMScheduler, ddim_invert, sample_loop
 
-__all__ = ["DiffusersDDPM", "load_diffusers", "is_diffusers_folder", "diffusers_timesteps"]
+# LatentlabUNet is made on first access (it needs diffusers), so it is not among the star-imports
+__all__ = ["DiffusersDDPM", "load_diffusers", "is_diffusers_folder", "diffusers_timesteps", "export_diffusers"]
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 PICKLED_WEIGHTS = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.ckpt", "pytorch_model.bin")
@@ -90,7 +104,7 @@ def _parts(path: Path) -> tuple[Path, Path]:
         raise ValueError(f"{path} is a folder but not a diffusers model: it has neither model_index.json (a pipeline) "
                          "nor config.json (a UNet2DModel saved with save_pretrained)")
     config = _read_json(unet_dir / "config.json")
-    if config.get("_class_name") != "UNet2DModel":
+    if config.get("_class_name") not in ("UNet2DModel", "LatentlabUNet"):
         raise ValueError(f"{unet_dir / 'config.json'} describes a {config.get('_class_name', 'model of unknown class')}; "
                          "latentlab reads unconditional image diffusion models (UNet2DModel)")
     if not (unet_dir / WEIGHTS).is_file():
@@ -255,7 +269,9 @@ def load_diffusers(path: str | os.PathLike, device=None, decode_steps: int = 50)
         ddim = diffusers.DDIMScheduler.from_config(config)
     except (NotImplementedError, ValueError, TypeError) as exc:
         raise ValueError(f"{scheduler_path}: diffusers cannot build a DDIM schedule from it ({exc})") from None
-    unet = diffusers.UNet2DModel.from_pretrained(unet_dir, use_safetensors=True, low_cpu_mem_usage=False)
+    network = _latentlab_unet_class() if _read_json(unet_dir / "config.json")["_class_name"] == "LatentlabUNet" \
+        else diffusers.UNet2DModel
+    unet = network.from_pretrained(unet_dir, use_safetensors=True, low_cpu_mem_usage=False)
     model = DiffusersDDPM(unet, ddim.alphas_cumprod, _PREDICTIONS[ddim.config.prediction_type],
                           final_alpha_cumprod=float(ddim.final_alpha_cumprod), clip_sample=bool(ddim.config.clip_sample),
                           spacing=ddim.config.timestep_spacing, steps_offset=ddim.config.steps_offset,
@@ -263,3 +279,94 @@ def load_diffusers(path: str | os.PathLike, device=None, decode_steps: int = 50)
     if device is not None:
         model.to(resolve_device(device))
     return model
+
+
+# -- export ------------------------------------------------------------------------------
+_UNET_CLASS = None
+_PREDICTION_TYPES = {ours: theirs for theirs, ours in _PREDICTIONS.items()}
+
+
+def _latentlab_unet_class():
+    """:class:`LatentlabUNet`, made on first use so that importing this module needs no diffusers."""
+    global _UNET_CLASS
+    if _UNET_CLASS is not None:
+        return _UNET_CLASS
+    _diffusers()
+    from diffusers.configuration_utils import ConfigMixin, register_to_config
+    from diffusers.models.modeling_utils import ModelMixin
+    from diffusers.models.unets.unet_2d import UNet2DOutput
+
+    class LatentlabUNet(ModelMixin, ConfigMixin):
+        """A latentlab DDPM's network as a diffusers model: ``forward(sample, timestep)``
+        evaluates it at the timestep's noise level, as a ``UNet2DModel`` would."""
+
+        @register_to_config
+        def __init__(self, ddpm_config: dict, sample_size: int = 32, in_channels: int = 3):
+            super().__init__()
+            self.ddpm = DDPM(validate_section(DDPMConfig, dict(ddpm_config), "model"))
+
+        def forward(self, sample: torch.Tensor, timestep, class_labels=None, return_dict: bool = True):
+            t = torch.as_tensor(timestep, device=sample.device).long().reshape(-1).expand(sample.shape[0])
+            out = self.ddpm.denoise(sample.float(), self.ddpm.log_snr[t], class_labels).to(sample.dtype)
+            return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    LatentlabUNet.__module__ = __name__  # diffusers records where to import it from
+    _UNET_CLASS = LatentlabUNet
+    return LatentlabUNet
+
+
+def __getattr__(name: str):
+    if name == "LatentlabUNet":
+        return _latentlab_unet_class()
+    if name == "ModelMixin":  # diffusers finds how to load a component by the base classes its module offers
+        _diffusers()
+        from diffusers.models.modeling_utils import ModelMixin
+
+        return ModelMixin
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def export_diffusers(model, out: str | os.PathLike, force: bool = False) -> Path:
+    """Write a latentlab DDPM as a diffusers ``DDPMPipeline`` folder ``out`` (safetensors).
+
+    Parameters
+    ----------
+    model : DDPM or path of a DDPM checkpoint
+    out : folder to write; an existing one only with ``force`` (it is replaced whole)
+
+    The scheduler is a ``DDPMScheduler`` over the model's own levels (``trained_betas``
+    from its ᾱ: βₜ = 1 − ᾱₜ/ᾱₜ₋₁), with its prediction type, x̂0 clipping for ancestral
+    sampling, and "trailing" timestep spacing (latentlab's). Class-conditional DDPMs are
+    not exported (diffusers' unconditional pipelines would ignore the classes).
+    """
+    diffusers = _diffusers()
+    out = Path(out)
+    if isinstance(model, (str, os.PathLike)):
+        if out.exists() and out.resolve() in Path(model).resolve().parents:
+            raise ValueError(f"{out} holds {model}, the model to export: choose another folder")
+        checkpoint = load_checkpoint(model)
+        if checkpoint.kind != "ddpm":
+            raise ValueError(f"{model} holds a model of kind {checkpoint.kind!r}; only DDPMs export to diffusers")
+        model = model_from_checkpoint(checkpoint)
+    if not isinstance(model, DDPM):
+        raise ValueError(f"only latentlab DDPMs export to diffusers, not a {type(model).__name__}")
+    if model.conditional:
+        raise ValueError("class-conditional DDPMs do not export to diffusers' unconditional pipelines")
+    check_can_write(out, overwrite=force, keyword="force", folder=True)
+    channels, size = model.latent_shape[0], model.latent_shape[1]
+    unet = _latentlab_unet_class()(ddpm_config=json.loads(json.dumps(dataclasses.asdict(model.config))),
+                                   sample_size=size, in_channels=channels)
+    unet.ddpm.load_state_dict(model.state_dict())
+    ab = torch.sigmoid(model.log_snr.double().cpu())
+    betas = 1 - ab / torch.cat([torch.ones(1, dtype=ab.dtype), ab[:-1]])
+    scheduler = diffusers.DDPMScheduler(num_train_timesteps=len(ab), trained_betas=betas.tolist(),
+                                        prediction_type=_PREDICTION_TYPES[model.config.prediction], clip_sample=True,
+                                        timestep_spacing="trailing")
+    staging = out.with_name(f".{out.name}.tmp")
+    if staging.exists():
+        shutil.rmtree(staging)
+    diffusers.DDPMPipeline(unet=unet, scheduler=scheduler).save_pretrained(staging, safe_serialization=True)
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return out

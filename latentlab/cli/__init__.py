@@ -103,7 +103,7 @@ def _register() -> None:
     for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
         cli.add_command(command)
     cli.add_command(translate_cmds.translate)
-    for command in (model_cmds.train, model_cmds.sample, model_cmds.encode):
+    for command in (model_cmds.train, model_cmds.sample, model_cmds.encode, model_cmds.export):
         cli.add_command(command)
 
 

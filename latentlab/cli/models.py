@@ -199,3 +199,21 @@ def encode(model, data_name, n, out, options, batch_size, seed, resume, device, 
     finally:
         if joined:
             dist.destroy_process_group()
+
+
+@click.command()
+@click.argument("model", type=InputPath(dir_okay=False))
+@click.option("--to", "target", type=click.Choice(["diffusers"]), required=True,
+              help="diffusers: a DDPMPipeline folder (pip install \"latentlab[diffusers]\").")
+@click.argument("out", type=click.Path(file_okay=False))
+@force_option
+def export(model, target, out, force):
+    """Write the DDPM checkpoint MODEL as a folder OUT in another library's format.
+
+    --to diffusers writes a DDPMPipeline folder (safetensors) that
+    DDPMPipeline.from_pretrained(OUT) samples from, with latentlab installed.
+    """
+    from latentlab.adapters.diffusers import export_diffusers
+
+    path = export_diffusers(model, out, force=force)
+    click.echo(f"wrote {path}: a diffusers DDPMPipeline folder")

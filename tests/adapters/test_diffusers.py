@@ -1,5 +1,6 @@
 """diffusers model folders as Generators: agreement with diffusers' own DDIM pipeline."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -153,3 +154,68 @@ def test_commands_take_a_diffusers_folder(faces_folder, tiny_faces_models, tmp_p
     _cli(["map", "--src", str(faces_folder), "--dst", str(tiny_faces_models["vae"]), "--data", "faces",
           "-o", "size=32", "--support", "24", "--test", "8", "--kind", "ridge", "--out", str(tmp_path / "m.npz"), "--quiet"])
     assert (tmp_path / "m.npz").is_file()
+
+
+def _tiny_ddpm(prediction="eps", schedule="cosine"):
+    from latentlab.models.ddpm import DDPM, DDPMConfig
+
+    torch.manual_seed(0)
+    return DDPM(DDPMConfig(sample_shape=(3, 16, 16), base_channels=8, channel_mults=(1, 2), num_res_blocks=1,
+                           attention_resolutions=(), norm_groups=4, timesteps=40, decode_steps=10, schedule=schedule,
+                           prediction=prediction)).eval()
+
+
+@pytest.mark.parametrize("prediction, schedule", [("eps", "cosine"), ("v", "linear")])
+def test_export_loads_in_diffusers_with_the_same_network_and_levels(tmp_path, prediction, schedule):
+    from latentlab.adapters.diffusers import export_diffusers
+
+    ddpm = _tiny_ddpm(prediction, schedule)
+    export_diffusers(ddpm, tmp_path / "exported")
+    pipe = diffusers.DDPMPipeline.from_pretrained(tmp_path / "exported")
+    pipe.set_progress_bar_config(disable=True)
+    # the scheduler's levels are the model's, the network's outputs are the model's at each timestep
+    torch.testing.assert_close(pipe.scheduler.alphas_cumprod.double(), ddpm.alpha_bars.double(), atol=1e-6, rtol=0)
+    assert pipe.scheduler.config.prediction_type == {"eps": "epsilon", "v": "v_prediction"}[prediction]
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for t in (0, 17, 39):
+            torch.testing.assert_close(pipe.unet(x, t).sample, ddpm.denoise(x, ddpm.log_snr[[t, t]]), atol=0, rtol=0)
+    images = pipe(batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=10,
+                  output_type="np").images
+    assert images.shape == (2, 16, 16, 3) and np.isfinite(images).all()
+    # and back: latentlab reads its own export like any diffusers folder
+    back = latentlab.load(tmp_path / "exported")
+    assert isinstance(back, DiffusersDDPM) and back.latent_shape == (3, 16, 16)
+    z = back.sample_latents(2, generator=torch.Generator().manual_seed(1))
+    assert torch.isfinite(back.decode(z, 5)).all()
+
+
+def test_export_refuses_what_it_cannot_write(tmp_path, tiny_faces_models):
+    from latentlab.adapters.diffusers import export_diffusers
+
+    export_diffusers(_tiny_ddpm(), tmp_path / "exported")
+    with pytest.raises(FileExistsError):
+        export_diffusers(_tiny_ddpm(), tmp_path / "exported")
+    export_diffusers(_tiny_ddpm(), tmp_path / "exported", force=True)
+    with pytest.raises(ValueError, match="only DDPMs export"):
+        export_diffusers(tiny_faces_models["vae"], tmp_path / "vae-folder")
+
+
+def test_export_command(tmp_path):
+    from click.testing import CliRunner
+
+    from latentlab.checkpoint import save_checkpoint
+    from latentlab.cli import cli
+
+    ddpm = _tiny_ddpm()
+    save_checkpoint(tmp_path / "ddpm.pt", kind="ddpm", config={"model": dataclasses.asdict(ddpm.config)},
+                    weights={"model": ddpm.state_dict(), "ema": None})
+    runner = CliRunner()
+    args = ["export", str(tmp_path / "ddpm.pt"), "--to", "diffusers", str(tmp_path / "out")]
+    result = runner.invoke(cli, args, prog_name="latentlab")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "model_index.json").is_file()
+    assert (tmp_path / "out" / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+    again = runner.invoke(cli, args, prog_name="latentlab")  # never overwritten without --force
+    assert again.exit_code == 2 and "--force" in again.output and again.output.strip().count("\n") == 0
+    assert runner.invoke(cli, [*args, "--force"], prog_name="latentlab").exit_code == 0
