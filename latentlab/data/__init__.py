@@ -34,6 +34,7 @@ _FILE_LOADERS = {
     "folder": "latentlab.data.files:load_image_folder",
     "npz": "latentlab.data.files:load_npz",
     "idx": "latentlab.data.files:load_idx",
+    "hf-datasets": "latentlab.data.hf_datasets:load_hf_dataset",
 }
 
 
@@ -71,6 +72,9 @@ def _call(fn, what: str, options: dict):
 
 def _file_kind(path: Path) -> str:
     if path.is_dir():
+        if (path / "dataset_dict.json").is_file() or ((path / "state.json").is_file()
+                                                      and (path / "dataset_info.json").is_file()):
+            return "hf-datasets"  # written by the datasets library's save_to_disk
         if (path / "list_attr_celeba.txt").exists() or (path / "Anno" / "list_attr_celeba.txt").exists():
             return "celeba"
         return "folder"
@@ -118,7 +122,8 @@ def load(name_or_path, **options) -> Dataset:
         One of :func:`available` (``"faces"``, ``"shapes"``, ``"rings"``, ``"grid"``,
         ``"digits"``), or a path to an image folder (optionally with an attribute CSV),
         a CelebA folder (``img_align_celeba/`` + ``list_attr_celeba.txt``), an ``.npz``
-        file or MNIST-format IDX files.
+        file, MNIST-format IDX files, or a Hugging Face ``datasets`` folder written by
+        ``save_to_disk`` (:mod:`latentlab.data.hf_datasets`).
     **options
         Passed to the loader, e.g. ``n=10000, size=32, seed=0`` for built-in data or
         ``size=64`` for a folder. Unknown options raise ``TypeError`` listing the valid ones.

@@ -354,3 +354,23 @@ def test_center_crop_resize_keeps_same_size_images_unchanged():
     assert center_crop_resize(x, None) is x or torch.equal(center_crop_resize(x, None), x)
     with pytest.raises(ValueError, match="crop=9"):
         center_crop_resize(x, 4, crop=9)
+
+
+def test_a_celeba_folder_trains_through_dataloader_workers(tmp_path, monkeypatch):
+    """Data too big to hold in memory is decoded by DataLoader workers; the run is the same with or without them."""
+    import latentlab.training.loop as loop
+    from latentlab.checkpoint import load_checkpoint
+    from latentlab.training import train
+
+    rng = np.random.default_rng(2)
+    colours = [tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(24)]
+    _write_celeba(tmp_path / "celeba", colours, rng.choice([-1, 1], size=(24, 40)), partition=[0] * 24)
+    monkeypatch.setattr(loop, "RESIDENT_BYTES", 0)  # as if the folder were CelebA's 200,000 images
+    config = {"model": {"kind": "vae", "latent_dim": 4, "base_channels": 8},
+              "data": {"name": str(tmp_path / "celeba"), "options": {"size": 32}},
+              "train": {"steps": 6, "batch_size": 8, "lr": 1e-3, "checkpoint_every": 0}}
+    for workers in (0, 2):
+        config["train"]["num_workers"] = workers
+        train(config, out=tmp_path / f"w{workers}.pt", progress=False)
+    a, b = (load_checkpoint(tmp_path / f"w{w}.pt").weights["model"] for w in (0, 2))
+    assert all(torch.equal(a[k], b[k]) for k in a)
