@@ -275,7 +275,7 @@ def load_diffusers(path: str | os.PathLike, device=None, decode_steps: int = 50)
     model = DiffusersDDPM(unet, ddim.alphas_cumprod, _PREDICTIONS[ddim.config.prediction_type],
                           final_alpha_cumprod=float(ddim.final_alpha_cumprod), clip_sample=bool(ddim.config.clip_sample),
                           spacing=ddim.config.timestep_spacing, steps_offset=ddim.config.steps_offset,
-                          decode_steps=decode_steps, source=str(path))
+                          decode_steps=min(decode_steps, ddim.config.num_train_timesteps), source=str(path))
     if device is not None:
         model.to(resolve_device(device))
     return model

@@ -74,10 +74,10 @@ def resolve_classifier(classifier: str | None, required: bool = False) -> str | 
 
 
 def load_kind(path: str) -> str:
-    """The model family (``"gan"``, ``"vae"``, ...) of the checkpoint at ``path``."""
+    """The model family (``"gan"``, ``"vae"``, ...) of the checkpoint at ``path``; ``"diffusers"`` for a folder."""
     from latentlab.checkpoint import load_checkpoint
 
-    return load_checkpoint(path).kind
+    return "diffusers" if Path(path).is_dir() else load_checkpoint(path).kind
 
 
 def _conditions(values) -> list[str]:

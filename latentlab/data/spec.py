@@ -157,6 +157,8 @@ def training_data(model) -> DataSpec | None:
     """
 
     if isinstance(model, (str, os.PathLike)):
+        if os.path.isdir(model):  # a diffusers folder records no training data
+            return None
         model = load_checkpoint(model)
     if isinstance(model, Checkpoint):
         return spec_from_description(model.config.get("data"), model.dataset)

@@ -219,3 +219,27 @@ def test_export_command(tmp_path):
     again = runner.invoke(cli, args, prog_name="latentlab")  # never overwritten without --force
     assert again.exit_code == 2 and "--force" in again.output and again.output.strip().count("\n") == 0
     assert runner.invoke(cli, [*args, "--force"], prog_name="latentlab").exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def quick_faces_folder(tmp_path_factory):
+    """As ``faces_folder`` with 10 noise levels, so a whole DDIM run is 10 network calls."""
+    folder = tmp_path_factory.mktemp("diffusers-quick") / "ddpm-faces"
+    torch.manual_seed(0)
+    unet = diffusers.UNet2DModel(sample_size=32, in_channels=3, out_channels=3, layers_per_block=1,
+                                 block_out_channels=(8, 16), down_block_types=("DownBlock2D", "DownBlock2D"),
+                                 up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=4)
+    diffusers.DDPMPipeline(unet=unet, scheduler=diffusers.DDPMScheduler(num_train_timesteps=10)).save_pretrained(folder)
+    return folder
+
+
+def test_direction_intrinsic_dim_and_evaluate_take_a_diffusers_folder(quick_faces_folder, tiny_faces_models, tmp_path):
+    folder = str(quick_faces_folder)
+    _cli(["direction", "--attr", "glasses", "--model", folder, "--labels-from", "data", "--data", "faces",
+          "-o", "size=32", "--n", "40", "--out", str(tmp_path / "glasses.npz"), "--quiet"])
+    assert np.load(tmp_path / "glasses.npz")["direction"].shape == (3, 32, 32)
+    out = _cli(["intrinsic-dim", "--model", folder, "--data", "faces", "-o", "size=32", "--n", "30", "--quiet"])
+    assert "samples" in out and "codes of faces" in out, out
+    _cli(["evaluate", folder, "--data", "faces", "-o", "size=32", "--n", "40", "--classifier",
+          str(tiny_faces_models["classifier"]), "--out", str(tmp_path / "table.csv"), "--quiet"])
+    assert "ddpm-faces" in (tmp_path / "table.csv").read_text()
