@@ -27,6 +27,8 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
+from latentlab.data.captions import face_captions, shape_captions
+
 __all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory"]
 
 
@@ -212,6 +214,21 @@ class Dataset(torch.utils.data.Dataset):
         x = self.get([int(index)])[0]
         y = torch.as_tensor(self.labels([int(index)])[0], dtype=torch.float32)
         return x, y
+
+    def captions(self, wordings: str = "train", seed: int | None = None) -> list[str]:
+        """One caption per sample, made from its ground-truth attributes (``faces``, ``shapes``).
+
+        The wording is drawn with ``seed`` (default: the dataset's own seed), so the same
+        dataset and seed give the same captions; ``wordings="held_out"`` uses templates
+        never used for ``"train"`` (:mod:`latentlab.data.captions`).
+        """
+        kind = self.info.get("name") or self.info.get("builtin")
+        seed = int(self.info.get("seed") or 0) if seed is None else seed
+        if kind == "faces":
+            return face_captions(self.attrs, seed=seed, wordings=wordings)
+        if kind == "shapes":
+            return shape_captions(self.attrs, seed=seed, wordings=wordings)
+        raise ValueError(f"{self.name} has no captions: the built-in faces and shapes make them from their attributes")
 
     # -- derived datasets -----------------------------------------------------------
     def subset(self, indices) -> "Dataset":

@@ -1,0 +1,166 @@
+"""Captions made from ground-truth attributes: text for the built-in ``faces`` and ``shapes``.
+
+Each caption states facts of its image in words — "an old man with glasses and a hat",
+"photo of a smiling young woman, no glasses" — with the wording drawn at random: the
+template, synonyms, the order of the things listed, and whether an absent attribute is
+negated explicitly or left out. What a caption says is always true of its image: an
+attribute that is present is always mentioned; one that is absent is either negated or
+not mentioned. The same attributes and seed give the same captions.
+
+Two sets of templates: ``wordings="train"`` for training, and ``wordings="held_out"``,
+templates never used in training, for testing whether a text model generalises beyond
+the phrasings it saw. :func:`read_face_caption` reads a caption back into the facts it
+states (the check that captions say what they should).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from latentlab._validation import check_choice
+
+__all__ = ["face_captions", "shape_captions", "read_face_caption", "WORDINGS", "FACE_WORDS"]
+
+WORDINGS = ("train", "held_out")
+
+# attribute -> (words when present, words when absent); a caption uses one of each list
+FACE_WORDS = {
+    "glasses": (["glasses", "spectacles", "eyeglasses"], ["no glasses", "without glasses", "not wearing glasses"]),
+    "hat": (["a hat", "a cap"], ["no hat", "without a hat", "bareheaded"]),
+    "beard": (["a beard", "facial hair"], ["no beard", "clean-shaven", "without a beard"]),
+}
+_AGE = {1: ["old", "elderly", "older", "senior"], 0: ["young", "youthful"]}
+_SMILE = {1: ["smiling", "grinning", "happy"], 0: ["serious", "unsmiling", "straight-faced"]}
+_PERSON = {1: ["man", "guy", "gentleman"], 0: ["woman", "lady"]}
+_HAIR = {0: ["black", "jet-black"], 1: ["brown", "brunette"], 2: ["blond", "blonde", "fair"], 3: ["red", "ginger"]}
+_SKIN = {0: ["light", "pale"], 1: ["medium", "olive"], 2: ["dark", "deep brown"]}
+
+# {a}: the article; {who}: the person with adjectives; {has}: " with ..." (may be empty);
+# {neg}: ", no glasses, ..." (may be empty)
+_FACE_TEMPLATES = {
+    "train": [
+        "{a} {who}{has}{neg}",
+        "photo of {a} {who}{has}{neg}",
+        "a picture of {a} {who}{has}{neg}",
+        "cartoon of {a} {who}{has}{neg}",
+        "an image showing {a} {who}{has}{neg}",
+    ],
+    "held_out": [
+        "portrait: {a} {who}{has}{neg}",
+        "here is {a} {who}{has}{neg}",
+        "drawing of {a} {who}{has}{neg}",
+    ],
+}
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def face_captions(attrs: dict, seed: int = 0, wordings: str = "train", negate: float = 0.3) -> list[str]:
+    """One caption per face from its attributes (the ``faces`` dataset's ``attrs``).
+
+    Parameters
+    ----------
+    attrs : dict of str -> int array (N,)
+        ``glasses``, ``smile``, ``age``, ``beard``, ``hat``, ``male`` (0/1), ``hair_color``
+        (0-3: black, brown, blond, red) and ``skin_tone`` (0-2: light, medium, dark).
+    seed : int
+        Draws the wording; the same seed gives the same captions.
+    wordings : {"train", "held_out"}
+        Which set of templates.
+    negate : float
+        Probability that an absent attribute is negated explicitly ("no glasses") rather
+        than left out (also: that a face that does not smile is called serious).
+
+    Returns
+    -------
+    list of N str
+    """
+    check_choice(wordings, "wordings", WORDINGS)
+    need = ("glasses", "smile", "age", "beard", "hat", "male", "hair_color", "skin_tone")
+    missing = [k for k in need if k not in attrs]
+    if missing:
+        raise ValueError(f"face captions need the attributes {', '.join(need)}; missing: {', '.join(missing)}")
+    values = {k: np.asarray(attrs[k]).astype(int) for k in need}
+    rng = np.random.default_rng([seed, WORDINGS.index(wordings)])
+    templates = _FACE_TEMPLATES[wordings]
+    pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
+    out = []
+    for i in range(len(values["glasses"])):
+        v = {k: int(values[k][i]) for k in need}
+        adjectives = [pick(_AGE[v["age"]])]
+        if v["smile"] or rng.random() < negate:
+            adjectives.insert(int(rng.integers(2)), pick(_SMILE[v["smile"]]))
+        who = " ".join([*adjectives, pick(_PERSON[v["male"]])])
+        features, absent = [], []
+        for name, (yes, no) in FACE_WORDS.items():
+            if name == "beard" and not v["male"]:
+                continue  # faces of women are drawn without beards: saying so adds nothing
+            if v[name]:
+                features.append(pick(yes))
+            elif rng.random() < negate:
+                absent.append(pick(no))
+        if rng.random() < 0.5:
+            features.append(f"{pick(_HAIR[v['hair_color']])} hair")
+        if rng.random() < 0.3:
+            features.append(f"{pick(_SKIN[v['skin_tone']])} skin")
+        features = [features[j] for j in rng.permutation(len(features))]
+        absent = [absent[j] for j in rng.permutation(len(absent))]
+        has = f" with {_join(features)}" if features else ""
+        neg = "".join(f", {phrase}" for phrase in absent)
+        out.append(pick(templates).format(a=_article(who), who=who, has=has, neg=neg))
+    return out
+
+
+_SHAPE_NAMES = {0: ["square", "box"], 1: ["ellipse", "oval"], 2: ["heart"]}
+_SHAPE_TEMPLATES = {
+    "train": ["a {size} {shape} {where}", "a white {shape}, {size}, {where}", "{size} {shape} {where}"],
+    "held_out": ["there is a {size} {shape} {where}", "one {shape}, {size}, placed {where}"],
+}
+
+
+def shape_captions(attrs: dict, seed: int = 0, wordings: str = "train") -> list[str]:
+    """One caption per ``shapes`` image: its shape, size (scale index 0-5) and position (0-31 each axis)."""
+    check_choice(wordings, "wordings", WORDINGS)
+    for k in ("shape", "scale", "pos_x", "pos_y"):
+        if k not in attrs:
+            raise ValueError(f"shape captions need the attributes shape, scale, pos_x, pos_y; missing: {k}")
+    rng = np.random.default_rng([seed, 2 if wordings == "train" else 3])
+    templates = _SHAPE_TEMPLATES[wordings]
+    out = []
+    for shape, scale, x, y in zip(*(np.asarray(attrs[k]).astype(int) for k in ("shape", "scale", "pos_x", "pos_y"))):
+        size = ["small", "tiny", "little"][int(rng.integers(3))] if scale < 2 else \
+            ["medium-sized", "mid-sized"][int(rng.integers(2))] if scale < 4 else ["large", "big"][int(rng.integers(2))]
+        horizontal = "left" if x < 11 else "right" if x > 20 else "centre"
+        vertical = "top" if y < 11 else "bottom" if y > 20 else "middle"
+        where = f"at the {vertical} {horizontal}" if (horizontal, vertical) != ("centre", "middle") else "in the centre"
+        names = _SHAPE_NAMES[int(shape)]
+        text = templates[int(rng.integers(len(templates)))].format(size=size, shape=names[int(rng.integers(len(names)))],
+                                                                   where=where)
+        out.append(text)
+    return out
+
+
+def read_face_caption(caption: str) -> dict[str, int]:
+    """The facts a face caption states: attribute -> value, for the attributes it mentions."""
+    text = caption.lower()
+    facts: dict[str, int] = {}
+    has = lambda phrase: re.search(rf"(^|[\s,:]){re.escape(phrase)}($|[\s,])", text) is not None  # noqa: E731
+    for name, (yes, no) in FACE_WORDS.items():
+        if any(has(w) for w in no):
+            facts[name] = 0
+        elif any(has(w) for w in yes):
+            facts[name] = 1
+    for attribute, table, suffix in (("age", _AGE, ""), ("smile", _SMILE, ""), ("male", _PERSON, ""),
+                                     ("hair_color", _HAIR, " hair"), ("skin_tone", _SKIN, " skin")):
+        for value, words in table.items():
+            if any(has(w + suffix) for w in words):
+                facts[attribute] = value
+    return facts
