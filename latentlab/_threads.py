@@ -7,24 +7,30 @@ from typing import Iterator
 
 import torch
 
-__all__ = ["single_thread", "single_blas_thread"]
+__all__ = ["torch_threads", "single_thread", "single_blas_thread"]
 
 _BLAS = []  # the threadpoolctl controller, made on first use (after NumPy/SciPy loaded BLAS)
 
 
 @contextlib.contextmanager
-def single_thread() -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
+    """Run torch CPU ops on ``n`` threads inside the block (``0``: leave torch's setting), then restore it."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def single_thread():
     """Run torch CPU ops on one thread inside the block, then restore the setting.
 
     Small ops (tiny convolutions, tiles already spread over threads by the caller) only
     pay hand-off costs for more threads; results are the same either way.
     """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_threads(1)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from latentlab import data as data_mod
 from latentlab._device import resolve_device
 from latentlab._distributed import join_process_group
 from latentlab._io import check_can_write
+from latentlab._threads import torch_threads
 from latentlab.adapters.tensorboard import TensorBoardLogger
 from latentlab.checkpoint import check_finite_state, load_checkpoint, save_checkpoint
 from latentlab.data.spec import spec_from_description
@@ -343,7 +344,8 @@ def _prepare_and_run(config, out, overrides, resume, force, device, dataset, pro
     cfg.model = model.config  # data-dependent fields resolved by build
 
     model.trained_on = spec_from_description(cfg.to_dict()["data"], dataset.describe())
-    return _Trainer(cfg, model, dataset, dev, out, ckpt, progress, tensorboard).run()
+    with torch_threads(cfg.train.threads):
+        return _Trainer(cfg, model, dataset, dev, out, ckpt, progress, tensorboard).run()
 
 
 class _Trainer:
