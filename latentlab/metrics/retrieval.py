@@ -12,7 +12,7 @@ share of the attribute's commoner value for a model that ignores the image.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ import torch
 from latentlab._validation import check_int
 from latentlab.data.captions import WORDINGS, attribute_prompts
 
-__all__ = ["retrieval_recall", "zero_shot_accuracy", "evaluate_clip"]
+__all__ = ["evaluate_clip", "retrieval_recall", "zero_shot_accuracy"]
 
 
 def retrieval_recall(model, images, captions: Sequence[str], ks: Sequence[int] = (1, 5),

@@ -1,8 +1,6 @@
 """The CLIP-style model: the contrastive loss falls, retrieval and zero-shot prompts work on
 faces it never saw, a run resumes exactly, a checkpoint loads back, bad inputs are refused."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -11,7 +9,11 @@ import latentlab
 from latentlab.checkpoint import load_checkpoint
 from latentlab.data import load
 from latentlab.data.tokenizer import UnknownWordsWarning
-from latentlab.metrics.retrieval import evaluate_clip, retrieval_recall, zero_shot_accuracy
+from latentlab.metrics.retrieval import (
+    evaluate_clip,
+    retrieval_recall,
+    zero_shot_accuracy,
+)
 from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.training import train
 
