@@ -137,3 +137,16 @@ def test_zero_shot_needs_known_attributes(trained, held_out):
     x = held_out.get(np.arange(4))
     with pytest.raises(ValueError, match="no true values of attribute 'wings'"):
         zero_shot_accuracy(model, x, held_out.subset(np.arange(4)).attrs, prompts={"wings": ("a man", "a woman")})
+
+
+def test_the_cli_refuses_a_clip_model_where_a_generator_is_needed(trained, tmp_path):
+    from click.testing import CliRunner
+
+    from latentlab.cli import cli
+
+    result = CliRunner().invoke(cli, ["sample", str(trained[1]), "--n", "4", "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"latentlab: error: {trained[1]} holds a CLIP image-text model; this needs a generative model "
+        "(a VAE, GAN or DDPM checkpoint, or a diffusers model folder)"]
+    assert not (tmp_path / "g.png").exists()
