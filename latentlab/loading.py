@@ -20,7 +20,8 @@ ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint, or a d
          "classifier": "an attribute classifier (train one with `latentlab classifier train`)",
          "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
 _KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
-               "cyclegan": "a CycleGAN", "aae": "an adversarial autoencoder", "progan": "a progressive GAN"}
+               "cyclegan": "a CycleGAN", "aae": "an adversarial autoencoder", "progan": "a progressive GAN",
+               "clip": "a CLIP image-text model"}
 
 
 def role_of(model_or_class) -> str | None:
@@ -54,7 +55,9 @@ def load(path: str | os.PathLike, device: str | torch.device | None = None,
 
     Returns
     -------
-    Generator, AttributeClassifier or Translator
+    Generator, AttributeClassifier, Translator or CLIP
+        A CLIP model (an image-text embedding) is none of the three roles: it loads with
+        ``expect=None`` only.
 
     Raises
     ------

@@ -21,7 +21,8 @@ import numpy as np
 
 from latentlab._validation import check_choice
 
-__all__ = ["face_captions", "shape_captions", "read_face_caption", "WORDINGS", "FACE_WORDS"]
+__all__ = ["face_captions", "shape_captions", "read_face_caption", "captions_for", "attribute_prompts",
+           "WORDINGS", "FACE_WORDS", "CAPTION_KINDS"]
 
 WORDINGS = ("train", "held_out")
 
@@ -164,3 +165,33 @@ def read_face_caption(caption: str) -> dict[str, int]:
             if any(has(w + suffix) for w in words):
                 facts[attribute] = value
     return facts
+
+
+CAPTION_KINDS = ("faces", "shapes")
+
+
+def captions_for(kind: str, attrs: dict, seed: int = 0, wordings: str = "train") -> list[str]:
+    """The captions of a built-in dataset of ``kind`` (one of :data:`CAPTION_KINDS`) from its ``attrs``."""
+    check_choice(kind, "caption kind", CAPTION_KINDS)
+    if kind == "faces":
+        return face_captions(attrs, seed=seed, wordings=wordings)
+    return shape_captions(attrs, seed=seed, wordings=wordings)
+
+
+def attribute_prompts(kind: str = "faces") -> dict[str, tuple[list[str], list[str]]]:
+    """Prompt pairs for zero-shot attribute prediction: attribute -> (prompts for "yes", for "no").
+
+    Each side is an ensemble (Radford et al. 2021, section 3.1.4): the same statement in
+    the words of the training captions, said of each kind of person, so that a prompt
+    reads only words a model trained on these captions knows and the person's sex does
+    not decide between the two sides. Only ``faces`` has binary attributes to prompt for.
+    """
+    check_choice(kind, "caption kind", ("faces",))
+    persons = [w for words in _PERSON.values() for w in words]
+    prompts = {}
+    for name, (yes, no) in FACE_WORDS.items():
+        prompts[name] = ([f"a {p} with {w}" for p in persons for w in yes], [f"a {p}, {w}" for p in persons for w in no])
+    for name, table in (("smile", _SMILE), ("age", _AGE)):
+        prompts[name] = tuple([f"{_article(w)} {w} {p}" for p in persons for w in table[v]] for v in (1, 0))
+    prompts["male"] = tuple([f"photo of {_article(w)} {w}" for w in _PERSON[v]] for v in (1, 0))
+    return prompts

@@ -27,7 +27,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
-from latentlab.data.captions import face_captions, shape_captions
+from latentlab.data.captions import CAPTION_KINDS, captions_for
 
 __all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory"]
 
@@ -222,13 +222,17 @@ class Dataset(torch.utils.data.Dataset):
         dataset and seed give the same captions; ``wordings="held_out"`` uses templates
         never used for ``"train"`` (:mod:`latentlab.data.captions`).
         """
-        kind = self.info.get("name") or self.info.get("builtin")
+        kind = self.caption_kind
+        if kind is None:
+            raise ValueError(f"{self.name} has no captions: the built-in faces and shapes make them from their attributes")
         seed = int(self.info.get("seed") or 0) if seed is None else seed
-        if kind == "faces":
-            return face_captions(self.attrs, seed=seed, wordings=wordings)
-        if kind == "shapes":
-            return shape_captions(self.attrs, seed=seed, wordings=wordings)
-        raise ValueError(f"{self.name} has no captions: the built-in faces and shapes make them from their attributes")
+        return captions_for(kind, self.attrs, seed=seed, wordings=wordings)
+
+    @property
+    def caption_kind(self) -> str | None:
+        """``"faces"`` or ``"shapes"``: whose captions :meth:`captions` makes; ``None``: this data has none."""
+        kind = self.info.get("name") or self.info.get("builtin")
+        return kind if kind in CAPTION_KINDS else None
 
     # -- derived datasets -----------------------------------------------------------
     def subset(self, indices) -> "Dataset":

@@ -7,6 +7,7 @@
   a classifier, on digits;
 * :mod:`~latentlab.metrics.evaluate` — :func:`evaluate_models`, the table across models;
 * :mod:`~latentlab.metrics.image` — :func:`ssim`, structural similarity of paired images;
+* :mod:`~latentlab.metrics.retrieval` — retrieval recall and zero-shot accuracy of a CLIP model;
 * ``evaluate_disentanglement`` (from :mod:`latentlab.metrics.disentanglement`) and ``ssim``
   are imported on first use.
 """
@@ -36,7 +37,8 @@ from latentlab.metrics.sample_quality import (
 )
 
 # public name -> module, imported on first access
-_LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image"}
+_LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image",
+         **dict.fromkeys(("retrieval_recall", "zero_shot_accuracy", "evaluate_clip"), "latentlab.metrics.retrieval")}
 
 __all__ = [
     "ModeCoverage",

@@ -22,6 +22,7 @@ MODEL_KINDS: dict[str, str] = {
     "cyclegan": "latentlab.models.cyclegan:CycleGAN",
     "progan": "latentlab.models.progan:ProGAN",
     "aae": "latentlab.models.aae:AAE",
+    "clip": "latentlab.models.clip:CLIP",
 }
 
 
