@@ -83,6 +83,7 @@ def cli():
 # imports the library at its top makes every command slow.
 def _register() -> None:
     from latentlab.cli import classifier as classifier_cmds
+    from latentlab.cli import clip as clip_cmds
     from latentlab.cli import data as data_cmds
     from latentlab.cli import directions as direction_cmds
     from latentlab.cli import evaluate as evaluate_cmds
@@ -95,6 +96,7 @@ def _register() -> None:
 
     cli.add_command(data_cmds.data)
     cli.add_command(classifier_cmds.classifier)
+    cli.add_command(clip_cmds.clip_group)
     cli.add_command(id_cmds.intrinsic_dim)
     cli.add_command(map_cmds.map_group)
     cli.add_command(quickstart_cmds.quickstart)

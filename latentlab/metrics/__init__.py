@@ -38,7 +38,8 @@ from latentlab.metrics.sample_quality import (
 
 # public name -> module, imported on first access
 _LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image",
-         **dict.fromkeys(("retrieval_recall", "zero_shot_accuracy", "evaluate_clip"), "latentlab.metrics.retrieval")}
+         **dict.fromkeys(("retrieval_recall", "zero_shot_accuracy", "evaluate_clip", "clip_score"),
+                        "latentlab.metrics.retrieval")}
 
 __all__ = [
     "ModeCoverage",

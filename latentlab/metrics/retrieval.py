@@ -4,7 +4,9 @@
 * :func:`zero_shot_accuracy` — each binary attribute predicted by which of two prompts an
   image is closer to ("a man with glasses" / "a man, no glasses");
 * :func:`evaluate_clip` — both, on a dataset's images with its captions in the training
-  wordings and in the held-out ones.
+  wordings and in the held-out ones;
+* :func:`clip_score` — how well each prompt describes each image: CLIP score
+  ``100 · max(cos(image, text), 0)`` (Hessel et al. 2021).
 
 Chance levels: recall@k is ``k / N`` for ``N`` pairs; zero-shot accuracy is at best the
 share of the attribute's commoner value for a model that ignores the image.
@@ -20,7 +22,7 @@ import torch
 from latentlab._validation import check_int
 from latentlab.data.captions import WORDINGS, attribute_prompts
 
-__all__ = ["evaluate_clip", "retrieval_recall", "zero_shot_accuracy"]
+__all__ = ["evaluate_clip", "retrieval_recall", "zero_shot_accuracy", "clip_score"]
 
 
 def retrieval_recall(model, images, captions: Sequence[str], ks: Sequence[int] = (1, 5),
@@ -124,3 +126,24 @@ def evaluate_clip(model, dataset, n: int = 500, seed: int = 0, ks: Sequence[int]
     if model.config.captions == "faces":
         out["zero_shot"] = zero_shot_accuracy(model, images, part.attrs)
     return out
+
+
+def clip_score(model, images, prompts: Sequence[str], batch_size: int = 512) -> np.ndarray:
+    """CLIP score of every prompt with every image: ``100 · max(cos(image, text), 0)``.
+
+    Parameters
+    ----------
+    model : CLIP
+    images : tensor ``(N, C, H, W)`` in [-1, 1]
+    prompts : sequence of P str (unknown words warn)
+
+    Returns
+    -------
+    ndarray ``(P, N)``, float64, in [0, 100]
+    """
+    prompts = list(prompts)
+    if not prompts:
+        raise ValueError("give at least one prompt")
+    image = model.encode_image(torch.as_tensor(images), batch_size=batch_size).double()
+    text = model.encode_text(prompts, batch_size=batch_size).double()
+    return (100 * (text @ image.T).clamp(min=0)).numpy()

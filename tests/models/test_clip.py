@@ -150,3 +150,31 @@ def test_the_cli_refuses_a_clip_model_where_a_generator_is_needed(trained, tmp_p
         f"latentlab: error: {trained[1]} holds a CLIP image-text model; this needs a generative model "
         "(a VAE, GAN or DDPM checkpoint, or a diffusers model folder)"]
     assert not (tmp_path / "g.png").exists()
+
+
+def test_clip_score_prefers_the_prompt_that_describes_the_image(trained, held_out):
+    from latentlab.metrics.retrieval import clip_score
+
+    model = trained[0].model
+    x = held_out.get(np.arange(len(held_out)))
+    scores = clip_score(model, x, ["a man with glasses", "a man, no glasses"])
+    assert scores.shape == (2, len(held_out)) and scores.min() >= 0 and scores.max() <= 100
+    glasses = held_out.attrs["glasses"] == 1
+    # the "with glasses" prompt beats its negation more on faces with glasses than on those without
+    gap = scores[0] - scores[1]
+    assert gap[glasses].mean() > gap[~glasses].mean() + 5
+
+
+def test_clip_score_command(trained, tmp_path):
+    from click.testing import CliRunner
+
+    from latentlab.cli import cli
+
+    _, path = trained
+    runner = CliRunner()
+    result = runner.invoke(cli, ["clip", "score", str(path), "--prompt", "a man with glasses", "--prompt",
+                                 "a zebra with glasses", "--images", "faces", "-o", "size=32", "--n", "50"],
+                           prog_name="latentlab")
+    assert result.exit_code == 0, result.output
+    assert "a man with glasses" in result.output and "over 50 images" in result.output
+    assert "zebra" in result.output  # the unknown word is named in a warning
