@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
 from latentlab.models.priors import make_prior
-from latentlab.models.trainable import TrainableGenerator, resolve_arch
+from latentlab.models.trainable import ClassConditionalGenerator, resolve_arch
 
 __all__ = ["AAE", "AAEConfig"]
 
@@ -77,7 +77,7 @@ class AAEConfig:
             raise ValueError("model.supervised = true needs model.label_attr (the attribute that goes into the decoder)")
 
 
-class AAE(TrainableGenerator):
+class AAE(ClassConditionalGenerator):
     """An adversarial autoencoder with ``latent_dim``-vector codes shaped into ``prior``."""
 
     Config = AAEConfig
@@ -111,7 +111,6 @@ class AAE(TrainableGenerator):
             self.decoder = MLP(d + self.decoder_classes, shape[0], hidden=config.hidden)
         self.discriminator = MLP(d + self.prior_classes, 1, hidden=config.d_hidden, depth=2, act="leaky")
         self.latent_shape = (d,)
-        self.default_label = 0
 
     @classmethod
     def build(cls, config, dataset):
@@ -125,21 +124,9 @@ class AAE(TrainableGenerator):
         return super().build(config, dataset)
 
     # -- labels -------------------------------------------------------------------------
-    def _labels(self, n: int, labels, device) -> torch.Tensor | None:
-        """Class indices ``(n,)`` for the decoder of a supervised AAE (default: ``default_label``)."""
-        if not self.decoder_classes:
-            if labels is not None:
-                raise ValueError("this AAE's decoder takes no labels (only a supervised AAE's does)")
-            return None
-        k = self.decoder_classes
-        labels = torch.as_tensor(self.default_label if labels is None else labels)
-        if labels.is_floating_point() or labels.dtype == torch.bool:
-            raise ValueError(f"labels must be integer class indices, not {labels.dtype}")
-        labels = labels.long().reshape(-1)
-        labels = labels.expand(n) if labels.numel() == 1 else labels
-        if labels.shape != (n,) or (n and (labels.min() < 0 or labels.max() >= k)):
-            raise ValueError(f"labels must be one class index or {n} of them, in [0, {k})")
-        return labels.to(device)
+    @property
+    def label_classes(self) -> int:
+        return self.decoder_classes  # a supervised AAE's decoder takes the class
 
     def _with_labels(self, z: torch.Tensor, labels: torch.Tensor | None, k: int) -> torch.Tensor:
         if not k:
@@ -161,21 +148,6 @@ class AAE(TrainableGenerator):
     def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         out = self.decoder(self._with_labels(z, labels, self.decoder_classes))
         return torch.tanh(out) if self.arch == "conv" else out
-
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self._generate(z, self._labels(len(z), None, z.device))
-
-    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """Codes ``(N, latent_dim)`` -> samples; ``labels`` (supervised AAEs) are class indices ``(N,)``
-        or one for all (default: ``default_label``). A plain tensor on ``z``'s device, without gradients."""
-        with torch.no_grad():
-            return self.decode_with_grad(z, labels)
-
-    def decode_with_grad(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """:meth:`decode`, differentiable (Jacobians, inversion by optimisation)."""
-        z = self.check_latents(z)
-        y = self._labels(len(z), labels, self.device)
-        return self._generate(z.to(self.device, torch.float32), y).to(z.device)
 
     def _feature_net(self):
         return self.decoder

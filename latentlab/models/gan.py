@@ -41,7 +41,7 @@ from torch import nn
 
 from latentlab._progress import batch_starts, progress_bar
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
-from latentlab.models.trainable import NoiseDraws, TrainableGenerator, frozen, resolve_arch
+from latentlab.models.trainable import ClassConditionalGenerator, NoiseDraws, frozen, resolve_arch
 
 __all__ = ["GAN", "GANConfig", "GANLosses", "GAN_LOSSES"]
 
@@ -111,7 +111,7 @@ class Discriminator(nn.Module):
         return out, (self.aux(h) if self.aux is not None else None)
 
 
-class GAN(TrainableGenerator):
+class GAN(ClassConditionalGenerator):
     """A GAN whose latent code is the ``latent_dim``-vector ``z ~ N(0, I)``.
 
     A class-conditional GAN (``cond_attr`` set) generates the class in ``labels`` (or
@@ -146,7 +146,6 @@ class GAN(TrainableGenerator):
         self.discriminator = Discriminator(body, features, k, config.conditioning, sn)
         self.class_embed = nn.Embedding(k, d) if k else None
         self.latent_shape = (d,)
-        self.default_label = 0
 
     @classmethod
     def build(cls, config, dataset):
@@ -162,40 +161,15 @@ class GAN(TrainableGenerator):
     def conditional(self) -> bool:
         return self.class_embed is not None
 
-    def _labels(self, n: int, labels, device) -> torch.Tensor | None:
-        if not self.conditional:
-            if labels is not None:
-                raise ValueError("this GAN is unconditional: it takes no labels")
-            return None
-        if labels is None:
-            labels = torch.full((n,), int(self.default_label), dtype=torch.long)
-        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).expand(n) if torch.as_tensor(labels).numel() == 1 \
-            else torch.as_tensor(labels, dtype=torch.long)
-        if labels.shape != (n,) or labels.min() < 0 or labels.max() >= self.config.num_classes:
-            raise ValueError(f"labels must be {n} class indices in [0, {self.config.num_classes})")
-        return labels.to(device)
+    @property
+    def label_classes(self) -> int:
+        return self.config.num_classes if self.conditional else 0
 
     def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if labels is not None:
             z = z + self.class_embed(labels)
         out = self.generator_net(z)
         return torch.tanh(out) if self.arch == "conv" else out
-
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self._generate(z, self._labels(len(z), None, z.device))
-
-    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """Codes ``(N, latent_dim)`` -> samples; ``labels`` (conditional GANs) are class indices ``(N,)``
-        or one index for all (default: ``default_label``). A plain tensor on ``z``'s device, computed
-        without gradients (:meth:`decode_with_grad` is the differentiable path)."""
-        with torch.no_grad():
-            return self.decode_with_grad(z, labels)
-
-    def decode_with_grad(self, z: torch.Tensor, labels=None) -> torch.Tensor:
-        """:meth:`decode`, differentiable (Jacobians, inversion by optimisation)."""
-        z = self.check_latents(z)
-        y = self._labels(len(z), labels, self.device)
-        return self._generate(z.to(self.device, torch.float32), y).to(z.device)
 
     def _feature_net(self):
         return self.generator_net

@@ -385,7 +385,6 @@ class ProGAN(GAN):
         self.class_embed = None
         self._linear_output = False
         self.latent_shape = (config.latent_dim,)
-        self.default_label = 0
 
     @classmethod
     def build(cls, config, dataset):

@@ -13,7 +13,7 @@ from latentlab._device import resolve_device
 from latentlab.data.spec import training_data
 from latentlab.models.base import Generator
 
-__all__ = ["TrainableModel", "TrainableGenerator", "resolve_arch", "frozen", "NoiseDraws"]
+__all__ = ["TrainableModel", "TrainableGenerator", "ClassConditionalGenerator", "resolve_arch", "frozen", "NoiseDraws"]
 
 
 @contextlib.contextmanager
@@ -186,3 +186,52 @@ class TrainableGenerator(TrainableModel, Generator):
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+class ClassConditionalGenerator(TrainableGenerator):
+    """A trainable generator whose decoder may take a class label: ``decode(z, labels=None)``.
+
+    Subclasses provide ``_generate(z, labels)`` (labels: int64 ``(N,)`` or None) and
+    ``label_classes`` (the number of classes the decoder takes; 0: none). ``decode(z)``
+    alone, as the Generator interface calls it, uses ``default_label``.
+    """
+
+    default_label = 0
+    label_classes = 0
+
+    def _labels(self, n: int, labels, device) -> torch.Tensor | None:
+        """Class indices ``(n,)`` on ``device`` from one index or ``n`` of them (default:
+        ``default_label``); None for a decoder that takes no label."""
+        k = self.label_classes
+        if not k:
+            if labels is not None:
+                raise ValueError(f"this {type(self).__name__} is unconditional: it takes no labels")
+            return None
+        labels = torch.as_tensor(self.default_label if labels is None else labels)
+        if labels.is_floating_point() or labels.dtype == torch.bool:
+            raise ValueError(f"labels must be integer class indices, not {labels.dtype}")
+        labels = labels.long().reshape(-1)
+        labels = labels.expand(n) if labels.numel() == 1 else labels
+        if labels.shape != (n,) or (n and (labels.min() < 0 or labels.max() >= k)):
+            raise ValueError(f"labels must be one class index or {n} of them, in [0, {k})")
+        return labels.to(device)
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self._generate(z, self._labels(len(z), None, z.device))
+
+    def decode(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """Codes ``(N, *latent_shape)`` -> samples; ``labels`` (a decoder that takes classes) are
+        class indices ``(N,)`` or one index for all (default: ``default_label``). A plain tensor
+        on ``z``'s device, computed without gradients (:meth:`decode_with_grad` is the
+        differentiable path)."""
+        with torch.no_grad():
+            return self.decode_with_grad(z, labels)
+
+    def decode_with_grad(self, z: torch.Tensor, labels=None) -> torch.Tensor:
+        """:meth:`decode`, differentiable (Jacobians, inversion by optimisation)."""
+        z = self.check_latents(z)
+        y = self._labels(len(z), labels, self.device)
+        return self._generate(z.to(self.device, torch.float32), y).to(z.device)

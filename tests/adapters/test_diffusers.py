@@ -123,16 +123,21 @@ def test_folders_that_are_not_models(tmp_path):
         latentlab.load(no_scheduler)
 
 
-@pytest.fixture(scope="module")
-def faces_folder(tmp_path_factory):
-    """A diffusers model folder at the tiny faces' size (32 px), untrained: the commands need not care."""
+def _faces_folder(tmp_path_factory, timesteps: int):
+    """An untrained diffusers DDPM folder at the tiny faces' size (32 px): the commands need not care."""
     folder = tmp_path_factory.mktemp("diffusers") / "ddpm-faces"
     torch.manual_seed(0)
     unet = diffusers.UNet2DModel(sample_size=32, in_channels=3, out_channels=3, layers_per_block=1,
                                  block_out_channels=(8, 16), down_block_types=("DownBlock2D", "DownBlock2D"),
                                  up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=4)
-    diffusers.DDPMPipeline(unet=unet, scheduler=diffusers.DDPMScheduler(num_train_timesteps=50)).save_pretrained(folder)
+    scheduler = diffusers.DDPMScheduler(num_train_timesteps=timesteps)
+    diffusers.DDPMPipeline(unet=unet, scheduler=scheduler).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def faces_folder(tmp_path_factory):
+    return _faces_folder(tmp_path_factory, timesteps=50)
 
 
 def _cli(args):
@@ -223,14 +228,8 @@ def test_export_command(tmp_path):
 
 @pytest.fixture(scope="module")
 def quick_faces_folder(tmp_path_factory):
-    """As ``faces_folder`` with 10 noise levels, so a whole DDIM run is 10 network calls."""
-    folder = tmp_path_factory.mktemp("diffusers-quick") / "ddpm-faces"
-    torch.manual_seed(0)
-    unet = diffusers.UNet2DModel(sample_size=32, in_channels=3, out_channels=3, layers_per_block=1,
-                                 block_out_channels=(8, 16), down_block_types=("DownBlock2D", "DownBlock2D"),
-                                 up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=4)
-    diffusers.DDPMPipeline(unet=unet, scheduler=diffusers.DDPMScheduler(num_train_timesteps=10)).save_pretrained(folder)
-    return folder
+    """10 noise levels: a whole DDIM run is 10 network calls."""
+    return _faces_folder(tmp_path_factory, timesteps=10)
 
 
 def test_direction_intrinsic_dim_and_evaluate_take_a_diffusers_folder(quick_faces_folder, tiny_faces_models, tmp_path):
