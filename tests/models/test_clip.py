@@ -17,16 +17,13 @@ from latentlab.metrics.retrieval import (
 from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.training import train
 
-# smaller than faces-clip-tiny, enough to learn the attributes the captions name; the one
-# training (250 steps, about 30 s on one free core) is shared by the module's tests
-SMALL = {"model": {"kind": "clip", "embed_dim": 32, "base_channels": 8, "width": 32, "layers": 1, "heads": 2,
-                   "vocabulary_seeds": 4},
-         "train": {"steps": 250, "batch_size": 64, "lr": 2e-3, "betas": [0.9, 0.98], "log_every": 10,
-                   "checkpoint_every": 0, "ema_decay": 0.0}}
+@pytest.fixture(scope="module")
+def small(small_clip_config):
+    return small_clip_config
 
 
-def _config(**train_fields):
-    return {"model": dict(SMALL["model"]), "train": {**SMALL["train"], **train_fields}}
+def _config(small, **train_fields):
+    return {"model": dict(small["model"]), "train": {**small["train"], **train_fields}}
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +32,8 @@ def faces():
 
 
 @pytest.fixture(scope="module")
-def trained(faces, tmp_path_factory):
-    out = tmp_path_factory.mktemp("clip") / "clip.pt"
-    return train(_config(), dataset=faces, out=out, progress=False), out
+def trained(tiny_clip):
+    return tiny_clip  # trained on faces(n=2000, size=32, seed=0), the module's `faces`
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +79,9 @@ def test_retrieval_recall_is_exact_on_known_similarities():
         retrieval_recall(Fixed(), torch.zeros(3, 1, 2, 2), ["a", "b", "c", "d"])
 
 
-def test_resume_continues_identically(faces, tmp_path):
-    whole = train(_config(steps=6, log_every=2), dataset=faces, out=tmp_path / "whole.pt", progress=False)
-    train(_config(steps=3, log_every=2), dataset=faces, out=tmp_path / "part.pt", progress=False)
+def test_resume_continues_identically(faces, tmp_path, small):
+    whole = train(_config(small, steps=6, log_every=2), dataset=faces, out=tmp_path / "whole.pt", progress=False)
+    train(_config(small, steps=3, log_every=2), dataset=faces, out=tmp_path / "part.pt", progress=False)
     resumed = train(None, dataset=faces, out=tmp_path / "part.pt", resume=True, overrides=["train.steps=6"], progress=False)
     assert resumed.history == whole.history[3:]
     a, b = load_checkpoint(tmp_path / "whole.pt"), load_checkpoint(tmp_path / "part.pt")
@@ -101,7 +97,7 @@ def test_captions_change_every_step_and_follow_the_labels(trained, faces):
     assert one == faces.subset(np.arange(64)).captions("train", seed=1)
 
 
-def test_load_round_trip_and_roles(trained, faces):
+def test_load_round_trip_and_roles(trained, faces, small):
     result, out = trained
     model = latentlab.load(out)
     assert isinstance(model, CLIP)
@@ -111,7 +107,7 @@ def test_load_round_trip_and_roles(trained, faces):
     assert torch.allclose(model.encode_image(x), result.model.encode_image(x), atol=1e-6)
     assert torch.allclose(model.encode_text(texts), result.model.encode_text(texts), atol=1e-6)
     assert torch.allclose(model.encode_text(texts).norm(dim=1), torch.ones(8), atol=1e-5)
-    assert model.encode_image(x).shape == (8, SMALL["model"]["embed_dim"])
+    assert model.encode_image(x).shape == (8, small["model"]["embed_dim"])
     with pytest.raises(ValueError, match=r"holds a CLIP image-text model; this needs a generative model"):
         latentlab.load(out, expect="generator")
 
