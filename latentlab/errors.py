@@ -9,7 +9,7 @@ between: an option that the user named, which can come from the command line.
 
 from __future__ import annotations
 
-__all__ = ["OptionError", "MissingExtra"]
+__all__ = ["OptionError", "MissingExtra", "InputWarning"]
 
 
 class OptionError(TypeError, ValueError):
@@ -19,6 +19,12 @@ class OptionError(TypeError, ValueError):
     ``ValueError``, so that an option given on the command line (``-o KEY=VALUE``,
     ``--width``) is reported as the user's mistake, in one line.
     """
+
+
+class InputWarning(UserWarning):
+    """Something the user gave works but is likely not what was meant (e.g. a prompt with
+    words the model never read). The command line prints it as one line,
+    ``latentlab: warning: ...``."""
 
 
 class MissingExtra(ImportError, ValueError):

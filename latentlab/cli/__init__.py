@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
 from latentlab import __version__
+from latentlab.errors import InputWarning
 
 # What a user can fix: shown as one line, exit code 2. Anything else (a KeyError, a
 # TypeError, an AttributeError, ...) is a bug and shows its traceback.
@@ -26,6 +28,17 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(msg).split()) or type(exc).__name__
 
 
+def _one_line_warnings(show):
+    """``warnings.showwarning`` printing warnings about the user's input as one line each,
+    and others with ``show`` (Python's own)."""
+    def show_warning(message, category, *args, **kwargs):
+        if issubclass(category, InputWarning):
+            click.echo(f"latentlab: warning: {message}", err=True)
+        else:
+            show(message, category, *args, **kwargs)
+    return show_warning
+
+
 class _Group(click.Group):
     """A click group that prints every error as one line and exits with status 2."""
 
@@ -33,7 +46,9 @@ class _Group(click.Group):
         from latentlab._io import command_inputs
 
         try:
-            with command_inputs():  # no output of the command may replace a file it reads
+            with command_inputs(), warnings.catch_warnings():  # no output may replace a file it reads
+                warnings.showwarning = _one_line_warnings(warnings.showwarning)
+                warnings.simplefilter("always", InputWarning)
                 return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise

@@ -29,8 +29,6 @@ def score(model, prompts, data_name, options, n, seed, device):
     CLIP score = 100 * max(cos(image, text), 0) (Hessel et al. 2021), averaged over the
     images; words the model never saw in training are named in a warning.
     """
-    import warnings
-
     import latentlab
     from latentlab import data
     from latentlab.data.spec import choose_data
@@ -47,11 +45,7 @@ def score(model, prompts, data_name, options, n, seed, device):
         opts.setdefault("n", n)
         opts.setdefault("seed", seed)
     dataset = random_subset(data.load_for_model(choice.data, clip, **opts), n, seed=seed)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        scores = clip_score(clip, dataset.get(range(len(dataset))), prompts)
-    for w in caught:
-        click.echo(f"latentlab: warning: {w.message}", err=True)
+    scores = clip_score(clip, dataset.get(range(len(dataset))), prompts)
     width = max(len(p) for p in prompts)
     click.echo(f"{'prompt':<{width}}  CLIP score (mean ± sd over {len(dataset)} images)")
     for prompt, row in zip(prompts, scores):

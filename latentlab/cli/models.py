@@ -76,6 +76,10 @@ def _sampling_help() -> dict[str, str]:
         "steps": f"Diffusion models: sampling steps. Default: for DDIM {steps}; for --sampler ddpm all of "
                  f"the model's timesteps ({DEFAULT_TIMESTEPS} unless its config sets model.timesteps).",
         "eta": "DDIM: 0 deterministic, >0 stochastic. Default: 0.",
+        "prompt": "Text-conditioned diffusion models: what to draw, in words of the training captions "
+                  "(e.g. 'an old man with glasses'). Default: no prompt (the unconditional model).",
+        "guidance": "Conditional diffusion models: classifier-free guidance weight w (0 = unconditional, "
+                    "1 = conditional, >1 follows the prompt more closely). Default: the config's guidance_scale.",
     }
 
 
@@ -90,11 +94,13 @@ _SAMPLING_HELP = _sampling_help()
 @click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), default=None, help=_SAMPLING_HELP["sampler"])
 @click.option("--steps", type=click.IntRange(1), default=None, help=_SAMPLING_HELP["steps"])
 @click.option("--eta", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["eta"])
+@click.option("--prompt", default=None, help=_SAMPLING_HELP["prompt"])
+@click.option("--guidance", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["guidance"])
 @seed_option
 @device_option
 @force_option
 @quiet_option
-def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
+def sample(model, n, out, sampler, steps, eta, prompt, guidance, seed, device, force, quiet):
     """Draw samples from a trained MODEL checkpoint and save them as an image grid.
 
     A diffusion model runs its network once per step for every sample: by default DDIM
@@ -108,11 +114,16 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
 
     check_figure_out(out, force)
     gen = latentlab.load(model, device=device, expect="generator")
-    extra = {k: v for k, v in {"sampler": sampler, "steps": steps, "eta": eta}.items() if v is not None}
+    extra = {k: v for k, v in {"sampler": sampler, "steps": steps, "eta": eta, "prompts": prompt,
+                                "guidance_scale": guidance}.items() if v is not None}
     accepted = inspect.signature(gen.sample).parameters
     unsupported = [k for k in extra if k not in accepted]
     if unsupported:
-        raise ValueError(f"--{unsupported[0]} applies to diffusion models only; {model} is a {type(gen).__name__}")
+        option = {"prompts": "prompt", "guidance_scale": "guidance"}.get(unsupported[0], unsupported[0])
+        raise ValueError(f"--{option} applies to diffusion models only; {model} is a {type(gen).__name__}")
+    if prompt is not None and not getattr(gen, "text_conditional", False):
+        raise ValueError(f"--prompt needs a text-conditioned diffusion model (model.condition = 'text'); {model} "
+                         "was not trained on captions (try: latentlab train faces-ddpm-text-tiny)")
     if "progress" in accepted:
         extra["progress"] = not quiet
     x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
@@ -120,7 +131,9 @@ def sample(model, n, out, sampler, steps, eta, seed, device, force, quiet):
         raise ValueError(f"{model} drew samples holding NaN or infinite values (its weights are finite but too large); "
                          f"nothing was written")
     if x.ndim == 4:
-        fig = image_grid(x, title=f"{Path(model).name}: {n} samples (seed {seed})")
+        what = f"{n} samples of {prompt!r}, guidance {guidance if guidance is not None else gen.config.guidance_scale:g}" \
+            if prompt is not None else f"{n} samples"
+        fig = image_grid(x, title=f"{Path(model).name}: {what} (seed {seed})")
     else:
         from latentlab.plots import new_figure
         from latentlab.plots.style import attach_data

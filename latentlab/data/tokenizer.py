@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import torch
 
 from latentlab._validation import check_int
+from latentlab.errors import InputWarning
 
 __all__ = ["Tokenizer", "UnknownWordsWarning", "SPECIAL_TOKENS"]
 
@@ -25,7 +26,7 @@ PAD, UNK, BOS, EOS = range(4)
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\sa-z0-9]")
 
 
-class UnknownWordsWarning(UserWarning):
+class UnknownWordsWarning(InputWarning):
     """A text holds words the tokenizer's training captions never used."""
 
 

@@ -80,10 +80,15 @@ class TextEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.features(ids)[1]
+
+    def features(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final layer's features at every position ``(N, L, width)`` (pads included) and at
+        ``<eos>`` ``(N, width)``."""
         h = self.token(ids) + self.position[: ids.shape[1]]
         h = self.norm(self.blocks(h, src_key_padding_mask=ids == PAD))
         eos = (ids == EOS).float().argmax(1)  # the first <eos> of each row
-        return h[torch.arange(len(ids), device=ids.device), eos]
+        return h, h[torch.arange(len(ids), device=ids.device), eos]
 
 
 class CLIP(TrainableModel):
@@ -132,6 +137,13 @@ class CLIP(TrainableModel):
 
     def _text_embedding(self, ids: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.text_projection(self.text_encoder(ids)).float(), dim=1)
+
+    def text_features(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """For token ids ``(N, L)`` on the model's device: the unit text embeddings ``(N, embed_dim)``
+        and the text encoder's per-token features ``(N, L, width)`` (what a text-conditioned
+        diffusion model reads). Float32; gradients flow if enabled."""
+        hidden, eos = self.text_encoder.features(ids)
+        return F.normalize(self.text_projection(eos).float(), dim=1), hidden.float()
 
     def tokenize(self, texts: Sequence[str], warn: bool = True) -> torch.Tensor:
         """Token ids ``(N, max_length)`` of ``texts``; with ``warn``, unknown words are named in an

@@ -19,6 +19,17 @@ during training, so the same network also predicts unconditionally and sampling 
 use classifier-free guidance (Ho & Salimans 2022):
 ``out = out_uncond + guidance_scale · (out_cond - out_uncond)``.
 
+Text conditioning (optional, ``condition = "text"``; the decoder of DALL-E 2 and
+GLIDE, on a small scale): a caption is read by the frozen text encoder of a trained
+CLIP-style model (:class:`~latentlab.models.clip.CLIP`, named by ``text_encoder`` and
+copied into this model, so its checkpoint stands alone). Its unit text embedding is
+added to the U-Net's time embedding and its per-token features are attended to by
+cross-attention (:class:`~latentlab.models.unet.UNet`). During training each image gets
+a caption from its attributes with a new wording each step, dropped with probability
+``label_dropout``; sampling takes ``prompts`` and the same classifier-free guidance.
+Without a prompt (``decode(z)``, ``encode(x)``, every analysis through the Generator
+interface) the model is its own unconditional model.
+
 The network is told the noise level as its log-SNR (:mod:`latentlab.models.schedules`),
 so it never depends on how the levels are indexed.
 """
@@ -26,20 +37,26 @@ so it never depends on how the levels are indexed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
+from latentlab._config import validate_section
 from latentlab._validation import check_int
+from latentlab.checkpoint import load_checkpoint
+from latentlab.data.tokenizer import PAD, split_words
+from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, min_snr_weight, prediction_target,
 )
 from latentlab.models.trainable import NoiseDraws, TrainableGenerator
-from latentlab.models.unet import UNet
+from latentlab.models.unet import TextContext, UNet
 
 __all__ = ["DDPM", "DDPMConfig", "SAMPLERS"]
 
@@ -79,11 +96,17 @@ class DDPMConfig:
     cond_attr: str = ""  # dataset attribute holding the class; "" = unconditional
     num_classes: int = field(default=0, metadata={"min": 0})  # 0 with cond_attr = from the data
     cond_column: int = field(default=-1, metadata={"min": -1})  # filled from the data
-    label_dropout: float = field(default=0.1, metadata={"min": 0, "max": 1})
+    label_dropout: float = field(default=0.1, metadata={"min": 0, "max": 1})  # of the label or the caption
     guidance_scale: float = field(default=1.0, metadata={"min": 0})
+    # text conditioning: condition = "text" reads captions with the frozen text encoder of
+    # the CLIP checkpoint `text_encoder` (a path, read once when the model is built)
+    condition: Literal["", "text"] = ""  # "": class labels when cond_attr is set, else none
+    text_encoder: str = ""
+    cross_attention_resolutions: list = field(default_factory=list)  # sides; the middle block always has one
+    clip_config: dict = field(default_factory=dict)  # the text encoder's CLIP config (filled when built)
 
     def validate(self):
-        for name in ("channel_mults", "attention_resolutions"):
+        for name in ("channel_mults", "attention_resolutions", "cross_attention_resolutions"):
             values = getattr(self, name)
             if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
                 raise ValueError(f"model.{name} must be a list of positive integers, not {values}")
@@ -93,6 +116,11 @@ class DDPMConfig:
             raise ValueError(f"model.decode_steps = {self.decode_steps} cannot exceed model.timesteps = {self.timesteps}")
         if self.num_classes > 0 and not self.cond_attr:
             raise ValueError("model.num_classes > 0 needs model.cond_attr, the dataset attribute that holds the class")
+        if self.condition == "text" and self.cond_attr:
+            raise ValueError("model.condition = 'text' conditions on captions; it cannot also take class labels "
+                             f"(model.cond_attr = {self.cond_attr!r}): set one of the two")
+        if self.condition != "text" and (self.text_encoder or self.clip_config or self.cross_attention_resolutions):
+            raise ValueError("model.text_encoder and model.cross_attention_resolutions need model.condition = 'text'")
 
 
 class DDPM(TrainableGenerator):
@@ -105,11 +133,21 @@ class DDPM(TrainableGenerator):
         shape = list(config.sample_shape)
         if len(shape) != 3 or shape[1] != shape[2]:
             raise ValueError(f"the DDPM takes square images (C, H, H); the data has samples of shape {tuple(shape)}")
+        self.clip = None
+        if config.condition == "text":
+            if not config.clip_config:
+                raise ValueError("model.clip_config is empty: build a text-conditioned DDPM with DDPM.build(config, dataset), "
+                                 "which reads the CLIP checkpoint named by model.text_encoder")
+            # frozen: the diffusion loss never changes how captions are read
+            self.clip = CLIP(validate_section(ClipConfig, dict(config.clip_config), "model.clip_config"))
+            self.clip.requires_grad_(False).eval()
         self.net = UNet(
             shape[0], shape[1], base_channels=config.base_channels, channel_mults=config.channel_mults,
             num_res_blocks=config.num_res_blocks, attention_resolutions=config.attention_resolutions,
             attention_heads=config.attention_heads, dropout=config.dropout, norm_groups=config.norm_groups,
             num_classes=config.num_classes,
+            text_dim=self.clip.config.embed_dim if self.clip else 0, context_dim=self.clip.config.width if self.clip else 0,
+            cross_attention_resolutions=config.cross_attention_resolutions,
         )
         # the schedule's levels travel with the weights (state_dict) and the device (.to)
         self.register_buffer("log_snr", log_snr_table(config.schedule, config.timesteps).float())
@@ -132,7 +170,28 @@ class DDPM(TrainableGenerator):
                     f"model.num_classes = {config.num_classes} but attribute {config.cond_attr!r} has {levels} values"
                 )
             config = dataclasses.replace(config, num_classes=n_classes, cond_column=names.index(config.cond_attr))
-        return super().build(config, dataset)
+        if config.condition != "text":
+            return super().build(config, dataset)
+        weights = None
+        if not config.clip_config:
+            clip_config, weights = _read_text_encoder(config.text_encoder)
+            config = dataclasses.replace(config, clip_config=clip_config)
+        captions, attributes = config.clip_config.get("captions"), list(config.clip_config.get("attributes", []))
+        if dataset.caption_kind != captions or list(dataset.attribute_names) != attributes:
+            raise ValueError(f"the text encoder {config.text_encoder or ''} was trained on {captions} captions made from "
+                             f"the attributes {', '.join(attributes)}; {dataset.name} has "
+                             f"{dataset.caption_kind or 'no'} captions (attributes: "
+                             f"{', '.join(dataset.attribute_names) or 'none'}): train a CLIP on this data first")
+        model = super().build(config, dataset)
+        if weights is not None:
+            model.clip.load_state_dict(weights)
+        return model
+
+    def train(self, mode: bool = True) -> "DDPM":
+        super().train(mode)
+        if self.clip is not None:
+            self.clip.eval()
+        return self
 
     # -- the denoiser -------------------------------------------------------------------
     @property
@@ -142,26 +201,72 @@ class DDPM(TrainableGenerator):
 
     @property
     def conditional(self) -> bool:
+        """Whether the model takes class labels (``cond_attr``)."""
         return self.config.num_classes > 0
 
+    @property
+    def text_conditional(self) -> bool:
+        """Whether the model takes prompts (``condition = "text"``)."""
+        return self.clip is not None
+
     def denoise(self, x: torch.Tensor, log_snr: torch.Tensor, labels: torch.Tensor | None = None,
-                guidance_scale: float = 1.0) -> torch.Tensor:
+                guidance_scale: float = 1.0, text: TextContext | None = None) -> torch.Tensor:
         """The network's prediction (``config.prediction``) for ``x_t`` ``(N, C, H, W)`` at levels ``(N,)``.
 
         ``labels`` ``(N,)`` long class indices (``num_classes`` = no label) or ``None``
-        (no label). With labels and ``guidance_scale != 1`` the conditional and
-        unconditional predictions are combined by classifier-free guidance. Float32.
+        (no label); ``text`` the captions of a text-conditioned model (:meth:`text_context`)
+        or ``None`` (no caption). With a condition and ``guidance_scale != 1`` the
+        conditional and unconditional predictions are combined by classifier-free
+        guidance. Float32.
         """
         level = LEVEL_SCALE * log_snr.clamp(-LOG_SNR_CLAMP, LOG_SNR_CLAMP)
-        if labels is None or guidance_scale == 1.0:
-            return self.net(x, level, labels).float()
-        null = torch.full_like(labels, self.config.num_classes)
-        both = self.net(torch.cat([x, x]), torch.cat([level, level]), torch.cat([labels, null])).float()
-        cond, uncond = both.chunk(2)
+        if (labels is None and text is None) or guidance_scale == 1.0:
+            return self.net(x, level, labels, text).float()
+        x2, level2 = torch.cat([x, x]), torch.cat([level, level])
+        if text is not None:
+            both = TextContext(text.pooled.repeat(2, 1), text.tokens.repeat(2, 1, 1), text.mask.repeat(2, 1),
+                               torch.cat([text.keep, torch.zeros_like(text.keep)]))
+            cond, uncond = self.net(x2, level2, None, both).float().chunk(2)
+        else:
+            null = torch.full_like(labels, self.config.num_classes)
+            cond, uncond = self.net(x2, level2, torch.cat([labels, null])).float().chunk(2)
         return uncond + guidance_scale * (cond - uncond)
 
+    def text_context(self, prompts: str | Sequence[str], n: int | None = None) -> TextContext:
+        """The captions ``prompts`` (one, or one per sample) as the network reads them, for ``n`` samples.
+
+        Raises ``ValueError`` for a model without text conditioning, an empty prompt, a
+        prompt none of whose words the text encoder knows, or a count other than 1 or
+        ``n``; some unknown words warn (:class:`~latentlab.data.tokenizer.UnknownWordsWarning`).
+        """
+        if not self.text_conditional:
+            raise ValueError("prompts were given but this DDPM is not text-conditioned (model.condition = 'text')")
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        elif not isinstance(prompts, Sequence) or not all(isinstance(p, str) for p in prompts):
+            raise ValueError(f"prompts must be a str or a sequence of str, not {prompts!r}")
+        prompts = list(prompts)
+        n = len(prompts) if n is None else n
+        if len(prompts) == 1:
+            prompts = prompts * n
+        if len(prompts) != n:
+            raise ValueError(f"give one prompt or one per sample ({n}), not {len(prompts)}")
+        tokenizer = self.clip.tokenizer
+        for p in dict.fromkeys(prompts):
+            if not p.strip():
+                raise ValueError(f"prompt {p!r} is empty: describe the image in words, e.g. {_example_prompt(self)!r}")
+            words = split_words(p)
+            if words and len(tokenizer.unknown_words(p)) == len(words):
+                raise ValueError(f"the model knows none of the words of the prompt {p!r}; it learned the words of its "
+                                 f"training captions, e.g. {_example_prompt(self)!r}")
+        ids = self.clip.tokenize(prompts).to(self.device)
+        with torch.no_grad():
+            pooled, tokens = self.clip.text_features(ids)
+        return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))
+
     # -- training -----------------------------------------------------------------------
-    def _training_loss(self, x0: torch.Tensor, labels: torch.Tensor | None, draws) -> torch.Tensor:
+    def _training_loss(self, x0: torch.Tensor, labels: torch.Tensor | None, draws,
+                       text: TextContext | None = None) -> torch.Tensor:
         n = x0.shape[0]
         if is_continuous(self.config.schedule):
             log_snr = continuous_log_snr(self.config.schedule, draws.rand(n))
@@ -171,7 +276,9 @@ class DDPM(TrainableGenerator):
         if labels is not None and self.config.label_dropout > 0:
             drop = draws.rand(n) < self.config.label_dropout
             labels = torch.where(drop, torch.full_like(labels, self.config.num_classes), labels)
-        out = self.denoise(add_noise(x0, noise, log_snr), log_snr, labels)
+        if text is not None and self.config.label_dropout > 0:
+            text = text._replace(keep=text.keep & (draws.rand(n) >= self.config.label_dropout))
+        out = self.denoise(add_noise(x0, noise, log_snr), log_snr, labels, text=text)
         target = prediction_target(self.config.prediction, x0.float(), noise, log_snr)
         if not self.config.min_snr_gamma:
             return F.mse_loss(out, target)
@@ -184,16 +291,33 @@ class DDPM(TrainableGenerator):
         return y[:, self.config.cond_column].long()
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        """The training loss (scalar) of images ``x`` ``(N, C, H, W)``; levels and noise drawn with ``generator``."""
+                generator: torch.Generator | None = None, *, prompts: Sequence[str] | None = None) -> torch.Tensor:
+        """The training loss (scalar) of images ``x`` ``(N, C, H, W)``; levels and noise drawn with ``generator``.
+
+        ``labels`` ``(N,)`` for a class-conditional model, ``prompts`` (N captions) for a
+        text-conditioned one; ``None``: no condition.
+        """
         x = self.check_samples(x).to(self.device, torch.float32)
         if labels is not None:
             labels = torch.as_tensor(labels, device=self.device).long()
-        return self._training_loss(x, labels if self.conditional else None, NoiseDraws(generator, self.device))
+        text = None if prompts is None else self.text_context(prompts, x.shape[0])
+        return self._training_loss(x, labels if self.conditional else None, NoiseDraws(generator, self.device), text)
+
+    def _training_text(self, y: torch.Tensor, step) -> TextContext | None:
+        if not self.text_conditional:
+            return None
+        # one seed from the run's stream (the same on every process), so the wording varies
+        # each step and a resumed run draws the same captions
+        seed = int(torch.randint(2**31 - 1, (1,), generator=step.generator, device=step.generator.device).item())
+        ids = self.clip.tokenize(self.clip.captions_of(y, seed), warn=False).to(y.device)
+        with torch.no_grad():
+            pooled, tokens = self.clip.text_features(ids)
+        return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
+        text = self._training_text(y, step)
         with step.autocast():
-            loss = self._training_loss(x, self._labels_from(y), step)
+            loss = self._training_loss(x, self._labels_from(y), step, text)
         step.update("model", loss)
         return {"loss": loss.detach()}
 
@@ -231,23 +355,29 @@ class DDPM(TrainableGenerator):
             raise ValueError(f"class labels must lie in 0..{self.config.num_classes - 1}")
         return labels
 
-    def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int,
-             progress: bool = False) -> torch.Tensor:
-        z = self.check_latents(z)
-        labels = self._label_tensor(labels, z.shape[0])
-        scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
+    def _conditions(self, labels, prompts, n: int, batch_size: int):
+        """Per batch of ``batch_size``: the labels and text context of samples ``i..i+batch_size``."""
         check_int(batch_size, "batch_size", min=1)
+        labels = self._label_tensor(labels, n)
+        text = None if prompts is None else self.text_context(prompts, n)
+        for i in range(0, n, batch_size):
+            part = slice(i, i + batch_size)
+            yield (part, labels[part].to(self.device) if labels is not None else None,
+                   TextContext(*(t[part] for t in text)) if text is not None else None)
+
+    def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int,
+             progress: bool = False, prompts=None) -> torch.Tensor:
+        z = self.check_latents(z)
+        scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
         outs = []
-        for i in range(0, z.shape[0], batch_size):
-            lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
-            denoiser = lambda x, lam: self.denoise(x, lam, lab, scale)  # noqa: E731
-            x = sample_loop(denoiser, scheduler, z[i : i + batch_size].to(self.device, torch.float32), generator,
-                            progress)
+        for part, lab, text in self._conditions(labels, prompts, z.shape[0], batch_size):
+            denoiser = lambda x, lam: self.denoise(x, lam, lab, scale, text)  # noqa: E731
+            x = sample_loop(denoiser, scheduler, z[part].to(self.device, torch.float32), generator, progress)
             outs.append(x.clamp(-1, 1).to(z.device))
         return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
 
-    def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, guidance_scale: float | None = None,
-               batch_size: int = 256, progress: bool = False) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
+               guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """Deterministic DDIM (η = 0) from codes ``z`` ``(N, C, H, W)``: images ``(N, C, H, W)`` in [-1, 1].
 
         Parameters
@@ -258,6 +388,9 @@ class DDPM(TrainableGenerator):
             DDIM steps; ``config.decode_steps`` by default.
         labels : int or Tensor ``(N,)``, optional
             Class indices for a conditional model (``None``: unconditional).
+        prompts : str or sequence of N str, optional
+            Captions for a text-conditioned model, one for all or one per code (``None``:
+            unconditional).
         guidance_scale : float, optional
             Classifier-free guidance weight; ``config.guidance_scale`` by default.
         batch_size : int
@@ -269,51 +402,49 @@ class DDPM(TrainableGenerator):
         (:meth:`decode_with_grad` is the differentiable path).
         """
         with torch.no_grad():
-            return self.decode_with_grad(z, steps, labels=labels, guidance_scale=guidance_scale,
+            return self.decode_with_grad(z, steps, labels=labels, prompts=prompts, guidance_scale=guidance_scale,
                                          batch_size=batch_size, progress=progress)
 
-    def decode_with_grad(self, z: torch.Tensor, steps: int | None = None, *, labels=None,
+    def decode_with_grad(self, z: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
                          guidance_scale: float | None = None, batch_size: int = 256,
                          progress: bool = False) -> torch.Tensor:
         """:meth:`decode`, differentiable through every DDIM step (Jacobians of the decoder)."""
-        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress)
+        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress, prompts)
 
     def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = DEFAULT_SAMPLER,
-               steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None,
+               steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None, prompts=None,
                guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.
 
         x_T is drawn with ``generator`` (as :meth:`sample_latents`), and so is the noise of
         stochastic samplers (``"ddpm"``, or ``"ddim"`` with ``eta > 0``). ``steps``
         defaults to ``config.decode_steps`` for DDIM and to T for DDPM; ``clip`` (x̂0
-        clipping) to ``config.clip_denoised`` for DDIM and to on for DDPM. ``labels`` and
-        ``guidance_scale`` as in :meth:`decode`; ``progress`` shows a bar over the steps of each batch.
+        clipping) to ``config.clip_denoised`` for DDIM and to on for DDPM. ``labels``,
+        ``prompts`` and ``guidance_scale`` as in :meth:`decode`; ``progress`` shows a bar over the steps of each batch.
         """
         z = self.sample_latents(n, generator)
         with torch.no_grad():
             return self._run(z, self.scheduler(sampler, steps, eta, clip), labels, guidance_scale, generator, batch_size,
-                             progress)
+                             progress, prompts)
 
     # -- inversion ----------------------------------------------------------------------
-    def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, fixed_point_iters: int = 0,
-               batch_size: int = 256, progress: bool = False) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
+               fixed_point_iters: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """DDIM inversion: codes ``(N, C, H, W)`` from which :meth:`decode` regenerates ``x``.
 
         ``x`` are images ``(N, C, H, W)`` in [-1, 1]; ``steps`` defaults to
-        ``config.decode_steps`` (use the same number for decoding); ``labels`` as in
-        :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
+        ``config.decode_steps`` (use the same number for decoding); ``labels`` and
+        ``prompts`` as in :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
         network calls per step make each step a closer inverse of the decoding step;
         ``progress`` shows a bar over the steps of each batch. Results are on ``x``'s device.
         """
         x = self.check_samples(x)
-        labels = self._label_tensor(labels, x.shape[0])
         sch = self.scheduler("ddim", steps, clip=False)
         outs = []
         with torch.no_grad():
-            for i in range(0, x.shape[0], batch_size):
-                lab = labels[i : i + batch_size].to(self.device) if labels is not None else None
-                denoiser = lambda xt, lam: self.denoise(xt, lam, lab)  # noqa: E731
-                outs.append(ddim_invert(denoiser, sch, x[i : i + batch_size].to(self.device, torch.float32),
+            for part, lab, text in self._conditions(labels, prompts, x.shape[0], batch_size):
+                denoiser = lambda xt, lam: self.denoise(xt, lam, lab, text=text)  # noqa: E731
+                outs.append(ddim_invert(denoiser, sch, x[part].to(self.device, torch.float32),
                                         fixed_point_iters, progress).to(x.device))
         return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
 
@@ -331,3 +462,22 @@ class DDPM(TrainableGenerator):
             rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
             errors[int(k)] = ((rec.float() - x.float().to(rec.device)) ** 2).flatten(1).mean(1).cpu()
         return errors
+
+
+def _read_text_encoder(path: str) -> tuple[dict, dict]:
+    """The config and weights (EMA when saved) of the CLIP checkpoint at ``path``."""
+    hint = "train one with: latentlab train faces-clip-tiny (it writes faces-clip-tiny.pt here)"
+    if not path:
+        raise ValueError(f"model.condition = 'text' needs model.text_encoder, the path of a CLIP checkpoint; {hint}")
+    if not Path(path).is_file():
+        raise ValueError(f"model.text_encoder = {path!r}: no such file; {hint}, or --set model.text_encoder=PATH")
+    checkpoint = load_checkpoint(path)
+    if checkpoint.kind != "clip":
+        raise ValueError(f"model.text_encoder = {path!r} holds a model of kind {checkpoint.kind!r}; "
+                         "it must be a CLIP image-text model (kind 'clip')")
+    weights = checkpoint.weights.get("ema")
+    return dict(checkpoint.config["model"]), weights if weights is not None else checkpoint.weights["model"]
+
+
+def _example_prompt(model: DDPM) -> str:
+    return "a smiling old man with glasses" if model.clip.config.captions == "faces" else "a large heart in the centre"

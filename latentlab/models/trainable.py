@@ -116,8 +116,9 @@ class TrainableModel(nn.Module):
         return model
 
     def make_optimizers(self, train_config) -> dict[str, torch.optim.Optimizer]:
-        """One Adam over all parameters; models with several players override this."""
-        return {"model": self.adam(self.parameters(), train_config)}
+        """One Adam over the trainable parameters (frozen parts, such as a text encoder, are left out);
+        models with several players override this."""
+        return {"model": self.adam((p for p in self.parameters() if p.requires_grad), train_config)}
 
     @staticmethod
     def adam(params, tc, lr: float | None = None) -> torch.optim.Optimizer:

@@ -8,6 +8,10 @@ output. The level is any real number per sample — latentlab's DDPM passes a sc
 log signal-to-noise ratio, so the same network serves discrete and continuous noise
 schedules — and enters through sinusoidal features and a two-layer MLP, added to
 every residual block. An optional class label is embedded and added to the same vector.
+An optional text condition (:class:`TextContext`: a caption's pooled embedding and its
+per-token features) is added to the same vector too, and read at chosen resolutions
+and in the middle block by cross-attention from the pixels to the tokens (as in GLIDE
+and Imagen); a learned "no caption" embedding and token stand in for a dropped caption.
 
 With ``base_channels=128, channel_mults=(1, 2, 2, 2), num_res_blocks=2,
 attention_resolutions=(16,), dropout=0.1`` on 32 px images this is the 35.7M-parameter
@@ -17,12 +21,13 @@ CIFAR-10 model of the DDPM paper.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["UNet", "sinusoidal_embedding", "unet_resolutions"]
+__all__ = ["TextContext", "UNet", "sinusoidal_embedding", "unet_resolutions"]
 
 
 # --------------------------------------------------------------------------------------
@@ -108,6 +113,46 @@ class SelfAttention(nn.Module):
         return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
 
 
+class TextContext(NamedTuple):
+    """A batch of captions as the U-Net reads them.
+
+    ``pooled`` ``(N, text_dim)``: one vector per caption (e.g. CLIP's text embedding);
+    ``tokens`` ``(N, L, context_dim)``: per-token features; ``mask`` ``(N, L)`` bool, True
+    for real tokens; ``keep`` ``(N,)`` bool, False where the caption is dropped (the row
+    then reads the learned "no caption" embedding instead: classifier-free guidance).
+    """
+
+    pooled: torch.Tensor
+    tokens: torch.Tensor
+    mask: torch.Tensor
+    keep: torch.Tensor
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention from the pixels of a feature map (queries) to text tokens (keys,
+    values), with a residual connection; padding tokens are masked out."""
+
+    def __init__(self, channels: int, context_dim: int, heads: int, groups: int):
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"model.attention_heads = {heads} must divide the {channels} channels of a cross-attention level")
+        self.heads = heads
+        self.norm = _norm(channels, groups)
+        self.q = nn.Conv2d(channels, channels, 1)
+        self.kv = nn.Linear(context_dim, 2 * channels)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        d = c // self.heads
+        q = self.q(self.norm(x)).reshape(n, self.heads, d, h * w).transpose(-1, -2)  # (n, heads, hw, d)
+        k, v = self.kv(tokens).reshape(n, -1, 2, self.heads, d).permute(2, 0, 3, 1, 4)  # (n, heads, L, d) each
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
+
+
 class Downsample(nn.Module):
     """Halve the side with a 3x3 convolution of stride 2 (the DDPM paper's).
 
@@ -176,31 +221,49 @@ class UNet(nn.Module):
     num_classes : int
         ``> 0`` adds a class embedding with ``num_classes + 1`` entries; label
         ``num_classes`` is the "no label" token used for classifier-free guidance.
+    text_dim, context_dim : int
+        ``> 0`` (both) makes the network read a :class:`TextContext`: its pooled vector
+        (``text_dim`` features) is projected and added to the conditioning vector, its
+        tokens (``context_dim`` features) are attended to by cross-attention.
+    cross_attention_resolutions : sequence of int
+        Feature-map sides after whose residual blocks cross-attention to the text is
+        applied (the middle block always has one when text is read).
     """
 
     def __init__(self, in_channels: int, image_size: int, base_channels: int = 64, channel_mults=(1, 2, 2),
                  num_res_blocks: int = 2, attention_resolutions=(), attention_heads: int = 1,
-                 dropout: float = 0.0, norm_groups: int = 32, num_classes: int = 0):
+                 dropout: float = 0.0, norm_groups: int = 32, num_classes: int = 0, text_dim: int = 0,
+                 context_dim: int = 0, cross_attention_resolutions=()):
         super().__init__()
         mults = [int(m) for m in channel_mults]
         if not mults or min(mults) < 1:
             raise ValueError(f"model.channel_mults must be a non-empty list of positive integers, not {list(channel_mults)}")
         sides = unet_resolutions(image_size, len(mults))
         attn = {int(r) for r in attention_resolutions}
-        unknown = sorted(attn - set(sides))
-        if unknown:
-            raise ValueError(
-                f"model.attention_resolutions contains {unknown}, which this network never visits at {image_size} px; "
-                f"choose from {sides}"
-            )
+        cross = {int(r) for r in cross_attention_resolutions} if text_dim else set()
+        for name, chosen in (("attention_resolutions", attn), ("cross_attention_resolutions", cross)):
+            unknown = sorted(chosen - set(sides))
+            if unknown:
+                raise ValueError(
+                    f"model.{name} contains {unknown}, which this network never visits at {image_size} px; "
+                    f"choose from {sides}"
+                )
         self.in_channels, self.image_size, self.num_classes = in_channels, image_size, num_classes
         self.base_channels = base_channels
         emb_dim = 4 * base_channels
         self.emb_mlp = nn.Sequential(nn.Linear(base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.class_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes > 0 else None
+        self.text_proj = None
+        if text_dim:
+            self.text_proj = nn.Linear(text_dim, emb_dim)
+            self.null_pooled = nn.Parameter(torch.zeros(text_dim))
+            self.null_token = nn.Parameter(torch.randn(context_dim) * 0.02)
 
         def attention(ch, side):
-            return [SelfAttention(ch, attention_heads, norm_groups)] if side in attn else []
+            layers = [SelfAttention(ch, attention_heads, norm_groups)] if side in attn else []
+            if side in cross:
+                layers.append(CrossAttention(ch, context_dim, attention_heads, norm_groups))
+            return layers
 
         self.conv_in = nn.Conv2d(in_channels, base_channels, 3, padding=1)
         skip_channels = [base_channels]
@@ -222,6 +285,7 @@ class UNet(nn.Module):
 
         self.mid1 = ResBlock(ch, ch, emb_dim, dropout, norm_groups)
         self.mid_attn = SelfAttention(ch, attention_heads, norm_groups)
+        self.mid_cross = CrossAttention(ch, context_dim, attention_heads, norm_groups) if text_dim else None
         self.mid2 = ResBlock(ch, ch, emb_dim, dropout, norm_groups)
 
         self.up = nn.ModuleList()
@@ -240,38 +304,66 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
-    def embed(self, level: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """The conditioning vector ``(N, 4 * base_channels)`` of noise levels ``(N,)`` and labels ``(N,)``."""
+    def embed(self, level: torch.Tensor, labels: torch.Tensor | None = None,
+              text: TextContext | None = None) -> torch.Tensor:
+        """The conditioning vector ``(N, 4 * base_channels)`` of noise levels ``(N,)``, labels
+        ``(N,)`` and the captions' pooled vectors ``text.pooled``."""
         emb = self.emb_mlp(sinusoidal_embedding(level, self.base_channels))
         if self.class_emb is not None:
             if labels is None:
                 labels = torch.full((level.shape[0],), self.num_classes, dtype=torch.long, device=level.device)
             emb = emb + self.class_emb(labels)
+        if self.text_proj is not None:
+            if text is None:
+                pooled = self.null_pooled.expand(level.shape[0], -1)
+            else:
+                pooled = torch.where(text.keep[:, None], text.pooled.to(self.null_pooled.dtype), self.null_pooled)
+            emb = emb + self.text_proj(pooled)
         return emb
 
-    def forward(self, x: torch.Tensor, level: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def text_tokens(self, n: int, text: TextContext | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens ``(N, L, context_dim)`` and mask ``(N, L)`` the cross-attention reads: the
+        caption's, or the single learned "no caption" token where a caption is dropped."""
+        null = self.null_token
+        if text is None:
+            return null.expand(n, 1, -1), torch.ones(n, 1, dtype=torch.bool, device=null.device)
+        tokens, mask, keep = text.tokens.to(null.dtype), text.mask, text.keep
+        first = torch.zeros_like(mask)
+        first[:, 0] = True
+        tokens = torch.where(keep[:, None, None], tokens, torch.where(first[..., None], null, torch.zeros_like(tokens)))
+        return tokens, torch.where(keep[:, None], mask, first)
+
+    def forward(self, x: torch.Tensor, level: torch.Tensor, labels: torch.Tensor | None = None,
+                text: TextContext | None = None) -> torch.Tensor:
         """Predict from ``x`` ``(N, C, H, W)`` at noise levels ``level`` ``(N,)``.
 
         ``labels`` ``(N,)`` long: class indices, or ``num_classes`` for "no label"; ``None``
-        means no label for every sample. Returns ``(N, C, H, W)``.
+        means no label for every sample. ``text``: the captions of a text-conditioned
+        network (``None``: no caption for every sample). Returns ``(N, C, H, W)``.
         """
-        emb = self.embed(level, labels)
+        emb = self.embed(level, labels, text)
+        tokens = self.text_tokens(x.shape[0], text) if self.text_proj is not None else None
+
+        def attend(h, layers):
+            for a in layers:
+                h = a(h, *tokens) if isinstance(a, CrossAttention) else a(h)
+            return h
+
         h = self.conv_in(x)
         skips = [h]
         for level_mod, down in zip(self.down, self.downsample):
             for block, attn in zip(level_mod.blocks, level_mod.attention):
-                h = block(h, emb)
-                for a in attn:
-                    h = a(h)
+                h = attend(block(h, emb), attn)
                 skips.append(h)
             if not isinstance(down, nn.Identity):
                 h = down(h)
                 skips.append(h)
-        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        h = self.mid_attn(self.mid1(h, emb))
+        if self.mid_cross is not None:
+            h = self.mid_cross(h, *tokens)
+        h = self.mid2(h, emb)
         for level_mod, up in zip(self.up, self.upsample):
             for block, attn in zip(level_mod.blocks, level_mod.attention):
-                h = block(torch.cat([h, skips.pop()], dim=1), emb)
-                for a in attn:
-                    h = a(h)
+                h = attend(block(torch.cat([h, skips.pop()], dim=1), emb), attn)
             h = up(h)
         return self.conv_out(F.silu(self.norm_out(h)))

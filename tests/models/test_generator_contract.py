@@ -22,6 +22,7 @@ CASES = {
                                                  "model.recoder=false"]),
     "2-D gan (rings-gan-nonsat)": ("rings-gan-nonsat", ["model.hidden=16"]),
     "ddpm (faces-ddpm-tiny)": ("faces-ddpm-tiny", ["model.decode_steps=2"]),
+    "text ddpm (faces-ddpm-text-tiny)": ("faces-ddpm-text-tiny", ["model.decode_steps=2"]),
     "progan (faces-progan-tiny)": ("faces-progan-tiny", []),
     "aae (faces-aae-tiny)": ("faces-aae-tiny", []),
     "petal aae (digits-aae-flower)": ("digits-aae-flower", ["model.base_channels=4"]),
@@ -29,8 +30,18 @@ CASES = {
 }
 
 
-def _build(name):
-    config, overrides = CASES[name]
+@pytest.fixture
+def build(request):
+    """Builds the model of a case untrained; a text-conditioned one reads the session's small CLIP."""
+    def _build(name):
+        config, overrides = CASES[name]
+        if "text" in config:
+            overrides = [*overrides, f"model.text_encoder={request.getfixturevalue('tiny_clip')[1]}"]
+        return _build_from(config, overrides)
+    return _build
+
+
+def _build_from(config, overrides):
     cfg = load_config(config, overrides)
     options = {k: v for k, v in cfg.data.options.items() if k != "n"}
     dataset = load(cfg.data.name, n=8, **options)
@@ -49,8 +60,8 @@ def test_every_generator_kind_is_covered():
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_decode_encode_sample_return_plain_tensors(name):
-    gen, dataset = _build(name)
+def test_decode_encode_sample_return_plain_tensors(name, build):
+    gen, dataset = build(name)
     z = gen.sample_latents(2, generator=torch.Generator().manual_seed(0))
     x = gen.decode(z)
     assert _is_plain(x) and x.numpy().shape == (2, *dataset.sample_shape)

@@ -1,0 +1,159 @@
+"""The text-conditioned DDPM: captions read by a frozen CLIP text encoder, classifier-free
+guidance, a checkpoint that stands alone, exact resume, and clear errors for bad prompts."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import latentlab
+from latentlab.checkpoint import load_checkpoint
+from latentlab.cli import cli
+from latentlab.data import load
+from latentlab.data.tokenizer import UnknownWordsWarning
+from latentlab.models.ddpm import DDPM
+from latentlab.models.unet import TextContext
+from latentlab.training import train
+from latentlab.training.config import load_config
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _config(clip_path, **train_fields):
+    """faces-ddpm-text-tiny made smaller: base 8, 4 decoding steps."""
+    return {"model": {"kind": "ddpm", "base_channels": 8, "channel_mults": [1, 2], "num_res_blocks": 1,
+                      "norm_groups": 8, "attention_heads": 2, "schedule": "cosine", "prediction": "v",
+                      "decode_steps": 4, "condition": "text", "text_encoder": str(clip_path),
+                      "cross_attention_resolutions": [16], "guidance_scale": 3.0},
+            "train": {"steps": 6, "batch_size": 8, "lr": 2e-3, "log_every": 2, "checkpoint_every": 0,
+                      "ema_decay": 0.0, **train_fields}}
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return load("faces", n=200, size=32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model_file(tiny_clip, faces, tmp_path_factory):
+    out = tmp_path_factory.mktemp("text-ddpm") / "ddpm.pt"
+    train(_config(tiny_clip[1]), dataset=faces, out=out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(model_file):
+    return latentlab.load(model_file)
+
+
+def test_guidance_zero_is_the_unconditional_model(model):
+    z = model.sample_latents(3, generator=torch.Generator().manual_seed(0))
+    unconditional = model.decode(z)
+    guided = model.decode(z, prompts="a smiling old man with glasses", guidance_scale=0.0)
+    assert torch.allclose(guided, unconditional, atol=1e-5)
+    # and a prompt at the default guidance changes the images
+    assert (model.decode(z, prompts="a smiling old man with glasses") - unconditional).abs().max() > 1e-3
+
+
+def test_a_dropped_caption_reads_as_no_caption(model):
+    x = torch.randn(4, 3, 32, 32)
+    level = torch.linspace(-5, 5, 4)
+    text = model.text_context(["a man with a hat", "a woman", "an old man, no glasses", "a young man"])
+    dropped = text._replace(keep=torch.zeros(4, dtype=torch.bool))
+    with torch.no_grad():
+        assert torch.equal(model.net(x, level, text=dropped), model.net(x, level))
+        kept = model.net(x, level, text=text)
+    assert (kept - model.net(x, level)).abs().max() > 1e-4  # after training, the caption matters
+    # the prediction of each sample depends on its own caption only
+    one = model.text_context("a man with a hat", 1)
+    with torch.no_grad():
+        assert torch.allclose(model.net(x[:1], level[:1], text=one), kept[:1], atol=1e-5)
+
+
+def test_the_checkpoint_stands_alone_and_the_text_encoder_stays_frozen(tiny_clip, model_file, tmp_path):
+    clip_weights = load_checkpoint(tiny_clip[1]).weights["model"]
+    saved = load_checkpoint(model_file).weights["model"]
+    for name, t in clip_weights.items():  # training never changed the copy of the text encoder
+        assert torch.equal(saved[f"clip.{name}"], t), name
+    # loading needs no CLIP file: the DDPM holds its text encoder
+    moved = tmp_path / "alone.pt"
+    moved.write_bytes(model_file.read_bytes())
+    missing = tmp_path / "gone.pt"
+    config = load_checkpoint(model_file).config["model"]
+    assert config["clip_config"]["kind"] == "clip" and config["clip_config"]["vocabulary"]
+    a = latentlab.load(moved).sample(2, generator=torch.Generator().manual_seed(1), prompts="a woman with a hat")
+    b = latentlab.load(model_file).sample(2, generator=torch.Generator().manual_seed(1), prompts="a woman with a hat")
+    assert torch.equal(a, b) and not missing.exists()
+
+
+def test_resume_continues_identically(tiny_clip, faces, tmp_path):
+    whole = train(_config(tiny_clip[1]), dataset=faces, out=tmp_path / "whole.pt", progress=False)
+    train(_config(tiny_clip[1], steps=3), dataset=faces, out=tmp_path / "part.pt", progress=False)
+    resumed = train(None, dataset=faces, out=tmp_path / "part.pt", resume=True, overrides=["train.steps=6"],
+                    progress=False)
+    assert resumed.history == whole.history[3:]
+    a, b = load_checkpoint(tmp_path / "whole.pt"), load_checkpoint(tmp_path / "part.pt")
+    for name, t in a.weights["model"].items():
+        assert torch.equal(t, b.weights["model"][name]), name
+
+
+def test_bad_prompts_are_refused_in_one_line(model):
+    with pytest.raises(ValueError, match="prompt '' is empty"):
+        model.sample(2, prompts="")
+    with pytest.raises(ValueError, match="knows none of the words of the prompt 'xyzzy plugh'"):
+        model.sample(2, prompts="xyzzy plugh")
+    with pytest.raises(ValueError, match="one prompt or one per sample \\(3\\), not 2"):
+        model.sample(3, prompts=["a man", "a woman"])
+    with pytest.raises(ValueError, match="a str or a sequence of str"):
+        model.sample(2, prompts=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.sample(1, prompts="a face with glasses")
+    assert [str(w.message) for w in caught if w.category is UnknownWordsWarning] == [
+        "words the model never saw in training (read as unknown): face"]
+
+
+def test_prompts_for_a_model_without_text_are_refused(tiny_faces_models):
+    gan = latentlab.load(tiny_faces_models["gan"])
+    result = CliRunner().invoke(cli, ["sample", str(tiny_faces_models["gan"]), "--prompt", "a man", "--out", "x.png"])
+    assert result.exit_code == 2
+    assert "--prompt applies to diffusion models only" in result.output
+    ddpm = DDPM.build(load_config("faces-ddpm-tiny").model, load("faces", n=8, size=32))
+    with pytest.raises(ValueError, match="not text-conditioned"):
+        ddpm.sample(1, prompts="a man")
+    assert not hasattr(gan, "text_context")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"text_encoder": ""}, "needs model.text_encoder, the path of a CLIP checkpoint"),
+    ({"text_encoder": "nowhere.pt"}, "model.text_encoder = 'nowhere.pt': no such file; train one with"),
+    ({"cond_attr": "glasses"}, "cannot also take class labels"),
+    ({"condition": "", "cross_attention_resolutions": [8]}, "need model.condition = 'text'"),
+])
+def test_bad_text_configs_are_named(tiny_clip, faces, fields, message):
+    cfg = _config(tiny_clip[1])
+    cfg["model"].update(fields)
+    with pytest.raises(ValueError, match=message):
+        train(cfg, dataset=faces, progress=False)
+
+
+def test_the_text_encoder_must_be_a_clip_of_the_same_captions(tiny_clip, tiny_faces_models, tmp_path):
+    cfg = _config(tiny_faces_models["vae"])
+    with pytest.raises(ValueError, match="holds a model of kind 'vae'; it must be a CLIP"):
+        train(cfg, dataset=load("faces", n=16, size=32), progress=False)
+    with pytest.raises(ValueError, match="was trained on faces captions .* shapes has shapes captions"):
+        train(_config(tiny_clip[1]), dataset=load("shapes", n=16, size=32), progress=False)
+
+
+def test_cli_samples_a_prompt_and_warns_about_unknown_words(model_file, tmp_path):
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(cli, ["sample", str(model_file), "--prompt", "a smiling face with glasses",
+                                      "--guidance", "2", "--n", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "latentlab: warning: words the model never saw in training (read as unknown): face" in result.output
+    samples = np.load(tmp_path / "grid.data.npz")
+    assert out.exists() and len(samples[samples.files[0]]) == 4
+    bad = CliRunner().invoke(cli, ["sample", str(model_file), "--prompt", "  ", "--out", str(tmp_path / "b.png")])
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "is empty" in bad.output
