@@ -26,6 +26,11 @@ Laziness
     (PIL reads the size and mode without decoding pixels); pass both to skip that scan.
     ``.npz`` and IDX files are read into memory at once.
 
+Captions
+    An image folder may come with its images' own captions, for text models: a captions
+    CSV (``file`` and ``caption`` columns, one row per caption) or a COCO-style captions
+    JSON; see :func:`load_image_folder` (``captions=``, ``caption_column=``).
+
 Nothing here writes files.
 """
 
@@ -352,15 +357,18 @@ def _caption_rows_coco(path: Path) -> list[tuple[str, str, str]]:
         raise bad(f"needs lists 'images' and 'annotations' at the top; it holds {what or 'nothing'}")
     names: dict = {}
     for k, image in enumerate(doc["images"]):
-        if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) or "id" not in image:
-            raise bad(f"images[{k}] is {image!r}, not an object with 'id' and 'file_name' (a string)")
+        if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) \
+                or not isinstance(image.get("id"), (int, str)):
+            raise bad(f"images[{k}] is {image!r}, not an object with 'id' (a number or string) and 'file_name' (a string)")
         if image["id"] in names:
             raise bad(f"images[{k}] repeats the id {image['id']!r}")
         names[image["id"]] = image["file_name"]
     rows = []
     for k, note in enumerate(doc["annotations"]):
-        if not isinstance(note, dict) or "image_id" not in note or not isinstance(note.get("caption"), str):
-            raise bad(f"annotations[{k}] is {note!r}, not an object with 'image_id' and 'caption' (a string)")
+        if not isinstance(note, dict) or not isinstance(note.get("image_id"), (int, str)) \
+                or not isinstance(note.get("caption"), str):
+            raise bad(f"annotations[{k}] is {note!r}, not an object with 'image_id' (a number or string) and "
+                      "'caption' (a string)")
         if note["image_id"] not in names:
             raise bad(f"annotations[{k}] has image_id {note['image_id']!r}, which no entry of 'images' has")
         rows.append((f"{path} annotations[{k}]", names[note["image_id"]], note["caption"]))

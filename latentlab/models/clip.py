@@ -55,7 +55,7 @@ class ClipConfig:
     heads: int = field(default=4, metadata={"min": 1})
     max_length: int = field(default=32, metadata={"min": 3})  # tokens per caption, <bos> and <eos> included
     init_temperature: float = field(default=0.07, metadata={"min": 0.01, "max": 1.0})
-    vocabulary_seeds: int = field(default=16, metadata={"min": 1})  # caption draws the vocabulary is built from
+    vocabulary_seeds: int = field(default=16, metadata={"min": 1})  # attribute-caption draws the vocabulary is built from
     captions: str = ""  # "faces"/"shapes": captions made from attributes; "text": the data's own (filled from the data)
     attributes: list = field(default_factory=list)  # label columns, in order (filled from the data)
     vocabulary: list = field(default_factory=list)  # the tokenizer's tokens (filled from the data)
