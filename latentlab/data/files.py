@@ -353,8 +353,9 @@ def _caption_rows_coco(path: Path) -> list[tuple[str, str, str]]:
         return ValueError(f"{path}: {problem}; expected COCO-style captions {_COCO_SHAPE}")
 
     if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in ("images", "annotations")):
-        what = f"keys {', '.join(map(repr, doc))}" if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
-        raise bad(f"needs lists 'images' and 'annotations' at the top; it holds {what or 'nothing'}")
+        what = (f"keys {', '.join(map(repr, doc))}" if doc else "an empty object") if isinstance(doc, dict) \
+            else f"a JSON {type(doc).__name__}"
+        raise bad(f"needs lists 'images' and 'annotations' at the top; it holds {what}")
     names: dict = {}
     for k, image in enumerate(doc["images"]):
         if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) \
