@@ -69,3 +69,41 @@ def tiny_clip(tmp_path_factory, single_thread_context, small_clip_config):
     with single_thread_context():
         result = train(small_clip_config, dataset=load("faces", n=2000, size=32, seed=0), out=out, progress=False)
     return result, out
+
+
+@pytest.fixture(scope="session")
+def draw_captioned_images():
+    """``draw(root, n, seed) -> (classes, rows)``: ``n`` RGB images of 32 px written to ``root``
+    (``img000.png`` ...), each one red or blue disc or square on black, of random size and place,
+    with three captions naming its colour and shape in different words, written to
+    ``root/captions.csv`` (columns file, caption). ``classes`` (n,) is colour + 2 * shape
+    (0 red disc, 1 blue disc, 2 red square, 3 blue square); ``rows`` the (file, caption) rows."""
+    import csv
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    colours = {"red": (220, 40, 40), "blue": (40, 60, 220)}
+    shapes = {"disc": ("disc", "circle", "round dot"), "square": ("square", "box", "block")}
+    templates = ("a {colour} {shape}", "{shape}, {colour}", "a picture of a {colour} {shape}")
+
+    def draw(root, n, seed):
+        rng = np.random.default_rng(seed)
+        root.mkdir(parents=True, exist_ok=True)
+        classes = rng.integers(4, size=n)
+        rows = []
+        for i, c in enumerate(classes):
+            colour, shape = list(colours)[c % 2], list(shapes)[c // 2]
+            image = Image.new("RGB", (32, 32))
+            r = int(rng.integers(7, 12))
+            x, y = (int(v) for v in rng.integers(r, 32 - r, size=2))
+            paint = ImageDraw.Draw(image).ellipse if shape == "disc" else ImageDraw.Draw(image).rectangle
+            paint([x - r, y - r, x + r, y + r], fill=colours[colour])
+            name = f"img{i:03d}.png"
+            image.save(root / name)
+            rows += [(name, t.format(colour=colour, shape=shapes[shape][int(rng.integers(3))])) for t in templates]
+        with open(root / "captions.csv", "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([("file", "caption"), *rows])
+        return classes, rows
+
+    return draw

@@ -11,6 +11,11 @@ Two sets of templates: ``wordings="train"`` for training, and ``wordings="held_o
 templates never used in training, for testing whether a text model generalises beyond
 the phrasings it saw. :func:`read_face_caption` reads a caption back into the facts it
 states (the check that captions say what they should).
+
+Users' data carries its own captions instead (caption kind ``"text"``, several per image,
+read by :func:`latentlab.data.files.load_image_folder`); :func:`choose_captions` picks one
+per image with a seed. :class:`CaptionSource` gives any model that trains on captions the
+captions of a batch, whichever of the two kinds its data has.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ import re
 
 import numpy as np
 
+from latentlab._convert import to_numpy
 from latentlab._validation import check_choice
 
 __all__ = ["face_captions", "shape_captions", "read_face_caption", "captions_for", "attribute_prompts",
-           "WORDINGS", "FACE_WORDS", "CAPTION_KINDS"]
+           "choose_captions", "CaptionSource", "WORDINGS", "FACE_WORDS", "CAPTION_KINDS", "USER_CAPTIONS"]
 
 WORDINGS = ("train", "held_out")
 
@@ -195,3 +201,107 @@ def attribute_prompts(kind: str = "faces") -> dict[str, tuple[list[str], list[st
         prompts[name] = tuple([f"{_article(w)} {w} {p}" for p in persons for w in table[v]] for v in (1, 0))
     prompts["male"] = tuple([f"photo of {_article(w)} {w}" for w in _PERSON[v]] for v in (1, 0))
     return prompts
+
+
+#: The caption kind of data that carries its own captions (a user's captions file).
+USER_CAPTIONS = "text"
+
+
+def choose_captions(texts, seed: int, indices=None, wordings: str = "train") -> list[str]:
+    """One caption per sample, each chosen at random among that sample's stored captions.
+
+    Parameters
+    ----------
+    texts : list of N lists of str
+        The captions of each sample (at least one each).
+    seed : int
+        Draws the choice; the same seed gives the same captions.
+    indices : int array (B,), optional
+        The samples wanted; default all N, in order.
+    wordings : {"train"}
+        Stored captions are the data's own texts: ``"held_out"`` (templates kept from
+        training, for attribute captions) is an error.
+
+    Returns
+    -------
+    list of str, one per index
+        The choice for sample ``i`` depends on ``seed``, ``i`` and ``N`` only, so a batch gets
+        what the whole dataset would: ``choose_captions(t, s, idx)[j] == choose_captions(t, s)[idx[j]]``.
+    """
+    check_choice(wordings, "wordings", WORDINGS)
+    if wordings != "train":
+        raise ValueError(f"wordings={wordings!r}: stored captions are the data's own texts and have no held-out "
+                         "wordings; use wordings='train'")
+    u = np.random.default_rng([seed, 4]).random(len(texts))  # 4: apart from the streams of the templates
+    indices = range(len(texts)) if indices is None else np.asarray(indices, dtype=np.int64).reshape(-1).tolist()
+    return [texts[i][int(u[i] * len(texts[i]))] for i in indices]
+
+
+class CaptionSource:
+    """The captions of any batch of a dataset, for a model that trains on captions.
+
+    Made once from the training data (:meth:`from_dataset`, in the model's ``build``); at
+    each step :meth:`draw` gives the captions of the batch, with a seed from the run's
+    random stream so that a resumed run draws the same ones.
+
+    Parameters
+    ----------
+    kind : {"faces", "shapes", "text"}
+        ``"faces"``/``"shapes"``: captions made from the label rows ``y``; ``"text"``
+        (:data:`USER_CAPTIONS`): a choice among the stored ``texts`` of the batch's samples.
+    attributes : list of str
+        The columns of ``y`` (the dataset's ``attribute_names``), for the attribute kinds.
+    texts : list of N lists of str, optional
+        The stored captions of each sample, for ``"text"``.
+    """
+
+    def __init__(self, kind: str, attributes=(), texts=None):
+        check_choice(kind, "caption kind", (*CAPTION_KINDS, USER_CAPTIONS))
+        if (kind == USER_CAPTIONS) != (texts is not None):
+            raise ValueError(f"texts are given for caption kind {USER_CAPTIONS!r} only")
+        self.kind, self.attributes, self.texts = kind, list(attributes), texts
+
+    @classmethod
+    def from_dataset(cls, dataset) -> "CaptionSource":
+        """The captions of ``dataset`` (a :class:`~latentlab.data.Dataset`); ``ValueError`` when it has none."""
+        kind = getattr(dataset, "caption_kind", None)
+        if kind is None:
+            raise ValueError(f"{dataset.name} has no captions: the built-in faces and shapes make them from their "
+                             "attributes, and an image folder takes them from a captions file (captions.csv or "
+                             "captions.json in the folder, or the captions= option)")
+        return cls(kind, dataset.attribute_names, dataset.texts if kind == USER_CAPTIONS else None)
+
+    def __deepcopy__(self, memo):
+        return self  # never changed after it is made: an EMA copy of a model shares it
+
+    def draw(self, indices, y, seed: int, wordings: str = "train") -> list[str]:
+        """The captions of a batch: one per sample.
+
+        Parameters
+        ----------
+        indices : int tensor or array (B,)
+            The samples' indices in the dataset (``step.indices`` in ``train_step``); read for ``"text"``.
+        y : tensor (B, n_attributes)
+            Their label rows (columns in ``attributes`` order); read for ``"faces"``/``"shapes"``.
+        seed : int
+            Draws the wording (attribute captions) or the choice among stored captions.
+        wordings : {"train", "held_out"}
+            Templates of attribute captions; stored captions have ``"train"`` only.
+
+        Returns
+        -------
+        list of B str
+        """
+        if self.kind == USER_CAPTIONS:
+            return choose_captions(self.texts, seed, to_numpy(indices, "indices"), wordings)
+        labels = to_numpy(y, "y")
+        attrs = {name: np.rint(labels[:, j]).astype(np.int64) for j, name in enumerate(self.attributes)}
+        return captions_for(self.kind, attrs, seed=seed, wordings=wordings)
+
+    def vocabulary_texts(self, dataset, draws: int) -> list[str]:
+        """Every text a tokenizer for these captions should read: all the stored captions, or for
+        attribute captions ``draws`` draws of each sample's caption in the training wordings (enough
+        for every synonym and template word to appear)."""
+        if self.kind == USER_CAPTIONS:
+            return [t for texts in self.texts for t in texts]
+        return [t for s in range(draws) for t in dataset.captions("train", seed=s)]

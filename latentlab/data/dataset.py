@@ -7,7 +7,9 @@ A dataset is a sequence of samples with labels:
 * ``attrs`` maps each attribute name to an integer array of shape ``(N,)`` (binary
   attributes are 0/1; categorical ones index ``attr_levels[name]``);
 * ``factors`` maps generative factor names to float arrays of shape ``(N,)`` where the
-  true factors are known (procedural data).
+  true factors are known (procedural data);
+* ``texts``, where the data carries its own captions (a user's captions file): one list of
+  captions (str) per sample.
 
 Samples come from a *source* object with ``__len__`` and ``get(indices) -> Tensor``,
 so that large image folders are read lazily, file by file, and procedural data can be
@@ -27,7 +29,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
-from latentlab.data.captions import CAPTION_KINDS, captions_for
+from latentlab.data.captions import CAPTION_KINDS, USER_CAPTIONS, captions_for, choose_captions
 
 __all__ = ["Dataset", "ArraySource", "SampleSource", "check_memory"]
 
@@ -121,6 +123,10 @@ class Dataset(torch.utils.data.Dataset):
     info : dict, optional
         Plain-data description of how the dataset was made (options, seed, path); stored
         in checkpoints so a model records what it was trained on.
+    texts : list of N lists of str, optional
+        The data's own captions: at least one non-empty caption per sample (several are
+        several descriptions of the same sample). Kept as ``texts``; :meth:`captions`
+        chooses among them.
     """
 
     def __init__(
@@ -132,6 +138,7 @@ class Dataset(torch.utils.data.Dataset):
         attr_levels: dict | None = None,
         name: str = "data",
         info: dict | None = None,
+        texts: Sequence[Sequence[str]] | None = None,
     ):
         if isinstance(source, (torch.Tensor, np.ndarray)):
             source = ArraySource(torch.as_tensor(source))
@@ -147,6 +154,7 @@ class Dataset(torch.utils.data.Dataset):
                 top = int(v.max()) if len(v) else 1
                 levels[k] = ["no", "yes"] if top <= 1 else [str(i) for i in range(top + 1)]
         self.attr_levels = levels
+        self.texts = None if texts is None else self._texts(texts, n)
         self._cache: torch.Tensor | None = None
 
     @staticmethod
@@ -155,6 +163,16 @@ class Dataset(torch.utils.data.Dataset):
         if values.shape != (n,):
             raise ValueError(f"column {name!r} has shape {values.shape}; expected ({n},), one value per sample")
         return values.astype(dtype, copy=False)
+
+    @staticmethod
+    def _texts(texts, n) -> list[list[str]]:
+        texts = [list(row) if isinstance(row, (list, tuple)) else row for row in texts]
+        if len(texts) != n:
+            raise ValueError(f"texts has {len(texts)} entries; expected {n}, one list of captions per sample")
+        for i, row in enumerate(texts):
+            if not isinstance(row, list) or not row or not all(isinstance(t, str) and t.strip() for t in row):
+                raise ValueError(f"texts[{i}] is {row!r}; each sample needs a list of one or more non-empty captions")
+        return texts
 
     # -- size and shape -------------------------------------------------------------
     def __len__(self) -> int:
@@ -216,21 +234,29 @@ class Dataset(torch.utils.data.Dataset):
         return x, y
 
     def captions(self, wordings: str = "train", seed: int | None = None) -> list[str]:
-        """One caption per sample, made from its ground-truth attributes (``faces``, ``shapes``).
+        """One caption per sample: made from its ground-truth attributes (``faces``, ``shapes``),
+        or chosen among the data's own captions (:attr:`texts`).
 
-        The wording is drawn with ``seed`` (default: the dataset's own seed), so the same
-        dataset and seed give the same captions; ``wordings="held_out"`` uses templates
-        never used for ``"train"`` (:mod:`latentlab.data.captions`).
+        The wording (or the choice among stored captions, :func:`~latentlab.data.captions.choose_captions`)
+        is drawn with ``seed`` (default: the dataset's own seed, else 0), so the same dataset and
+        seed give the same captions; ``wordings="held_out"`` uses templates never used for
+        ``"train"`` (:mod:`latentlab.data.captions`); stored captions have no held-out wordings.
         """
         kind = self.caption_kind
         if kind is None:
-            raise ValueError(f"{self.name} has no captions: the built-in faces and shapes make them from their attributes")
+            raise ValueError(f"{self.name} has no captions: the built-in faces and shapes make them from their "
+                             "attributes, and an image folder reads them from a captions file (captions=)")
         seed = int(self.info.get("seed") or 0) if seed is None else seed
+        if kind == USER_CAPTIONS:
+            return choose_captions(self.texts, seed, wordings=wordings)
         return captions_for(kind, self.attrs, seed=seed, wordings=wordings)
 
     @property
     def caption_kind(self) -> str | None:
-        """``"faces"`` or ``"shapes"``: whose captions :meth:`captions` makes; ``None``: this data has none."""
+        """Whose captions :meth:`captions` gives: ``"faces"`` or ``"shapes"`` (made from the
+        attributes), ``"text"`` (the data's own, :attr:`texts`); ``None``: this data has none."""
+        if self.texts is not None:
+            return USER_CAPTIONS
         kind = self.info.get("name") or self.info.get("builtin")
         return kind if kind in CAPTION_KINDS else None
 
@@ -249,6 +275,7 @@ class Dataset(torch.utils.data.Dataset):
             attr_levels=self.attr_levels,
             name=self.name,
             info={**self.info, "subset_of": len(self)},
+            texts=None if self.texts is None else [self.texts[i] for i in indices],
         )
 
     def describe(self) -> dict:

@@ -26,6 +26,11 @@ Laziness
     (PIL reads the size and mode without decoding pixels); pass both to skip that scan.
     ``.npz`` and IDX files are read into memory at once.
 
+Captions
+    An image folder may come with its images' own captions, for text models: a captions
+    CSV (``file`` and ``caption`` columns, one row per caption) or a COCO-style captions
+    JSON; see :func:`load_image_folder` (``captions=``, ``caption_column=``).
+
 Nothing here writes files.
 """
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import os
 from pathlib import Path
 
@@ -60,6 +66,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 CELEBA_ATTRIBUTES_FILE = "list_attr_celeba.txt"
 _CELEBA_SPLITS = {"train": 0, "valid": 1, "test": 2}
 _ATTRIBUTE_CSV_NAMES = ("attributes.csv", "attrs.csv")
+_CAPTION_FILE_NAMES = ("captions.csv", "captions.json")
 _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
 
@@ -239,12 +246,42 @@ def _list_images(root: Path, extensions) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _read_attribute_csv(csv_path: Path, root: Path, files: list[Path]) -> dict[str, np.ndarray]:
-    """Integer attribute columns of ``csv_path``, aligned with ``files``."""
+def _file_matcher(root: Path, files: list[Path]):
+    """``match(key, where)``: the index in ``files`` of the image that a labels or captions file
+    names ``key`` (its path relative to ``root``, or its file name when that is unique), or
+    ``None``; ``where`` (file and line) begins the error for an ambiguous file name."""
     rel = {f.relative_to(root).as_posix(): i for i, f in enumerate(files)}
     by_name: dict[str, list[int]] = {}
     for i, f in enumerate(files):
         by_name.setdefault(f.name, []).append(i)
+
+    def match(key: str, where: str) -> int | None:
+        key = key.strip().replace("\\", "/")
+        key = key[2:] if key.startswith("./") else key
+        if key in rel:
+            return rel[key]
+        found = by_name.get(key, [])
+        if len(found) > 1:
+            raise ValueError(f"{where}: file name {key!r} matches {len(found)} images in different sub-folders; "
+                             "give the path relative to the folder instead")
+        return found[0] if found else None
+
+    return match
+
+
+def _check_every_image_named(named: np.ndarray, files: list[Path], root: Path, path: Path, what: str) -> None:
+    """``ValueError`` naming an image of ``files`` that ``path`` gives no ``what`` (``named[i]`` False)."""
+    if not named.all():
+        missing = [files[i] for i in np.flatnonzero(~named)]
+        raise ValueError(
+            f"{len(missing)} image(s) have no {what} in {path}, e.g. {missing[0].relative_to(root).as_posix()}; "
+            f"every image needs one (named by its path relative to the folder, or its file name)"
+        )
+
+
+def _read_attribute_csv(csv_path: Path, root: Path, files: list[Path]) -> dict[str, np.ndarray]:
+    """Integer attribute columns of ``csv_path``, aligned with ``files``."""
+    match = _file_matcher(root, files)
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = [c.strip() for c in (reader.fieldnames or [])]
@@ -260,18 +297,9 @@ def _read_attribute_csv(csv_path: Path, root: Path, files: list[Path]) -> dict[s
         seen = np.zeros(len(files), dtype=bool)
         for line, row in enumerate(reader, start=2):
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-            key = row["file"].replace("\\", "/")
-            key = key[2:] if key.startswith("./") else key
-            if key in rel:
-                i = rel[key]
-            elif key in by_name:
-                if len(by_name[key]) > 1:
-                    raise ValueError(
-                        f"{csv_path} line {line}: file name {key!r} matches {len(by_name[key])} images in different "
-                        "sub-folders; give the path relative to the folder instead"
-                    )
-                i = by_name[key][0]
-            else:
+            key = row["file"]
+            i = match(key, f"{csv_path} line {line}")
+            if i is None:
                 continue  # rows for images not loaded (e.g. beyond limit=) are ignored
             if seen[i]:
                 raise ValueError(f"{csv_path} line {line}: {key!r} is listed twice")
@@ -288,13 +316,94 @@ def _read_attribute_csv(csv_path: Path, root: Path, files: list[Path]) -> dict[s
                         "integers (0/1 for binary attributes, 0..K-1 for categories)"
                     )
                 values[name][i] = value
-    if not seen.all():
-        missing = [files[i] for i in np.flatnonzero(~seen)]
-        raise ValueError(
-            f"{len(missing)} image(s) have no row in {csv_path}, e.g. {missing[0].relative_to(root).as_posix()}; "
-            "every image needs a row (column 'file': path relative to the folder, or file name)"
-        )
+    _check_every_image_named(seen, files, root, csv_path, "row")
     return values
+
+
+# -- captions ---------------------------------------------------------------------------------
+_COCO_SHAPE = '{"images": [{"id", "file_name"}], "annotations": [{"image_id", "caption"}]}'
+
+
+def _caption_rows_csv(path: Path, column: str) -> list[tuple[str, str, str]]:
+    """``(where, file, caption)`` of each row of a captions CSV."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        for needed, hint in (("file", "(path relative to the folder, or file name)"),
+                             (column, "(choose another column with caption_column=)")):
+            if needed not in columns:
+                raise ValueError(f"{path} needs a column named {needed!r} {hint}; its columns are: "
+                                 f"{', '.join(columns) or 'none'}")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            row = {(k or "").strip(): (v or "") for k, v in row.items()}
+            rows.append((f"{path} line {line}", row["file"], row.get(column) or ""))
+    return rows
+
+
+def _caption_rows_coco(path: Path) -> list[tuple[str, str, str]]:
+    """``(where, file_name, caption)`` of each annotation of a COCO-style captions JSON."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            doc = json.load(handle)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); expected COCO-style captions {_COCO_SHAPE}") from None
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path}: {problem}; expected COCO-style captions {_COCO_SHAPE}")
+
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in ("images", "annotations")):
+        what = (f"keys {', '.join(map(repr, doc))}" if doc else "an empty object") if isinstance(doc, dict) \
+            else f"a JSON {type(doc).__name__}"
+        raise bad(f"needs lists 'images' and 'annotations' at the top; it holds {what}")
+    names: dict = {}
+    for k, image in enumerate(doc["images"]):
+        if not isinstance(image, dict) or not isinstance(image.get("file_name"), str) \
+                or not isinstance(image.get("id"), (int, str)):
+            raise bad(f"images[{k}] is {image!r}, not an object with 'id' (a number or string) and 'file_name' (a string)")
+        if image["id"] in names:
+            raise bad(f"images[{k}] repeats the id {image['id']!r}")
+        names[image["id"]] = image["file_name"]
+    rows = []
+    for k, note in enumerate(doc["annotations"]):
+        if not isinstance(note, dict) or not isinstance(note.get("image_id"), (int, str)) \
+                or not isinstance(note.get("caption"), str):
+            raise bad(f"annotations[{k}] is {note!r}, not an object with 'image_id' (a number or string) and "
+                      "'caption' (a string)")
+        if note["image_id"] not in names:
+            raise bad(f"annotations[{k}] has image_id {note['image_id']!r}, which no entry of 'images' has")
+        rows.append((f"{path} annotations[{k}]", names[note["image_id"]], note["caption"]))
+    return rows
+
+
+def _read_captions(path: Path, column: str, root: Path, files: list[Path], listed: list[Path]) -> list[list[str]]:
+    """The captions of each of ``files`` from a captions CSV or a COCO-style JSON (``.json``).
+
+    ``listed`` is every image of the folder: captions of images not loaded (beyond
+    ``limit=``, outside ``subfolders=``) are skipped, those of files not there are an error.
+    """
+    if path.suffix.lower() == ".json":
+        if column != "caption":
+            raise ValueError(f"caption_column={column!r} is for a captions CSV; {path} is COCO-style JSON, whose "
+                             "captions are the 'caption' of each annotation")
+        rows = _caption_rows_coco(path)
+    else:
+        rows = _caption_rows_csv(path, column)
+    match = _file_matcher(root, files)
+    match_listed = match if listed is files else _file_matcher(root, listed)
+    texts: list[list[str]] = [[] for _ in files]
+    for where, key, caption in rows:
+        i = match(key, where)
+        if i is None:
+            if match_listed(key, where) is None:
+                raise ValueError(f"{where}: {key!r} is not an image in {root}; captions name images of the folder "
+                                 "(path relative to it, or file name)")
+            continue
+        if not caption.strip():
+            raise ValueError(f"{where}: the caption of {key!r} is empty; every caption needs some words")
+        texts[i].append(caption.strip())
+    _check_every_image_named(np.array([bool(t) for t in texts], dtype=bool), files, root, path, "caption")
+    return texts
 
 
 def load_image_folder(
@@ -306,8 +415,10 @@ def load_image_folder(
     extensions=IMAGE_EXTENSIONS,
     limit: int | None = None,
     subfolders=None,
+    captions=None,
+    caption_column: str = "caption",
 ) -> Dataset:
-    """Images found (recursively) in a folder, optionally with attribute labels.
+    """Images found (recursively) in a folder, optionally with attribute labels and captions.
 
     Parameters
     ----------
@@ -334,13 +445,27 @@ def load_image_folder(
         sub-folder in the list, whose names become the attribute's levels. Two sub-folders
         are the two domains of a CycleGAN (``["trainA", "trainB"]`` of horse2zebra, with
         ``domain_attr = "subfolder"``).
+    captions : str or Path, optional
+        The images' own captions, for text models (a CLIP trains on them). Either a CSV
+        with a column ``file`` (as in the attributes CSV) and a caption column, one row per
+        caption (several rows for one file are several captions of that image), or, for a
+        path ending in ``.json``, a COCO-style captions file
+        ``{"images": [{"id", "file_name"}], "annotations": [{"image_id", "caption"}]}``
+        (``file_name`` matched like ``file``). A relative path is taken from the working
+        directory, as ``attributes`` is. By default ``captions.csv`` or else
+        ``captions.json`` in the folder is used if present. Every loaded image needs at
+        least one non-empty caption; captions of images outside ``limit``/``subfolders``
+        are skipped, and captions of files that are not in the folder are an error.
+    caption_column : str
+        The CSV column holding the captions (default ``"caption"``).
 
     Returns
     -------
     Dataset
         Images ``(C, size, size)`` float32 in ``[-1, 1]``, read lazily; ``attrs`` from
-        the CSV (and ``subfolder``); ``info["files"]`` is not stored (it can be huge), but
-        ``dataset.source.files`` lists them.
+        the CSV (and ``subfolder``); with captions, ``texts`` (one list of captions per
+        image, in file order) and ``caption_kind == "text"``; ``info["files"]`` is not
+        stored (it can be huge), but ``dataset.source.files`` lists them.
     """
     root = Path(path).expanduser()
     _check_size(size)
@@ -350,6 +475,8 @@ def load_image_folder(
         raise FileNotFoundError(f"image folder {root} does not exist")
     if not root.is_dir():
         raise ValueError(f"{root} is not a folder; give a folder of images")
+    if not isinstance(caption_column, str) or not caption_column.strip():
+        raise ValueError(f"caption_column must name a column of the captions CSV, not {caption_column!r}")
     if isinstance(extensions, str):
         extensions = (extensions,)
     if subfolders is None:
@@ -371,6 +498,16 @@ def load_image_folder(
         if not csv_path.is_file():
             raise FileNotFoundError(f"attributes file {csv_path} does not exist")
         attrs = _read_attribute_csv(csv_path, root, files)
+    if captions is None:
+        captions = next((root / n for n in _CAPTION_FILE_NAMES if (root / n).is_file()), None)
+    texts = None
+    if captions is not None:
+        captions_path = Path(captions).expanduser()
+        if not captions_path.is_file():
+            raise FileNotFoundError(f"captions file {captions_path} does not exist")
+        # with limit= or subfolders= some images of the folder are not loaded: their captions are skipped
+        everything = files if subfolders is None and limit is None else _list_images(root, extensions)
+        texts = _read_captions(captions_path, caption_column.strip(), root, files, everything)
     levels = {}
     if which is not None:
         attrs["subfolder"], levels["subfolder"] = which, [str(name) for name in subfolders]
@@ -383,9 +520,11 @@ def load_image_folder(
         "attributes_file": None if attributes is None else str(attributes),
         "limit": limit,
         "subfolders": None if subfolders is None else [str(name) for name in subfolders],
+        "captions_file": None if captions is None else str(captions),
+        "caption_column": caption_column,
     }
     source = ImageFileSource(files, channels=channels, size=size, native_size=native_size)
-    return Dataset(source, attrs=attrs, attr_levels=levels, name=root.name or "images", info=info)
+    return Dataset(source, attrs=attrs, attr_levels=levels, name=root.name or "images", info=info, texts=texts)
 
 
 def _subfolder_images(root: Path, subfolders, extensions, limit) -> tuple[list[Path], np.ndarray]:

@@ -4,7 +4,7 @@
 * :func:`zero_shot_accuracy` — each binary attribute predicted by which of two prompts an
   image is closer to ("a man with glasses" / "a man, no glasses");
 * :func:`evaluate_clip` — both, on a dataset's images with its captions in the training
-  wordings and in the held-out ones;
+  wordings and in the held-out ones (a user's captioned images: recall on their own captions);
 * :func:`clip_score` — how well each prompt describes each image: CLIP score
   ``100 · max(cos(image, text), 0)`` (Hessel et al. 2021).
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from latentlab._validation import check_int
-from latentlab.data.captions import WORDINGS, attribute_prompts
+from latentlab.data.captions import USER_CAPTIONS, WORDINGS, attribute_prompts
 
 __all__ = ["evaluate_clip", "retrieval_recall", "zero_shot_accuracy", "clip_score"]
 
@@ -109,18 +109,28 @@ def evaluate_clip(model, dataset, n: int = 500, seed: int = 0, ks: Sequence[int]
     """Retrieval recall on the first ``n`` samples of ``dataset`` with captions in each wording,
     and zero-shot accuracy (faces captions).
 
-    Give data the model did not train on (e.g. faces made with another seed).
+    Give data the model did not train on (e.g. faces made with another seed, or a held-out
+    folder of the user's captioned images). Data that carries its own captions
+    (``dataset.caption_kind == "text"``) has no held-out wordings and no attributes to prompt
+    for: only its recall is measured, on one of each image's captions.
 
     Returns
     -------
     dict
         ``{"n": n, "train": recall dict, "held_out": recall dict, "zero_shot": accuracy dict}``
-        (``zero_shot`` only for faces); the captions are worded with ``seed``.
+        (``zero_shot`` only for faces); the captions are worded (or chosen among an image's
+        own) with ``seed``. For data with its own captions: ``{"n": n, "train": recall dict,
+        "note": str}``, the note saying what was left out.
     """
     check_int(n, "n", min=max(ks), max=len(dataset))
     part = dataset.subset(np.arange(n))
     images = part.get(np.arange(n))
     out: dict = {"n": n}
+    if part.caption_kind == USER_CAPTIONS:
+        out["train"] = retrieval_recall(model, images, part.captions("train", seed=seed), ks)
+        out["note"] = ("the data's own captions: no held-out wordings, and no zero-shot attributes "
+                       "(zero_shot_accuracy takes prompts= for those)")
+        return out
     for wordings in WORDINGS:
         out[wordings] = retrieval_recall(model, images, part.captions(wordings, seed=seed), ks)
     if model.config.captions == "faces":

@@ -9,11 +9,13 @@ logits of an N-way classification of each image's caption and of each caption's 
 the two cross-entropies are averaged. ``t`` starts at ``log(1 / 0.07)`` and the scale is
 clipped at 100, as in the paper.
 
-Captions are made during training from each image's ground-truth attributes
-(:mod:`latentlab.data.captions`), with a new wording at every step drawn from the run's
-random stream, so a run is reproducible and resumes exactly. The word-level tokenizer
-(:class:`~latentlab.data.tokenizer.Tokenizer`) is built from the training captions by
-:meth:`CLIP.build` and stored in the config, hence in the checkpoint.
+Captions come from the data (:class:`~latentlab.data.captions.CaptionSource`): for the
+built-in faces and shapes they are made during training from each image's ground-truth
+attributes, with a new wording at every step; for a user's captioned image folder one
+of each image's stored captions is chosen at every step. Either draw takes a seed from
+the run's random stream, so a run is reproducible and resumes exactly. The word-level
+tokenizer (:class:`~latentlab.data.tokenizer.Tokenizer`) is built from the training
+captions by :meth:`CLIP.build` and stored in the config, hence in the checkpoint.
 
 Not a generator: it has no latent space to sample. It is trained, saved and loaded
 (``latentlab.load``) like the other models; :meth:`CLIP.encode_image` and
@@ -28,12 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentlab.data.captions import captions_for
+from latentlab.data.captions import USER_CAPTIONS, CaptionSource
 from latentlab.data.tokenizer import EOS, PAD, Tokenizer
 from latentlab.models.nets import ConvEncoder
 from latentlab.models.trainable import TrainableModel
@@ -54,8 +55,8 @@ class ClipConfig:
     heads: int = field(default=4, metadata={"min": 1})
     max_length: int = field(default=32, metadata={"min": 3})  # tokens per caption, <bos> and <eos> included
     init_temperature: float = field(default=0.07, metadata={"min": 0.01, "max": 1.0})
-    vocabulary_seeds: int = field(default=16, metadata={"min": 1})  # caption draws the vocabulary is built from
-    captions: str = ""  # "faces" or "shapes": whose captions are made (filled from the data)
+    vocabulary_seeds: int = field(default=16, metadata={"min": 1})  # attribute-caption draws the vocabulary is built from
+    captions: str = ""  # "faces"/"shapes": captions made from attributes; "text": the data's own (filled from the data)
     attributes: list = field(default_factory=list)  # label columns, in order (filled from the data)
     vocabulary: list = field(default_factory=list)  # the tokenizer's tokens (filled from the data)
 
@@ -99,6 +100,9 @@ class CLIP(TrainableModel):
     """
 
     Config = ClipConfig
+    #: Where training captions come from; set by :meth:`build` (not saved: a resumed run builds
+    #: the model again from its data). ``None``: made from ``config`` when they are attribute captions.
+    caption_source: CaptionSource | None = None
 
     def __init__(self, config: ClipConfig):
         super().__init__(config)
@@ -116,15 +120,19 @@ class CLIP(TrainableModel):
 
     @classmethod
     def build(cls, config, dataset):
-        kind = getattr(dataset, "caption_kind", None)
-        if kind is None:
+        """The CLIP for ``dataset``'s images and captions (attribute captions, or the data's own
+        texts); the vocabulary is every word of its captions."""
+        if getattr(dataset, "caption_kind", None) is None:
             raise ValueError(f"a CLIP model trains on images with captions, and {dataset.name} has none: "
-                             "the built-in faces and shapes make captions from their attributes")
-        # several draws of the training wordings, so every synonym and template word is in the vocabulary
-        texts = [t for s in range(config.vocabulary_seeds) for t in dataset.captions("train", seed=s)]
-        config = dataclasses.replace(config, captions=kind, attributes=dataset.attribute_names,
+                             "the built-in faces and shapes make captions from their attributes, and an image "
+                             "folder reads them from a captions file (captions.csv in the folder, or captions=)")
+        source = CaptionSource.from_dataset(dataset)
+        texts = source.vocabulary_texts(dataset, config.vocabulary_seeds)
+        config = dataclasses.replace(config, captions=source.kind, attributes=dataset.attribute_names,
                                      vocabulary=Tokenizer.from_texts(texts).vocabulary)
-        return super().build(config, dataset)
+        model = super().build(config, dataset)
+        model.caption_source = source
+        return model
 
     # -- embeddings ---------------------------------------------------------------------
     @property
@@ -191,16 +199,26 @@ class CLIP(TrainableModel):
 
     def captions_of(self, y: torch.Tensor, seed: int, wordings: str = "train") -> list[str]:
         """Captions of samples with label rows ``y (N, n_attributes)`` (the dataset's label
-        matrix, columns in ``config.attributes`` order), worded with ``seed``."""
-        labels = torch.as_tensor(y).detach().cpu().numpy()
-        attrs = {name: np.rint(labels[:, j]).astype(np.int64) for j, name in enumerate(self.config.attributes)}
-        return captions_for(self.config.captions, attrs, seed=seed, wordings=wordings)
+        matrix, columns in ``config.attributes`` order), worded with ``seed``.
+
+        For a model trained on attribute captions (``config.captions`` "faces" or "shapes");
+        the texts of a model trained on its data's own captions are in that data
+        (``dataset.captions()``), not in label rows.
+        """
+        if self.config.captions == USER_CAPTIONS:
+            raise ValueError("this CLIP was trained on its data's own captions, which label rows do not give: "
+                             "take them from the data (dataset.captions())")
+        return CaptionSource(self.config.captions, self.config.attributes).draw(None, y, seed, wordings)
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         # one seed from the run's stream (the same on every process), so the wording varies
         # each step and a resumed run draws the same captions
         seed = int(torch.randint(2**31 - 1, (1,), generator=step.generator, device=step.generator.device).item())
-        ids = self.tokenize(self.captions_of(y, seed), warn=False).to(x.device)
+        if self.caption_source is None:
+            if self.config.captions == USER_CAPTIONS:
+                raise ValueError("this CLIP trains on its data's own captions: make it with CLIP.build(config, dataset)")
+            self.caption_source = CaptionSource(self.config.captions, self.config.attributes)
+        ids = self.tokenize(self.caption_source.draw(step.indices, y, seed), warn=False).to(x.device)
         with step.autocast():
             loss, accuracy = self._loss(x, ids)
         step.update("model", loss)

@@ -14,7 +14,9 @@ A trainable model is an ``nn.Module`` that also provides
 ``train_step(x, y, step)``          one update from a batch, using ``step.update(name, loss)``
                                     for each optimizer step and ``step.randn`` /
                                     ``step.generator`` for every random draw; returns a
-                                    dict of scalar tensors to log
+                                    dict of scalar tensors to log. ``step.indices`` are the
+                                    batch's indices in the dataset (e.g. to look up the
+                                    captions a dataset stores for its samples)
 
 and may provide
 
@@ -87,11 +89,18 @@ class TrainingInterrupted(KeyboardInterrupt):
 # the per-step context handed to a model's train_step
 # --------------------------------------------------------------------------------------
 class TrainStep(NoiseDraws):
-    """What a model's ``train_step`` may use: the step number, randomness, autocast, updates."""
+    """What a model's ``train_step`` may use: the step number, the batch's indices, randomness,
+    autocast, updates.
+
+    ``indices`` is an int64 CPU tensor ``(B,)``: the dataset indices of the samples ``x``
+    and ``y`` of this step (this process's share of the global batch, in the same order),
+    for data a model looks up by sample rather than by label row (stored captions).
+    """
 
     def __init__(self, loop: "_Trainer"):
         self._loop = loop
         self.step = 0
+        self.indices = torch.empty(0, dtype=torch.int64)
 
     @property
     def device(self) -> torch.device:
@@ -200,7 +209,7 @@ def lr_factor(step: int, steps: int, decay_start: float) -> float:
 
 
 class _BatchView(torch.utils.data.Dataset):
-    """Makes ``dataset.get(indices)`` a DataLoader item, so lazy sources load in workers."""
+    """Makes ``dataset.get(indices)`` a DataLoader item ``(x, y, indices)``, so lazy sources load in workers."""
 
     def __init__(self, dataset, steps):
         self.dataset, self.steps = dataset, steps
@@ -210,7 +219,8 @@ class _BatchView(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         idx = self.steps[i]
-        return self.dataset.get(idx), torch.as_tensor(self.dataset.labels(idx), dtype=torch.float32)
+        return (self.dataset.get(idx), torch.as_tensor(self.dataset.labels(idx), dtype=torch.float32),
+                torch.as_tensor(idx, dtype=torch.int64))
 
 
 @dataclass
@@ -444,17 +454,19 @@ class _Trainer:
         tc = self.cfg.train
         return batch_indices(len(self.dataset), tc.batch_size, tc.seed, step, self.rank, self.world_size, self.groups)
 
-    def fetch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """This process's share of global batch number ``step``, on the device."""
+    def fetch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This process's share of global batch number ``step``: samples and labels on the
+        device, and their dataset indices (int64, on the CPU)."""
         if self.loader is not None:
-            x, y = next(self.loader)
-            return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        idx = torch.as_tensor(self.indices(step), device=self.device)
-        return self.resident[0][idx], self.resident[1][idx]
+            x, y, idx = next(self.loader)
+            return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True), idx
+        idx = torch.as_tensor(self.indices(step), dtype=torch.int64)
+        on_device = idx.to(self.device)
+        return self.resident[0][on_device], self.resident[1][on_device], idx
 
     def step(self, step: int, context: TrainStep) -> None:
         """One update of the model (and its EMA) from batch number ``step``."""
-        x, y = self.fetch(step)
+        x, y, context.indices = self.fetch(step)
         context.step = step
         self.set_learning_rates(step)
         logs = self.model.train_step(x, y, context)

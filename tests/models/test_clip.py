@@ -174,3 +174,102 @@ def test_clip_score_command(trained, tmp_path):
     assert result.exit_code == 0, result.output
     assert "a man with glasses" in result.output and "over 50 images" in result.output
     assert "zebra" in result.output  # the unknown word is named in a warning
+
+
+# -- a user's captioned image folder ------------------------------------------------------------
+PROMPTS = ["a red disc", "a blue disc", "a red square", "a blue square"]  # classes 0-3 of draw_captioned_images
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory, draw_captioned_images, small, single_thread_context):
+    """``(TrainResult, folder of 64 unseen images, their classes)``: a small CLIP trained 300 steps on
+    a folder of 512 captioned discs and squares (captions.csv; about 8 s on one core)."""
+    root = tmp_path_factory.mktemp("captioned")
+    draw_captioned_images(root / "train", 512, seed=0)
+    classes, _ = draw_captioned_images(root / "unseen", 64, seed=100)
+    config = {"model": dict(small["model"]), "data": {"name": str(root / "train")},
+              "train": {**small["train"], "steps": 300, "batch_size": 32}}
+    with single_thread_context():
+        result = train(config, out=root / "clip.pt", progress=False)
+    return result, root / "unseen", classes
+
+
+def test_a_clip_trained_on_a_captioned_folder_separates_its_classes(captioned):
+    from latentlab.data.tokenizer import split_words
+
+    result, unseen, classes = captioned
+    model = result.model
+    assert model.config.captions == "text"
+    words = {w for texts in load(unseen.parent / "train").texts for t in texts for w in split_words(t)}
+    assert words <= set(model.tokenizer.vocabulary) and {"circle", "block", "round"} <= words
+    # the loss falls from above chance, log(32), toward log(8) = 2.08: about 8 images of a batch of 32
+    # share a class, and their captions are interchangeable (measured: 2.1-2.3 at the end)
+    first, last = (np.mean([h["loss"] for h in part]) for part in (result.history[:3], result.history[-3:]))
+    assert first > np.log(32) and last < np.log(32) - 0.8, (first, last)
+    data = load(unseen)
+    images = data.get(np.arange(len(data)))
+    # each unseen image is closest to the prompt naming its colour and shape (chance 0.25)
+    predicted = (model.encode_image(images) @ model.encode_text(PROMPTS).T).argmax(1).numpy()
+    assert (predicted == classes).mean() > 0.9  # measured 0.95-1.0 on four data seeds
+    # each unseen image's own caption retrieves images of its class: nearly all of the 5 nearest
+    captions = data.captions(seed=1)
+    nearest = (model.encode_text(captions) @ model.encode_image(images).T).topk(5, dim=1).indices.numpy()
+    assert (classes[nearest] == classes[:, None]).mean() > 0.9  # measured 1.0 on four data seeds
+    scores = evaluate_clip(model, data, n=64, seed=1)
+    assert set(scores) == {"n", "train", "note"} and "no held-out wordings" in scores["note"]
+    # about 16 images share a class, so a perfect model's recall@5 is near 5/16; chance is 5/64
+    assert scores["train"]["text_to_image@5"] > 2 * 5 / 64, scores  # measured 0.23-0.38 on four data seeds
+    with pytest.raises(ValueError, match="trained on its data's own captions, which label rows do not give"):
+        model.captions_of(torch.zeros(2, 0), seed=0)
+    with pytest.raises(ValueError, match="default prompts exist for faces captions only"):
+        zero_shot_accuracy(model, images, {})
+
+
+def test_on_a_captioned_folder_a_resume_and_the_data_loader_continue_identically(tmp_path, small, monkeypatch,
+                                                                                 draw_captioned_images,
+                                                                                 single_thread_context):
+    import latentlab.training.loop as loop
+
+    draw_captioned_images(tmp_path / "data", 48, seed=1)
+    config = {"model": dict(small["model"]), "data": {"name": str(tmp_path / "data")},
+              "train": {**small["train"], "steps": 6, "batch_size": 16, "log_every": 2}}
+    with single_thread_context():
+        whole = train(config, out=tmp_path / "whole.pt", progress=False)
+        train({**config, "train": {**config["train"], "steps": 3}}, out=tmp_path / "part.pt", progress=False)
+        resumed = train(None, out=tmp_path / "part.pt", resume=True, overrides=["train.steps=6"], progress=False)
+        monkeypatch.setattr(loop, "RESIDENT_BYTES", 0)  # the images stream through a DataLoader
+        streamed = train(config, progress=False)
+    assert resumed.history == whole.history[3:]
+    assert streamed.history == whole.history  # the batches' indices, hence captions, are the same
+    a, b = load_checkpoint(tmp_path / "whole.pt"), load_checkpoint(tmp_path / "part.pt")
+    for name, t in a.weights["model"].items():
+        assert torch.equal(t, b.weights["model"][name]), name
+
+
+def test_the_cli_trains_a_clip_on_a_captioned_folder_with_a_csv_or_a_coco_json(tmp_path, draw_captioned_images):
+    import json
+
+    from click.testing import CliRunner
+
+    from latentlab.cli import cli
+
+    folder = tmp_path / "pics"
+    _, rows = draw_captioned_images(folder, 32, seed=2)
+    files = sorted({f for f, _ in rows})
+    coco = {"images": [{"id": k, "file_name": f} for k, f in enumerate(files)],
+            "annotations": [{"image_id": files.index(f), "caption": c} for f, c in rows]}
+    (tmp_path / "captions_train.json").write_text(json.dumps(coco))
+    small = ["--set", "train.steps=3", "--set", "train.batch_size=16", "--set", "train.checkpoint_every=0", "--quiet"]
+    runs = {"csv": [], "json": ["--set", f"data.options.captions={tmp_path / 'captions_train.json'}"]}
+    models = {}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.pt"
+        result = CliRunner().invoke(cli, ["train", "faces-clip-tiny", "--set", f"data.name={folder}", *extra, *small,
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        models[name] = latentlab.load(out)
+    assert models["csv"].config.captions == models["json"].config.captions == "text"
+    # the same captions, so the same vocabulary, and the same run
+    assert models["csv"].tokenizer.vocabulary == models["json"].tokenizer.vocabulary
+    x = load(folder, size=32).get(np.arange(4))
+    assert torch.equal(models["csv"].encode_image(x), models["json"].encode_image(x))
