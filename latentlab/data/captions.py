@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import torch
 
 from latentlab._convert import to_numpy
 from latentlab._validation import check_choice
@@ -273,6 +274,12 @@ class CaptionSource:
 
     def __deepcopy__(self, memo):
         return self  # never changed after it is made: an EMA copy of a model shares it
+
+    def draw_for_step(self, indices, y, generator: torch.Generator) -> list[str]:
+        """:meth:`draw` with a seed drawn from ``generator`` (a training run's stream, the same on
+        every process), so the wording varies each step and a resumed run draws the same captions."""
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator, device=generator.device).item())
+        return self.draw(indices, y, seed)
 
     def draw(self, indices, y, seed: int, wordings: str = "train") -> list[str]:
         """The captions of a batch: one per sample.

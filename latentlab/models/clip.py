@@ -211,14 +211,11 @@ class CLIP(TrainableModel):
         return CaptionSource(self.config.captions, self.config.attributes).draw(None, y, seed, wordings)
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
-        # one seed from the run's stream (the same on every process), so the wording varies
-        # each step and a resumed run draws the same captions
-        seed = int(torch.randint(2**31 - 1, (1,), generator=step.generator, device=step.generator.device).item())
         if self.caption_source is None:
             if self.config.captions == USER_CAPTIONS:
                 raise ValueError("this CLIP trains on its data's own captions: make it with CLIP.build(config, dataset)")
             self.caption_source = CaptionSource(self.config.captions, self.config.attributes)
-        ids = self.tokenize(self.caption_source.draw(step.indices, y, seed), warn=False).to(x.device)
+        ids = self.tokenize(self.caption_source.draw_for_step(step.indices, y, step.generator), warn=False).to(x.device)
         with step.autocast():
             loss, accuracy = self._loss(x, ids)
         step.update("model", loss)

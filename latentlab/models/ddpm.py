@@ -37,6 +37,7 @@ so it never depends on how the levels are indexed.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ import torch.nn.functional as F
 from latentlab._config import validate_section
 from latentlab._validation import check_int
 from latentlab.checkpoint import load_checkpoint
+from latentlab.errors import InputWarning
+from latentlab.data.captions import CAPTION_KINDS, CaptionSource
 from latentlab.data.tokenizer import PAD, split_words
 from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
@@ -127,6 +130,9 @@ class DDPM(TrainableGenerator):
     """A diffusion model whose latent code is the DDIM starting noise ``x_T``, shape ``(C, H, W)``."""
 
     Config = DDPMConfig
+    #: Where a text-conditioned model's training captions come from; set by :meth:`build`
+    #: (not saved: a resumed run builds the model again from its data).
+    caption_source: CaptionSource | None = None
 
     def __init__(self, config: DDPMConfig):
         super().__init__(config)
@@ -176,15 +182,19 @@ class DDPM(TrainableGenerator):
         if not config.clip_config:
             clip_config, weights = _read_text_encoder(config.text_encoder)
             config = dataclasses.replace(config, clip_config=clip_config)
-        captions, attributes = config.clip_config.get("captions"), list(config.clip_config.get("attributes", []))
-        if dataset.caption_kind != captions or list(dataset.attribute_names) != attributes:
-            raise ValueError(f"the text encoder {config.text_encoder or ''} was trained on {captions} captions made from "
-                             f"the attributes {', '.join(attributes)}; {dataset.name} has "
-                             f"{dataset.caption_kind or 'no'} captions (attributes: "
-                             f"{', '.join(dataset.attribute_names) or 'none'}): train a CLIP on this data first")
+        source = CaptionSource.from_dataset(dataset)
+        read = config.clip_config.get("captions")
+        if read in CAPTION_KINDS and source.kind in CAPTION_KINDS and read != source.kind:
+            raise ValueError(f"the text encoder {config.text_encoder} was trained on {read} captions and {dataset.name} "
+                             f"has {source.kind} captions: train a CLIP on this data first")
         model = super().build(config, dataset)
         if weights is not None:
             model.clip.load_state_dict(weights)
+        model.caption_source = source
+        unknown = model.clip.tokenizer.unknown_words(" ".join(source.vocabulary_texts(dataset, 4)))
+        if unknown:
+            warnings.warn(f"the text encoder reads {len(unknown)} word(s) of {dataset.name}'s captions as unknown "
+                          f"(e.g. {', '.join(unknown[:8])}): it was trained on other captions", InputWarning, stacklevel=2)
         return model
 
     def train(self, mode: bool = True) -> "DDPM":
@@ -306,10 +316,10 @@ class DDPM(TrainableGenerator):
     def _training_text(self, y: torch.Tensor, step) -> TextContext | None:
         if not self.text_conditional:
             return None
-        # one seed from the run's stream (the same on every process), so the wording varies
-        # each step and a resumed run draws the same captions
-        seed = int(torch.randint(2**31 - 1, (1,), generator=step.generator, device=step.generator.device).item())
-        ids = self.clip.tokenize(self.clip.captions_of(y, seed), warn=False).to(y.device)
+        if self.caption_source is None:
+            raise ValueError("a text-conditioned DDPM trains on its data's captions: make it with DDPM.build(config, dataset)")
+        ids = self.clip.tokenize(self.caption_source.draw_for_step(step.indices, y, step.generator),
+                                 warn=False).to(y.device)
         with torch.no_grad():
             pooled, tokens = self.clip.text_features(ids)
         return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))

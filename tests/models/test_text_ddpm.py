@@ -157,3 +157,34 @@ def test_cli_samples_a_prompt_and_warns_about_unknown_words(model_file, tmp_path
     assert out.exists() and len(samples[samples.files[0]]) == 4
     bad = CliRunner().invoke(cli, ["sample", str(model_file), "--prompt", "  ", "--out", str(tmp_path / "b.png")])
     assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "is empty" in bad.output
+
+
+# -- does it follow prompts? A folder of red and blue discs and squares with captions ----------
+@pytest.fixture(scope="module")
+def shapes_models(tmp_path_factory, draw_captioned_images, small_clip_config):
+    """``(clip path, text DDPM)`` trained on 512 captioned red/blue discs/squares (captions.csv)."""
+    root = tmp_path_factory.mktemp("captioned")
+    draw_captioned_images(root / "train", 512, seed=0)
+    data = {"name": str(root / "train")}
+    train({**small_clip_config, "data": data, "train": {**small_clip_config["train"], "steps": 300, "batch_size": 32}},
+          out=root / "clip.pt", progress=False)
+    config = _config(root / "clip.pt", steps=400, batch_size=32, log_every=50)
+    config["model"].update(decode_steps=10, label_dropout=0.2)
+    result = train({**config, "data": data}, out=root / "ddpm.pt", progress=False)
+    return root / "clip.pt", result.model
+
+
+def _colour(x):
+    """Per image: +1 where the bright pixels are redder than blue, -1 where bluer (images in [-1, 1])."""
+    red, blue = x[:, 0].flatten(1), x[:, 2].flatten(1)
+    return torch.sign((red - blue).sum(1))
+
+
+def test_samples_follow_the_colour_the_prompt_names(shapes_models):
+    model = shapes_models[1].eval()
+    z = model.sample_latents(32, generator=torch.Generator().manual_seed(0))
+    unconditional = _colour(model.decode(z))
+    assert 4 <= (unconditional > 0).sum() <= 28  # the model draws both colours
+    red = _colour(model.decode(z, prompts="a red disc", guidance_scale=3.0))
+    blue = _colour(model.decode(z, prompts="a blue square", guidance_scale=3.0))
+    assert (red > 0).float().mean() > 0.8 and (blue < 0).float().mean() > 0.8, (red, blue)
