@@ -81,7 +81,8 @@ def as_clip(clip, device=None, what: str = "the CLIP model"):
     else:
         model, name = clip, type(clip).__name__
     if not (callable(getattr(model, "encode_text", None)) and callable(getattr(model, "encode_image", None))):
-        raise ValueError(f"{what} {name} is a {type(model).__name__}; it must be a CLIP image-text model "
+        kind = getattr(getattr(model, "config", None), "kind", None) or type(model).__name__
+        raise ValueError(f"{what} {name} holds a model of kind {kind!r}; it must be a CLIP image-text model "
                          "(kind 'clip': train one with `latentlab train faces-clip-tiny`)")
     return model
 
