@@ -64,38 +64,32 @@ def resolve_model(model: str | None) -> str:
     )
 
 
-def resolve_classifier(classifier: str | None, required: bool = False) -> str | None:
-    """``classifier``, or ``classifier.pt`` in the current folder when present."""
+def _in_folder(given: str | None, default: str, what: str, option: str, train: str, required: bool) -> str | None:
+    """``given``, or ``default`` in the current folder (announced, and noted as an input) when present;
+    with ``required`` a usage error naming ``option`` and how to ``train`` one when neither."""
     from latentlab._io import note_input
 
-    if classifier:
-        return classifier
-    if Path(DEFAULT_CLASSIFIER).is_file():
-        click.echo(f"using classifier {DEFAULT_CLASSIFIER} (choose another with --classifier)")
-        note_input(DEFAULT_CLASSIFIER)
-        return DEFAULT_CLASSIFIER
+    if given:
+        return given
+    if Path(default).is_file():
+        click.echo(f"using {what} {default} (choose another with {option})")
+        note_input(default)
+        return default
     if required:
-        raise click.UsageError(
-            f"no classifier given and no {DEFAULT_CLASSIFIER} in this folder; pass --classifier PATH "
-            "(or train one: latentlab classifier train)"
-        )
+        raise click.UsageError(f"no {what} given and no {default} in this folder; pass {option} PATH "
+                               f"(or train one: {train})")
     return None
+
+
+def resolve_classifier(classifier: str | None, required: bool = False) -> str | None:
+    """``classifier``, or ``classifier.pt`` in the current folder when present."""
+    return _in_folder(classifier, DEFAULT_CLASSIFIER, "classifier", "--classifier", "latentlab classifier train",
+                      required)
 
 
 def resolve_clip(clip: str | None) -> str:
     """``clip``, or ``clip.pt`` in the current folder (announced on stdout); a usage error when neither."""
-    from latentlab._io import note_input
-
-    if clip:
-        return clip
-    if Path(DEFAULT_CLIP).is_file():
-        click.echo(f"using CLIP model {DEFAULT_CLIP} (choose another with --clip)")
-        note_input(DEFAULT_CLIP)
-        return DEFAULT_CLIP
-    raise click.UsageError(
-        f"no CLIP model given and no {DEFAULT_CLIP} in this folder; pass --clip PATH "
-        "(or train one: latentlab train faces-clip-tiny --out clip.pt)"
-    )
+    return _in_folder(clip, DEFAULT_CLIP, "CLIP model", "--clip", "latentlab train faces-clip-tiny --out clip.pt", True)
 
 
 @contextlib.contextmanager
