@@ -55,7 +55,7 @@ def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
               "latent_size_vs_intrinsic_dim", "own_generator", "translate_or_edit",
-              "progressive_growth", "aae_flower"}
+              "progressive_growth", "aae_flower", "zero_shot_directions"}
     assert scripts == tested
 
 
@@ -184,3 +184,31 @@ def test_aae_flower(tmp_path, capsys):
     for name in ("petals.png", "petals.data.npz", "style_transfer.png", "style_transfer.data.npz"):
         assert (tmp_path / name).exists(), name
     assert 0.0 <= result["petal_accuracy"] <= 1.0 and result["mmd2_floor"] < 0.05
+
+
+def test_zero_shot_directions(tmp_path, capsys):
+    # smoke: the models trained for a few steps (no answer to check), and every output written
+    run_example("zero_shot_directions", tmp_path / "trained")
+    text = capsys.readouterr().out
+    rows = ["CLIP zero-shot labels", "text, pulled back", "random", "CLIP zero-shot glasses labels agree"]
+    assert all(printed_rows(text, rows).values()), text
+    found = [r["found_from"] for r in csv_rows(tmp_path / "trained" / "results.csv")]
+    assert found == ["data", "clip", "text", "random"]
+    for name in ("entanglement.png", "entanglement.data.npz", "cosines.png", "cosines.data.npz",
+                 "glasses_data.npz", "glasses_clip.npz", "glasses_text.npz"):
+        assert (tmp_path / "trained" / name).exists(), name
+
+
+def test_zero_shot_directions_with_trained_models(tmp_path, tiny_faces_models, tiny_clip):
+    # the session's tiny GAN, classifier and CLIP: the known answers hold
+    import shutil
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, path in {**tiny_faces_models, "clip": tiny_clip[1]}.items():
+        shutil.copy(path, models / f"{name}.pt")
+    result = run_example("zero_shot_directions", tmp_path / "out", "--models", str(models))
+    assert result["agreement"] > result["chance"] + 0.2  # measured 0.89 against 0.51
+    cosines, flips = result["cosines"], result["flip_rate"]
+    assert cosines["glasses~clip"] > 0.7 and cosines["glasses~text"] > 0.7 and abs(cosines["glasses~random"]) < 0.5
+    assert min(flips["glasses~clip"], flips["glasses~text"]) > 0.7 > 0.2 > flips["glasses~random"], flips

@@ -15,6 +15,9 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :func:`score_image_edits`, :func:`edit_images` — edits of real images, latent or by a translator, scored alike
 * :func:`domain_images`, :func:`translation_rows` — a Translator's inputs, translations and round trips (translation.py)
 * :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
+* :class:`TextDirection`, :func:`pull_back`, :func:`zero_shot_scores`, :func:`clip_label_samples`,
+  :func:`text_target` — directions from text with a CLIP model (text_directions.py); with a model:
+  :func:`find_text_direction`, and :func:`find_direction` with ``labels_from="clip"``
 
 Names are imported lazily, so importing one tool does not load the others.
 """
@@ -49,6 +52,12 @@ _EXPORTS = {
     "ssim": "latentlab.metrics.image",
     "direction_transfer": "latentlab.analysis.transfer",
     "find_direction": "latentlab.analysis.workflow",
+    "find_text_direction": "latentlab.analysis.workflow",
+    "TextDirection": "latentlab.analysis.text_directions",
+    "pull_back": "latentlab.analysis.text_directions",
+    "zero_shot_scores": "latentlab.analysis.text_directions",
+    "clip_label_samples": "latentlab.analysis.text_directions",
+    "text_target": "latentlab.analysis.text_directions",
     "DirectionResult": "latentlab.analysis.results",
     "pca_directions": "latentlab.analysis.workflow",
     "PCAResult": "latentlab.analysis.results",

@@ -16,7 +16,16 @@ Where the labels come from (``labels_from``):
 * ``"data"`` — encode ``n`` real images of a labelled dataset with the model's ``encode``
   (:func:`~latentlab.codes.encode_dataset`) and use the data's binary labels. Needs a
   model that can encode (VAE posterior mean; GAN/DDPM inversion, which is slow).
+* ``"clip"`` — draw ``n`` codes, decode them and score the images zero-shot with a
+  CLIP model: ``cos(image, prompts) − cos(image, negatives)``
+  (:func:`~latentlab.analysis.text_directions.clip_label_samples`); the scores are
+  ranked like a classifier's log-odds. Works for any Generator, with no labelled data
+  and no trained attribute classifier.
 * ``"auto"`` — ``"classifier"`` when a classifier is given, ``"data"`` otherwise.
+
+:func:`find_text_direction` needs no labels at all: it pulls a text target back
+through a linear map from the codes to the CLIP embeddings of their images
+(:class:`~latentlab.analysis.text_directions.TextDirection`).
 
 Sections: labelling, the workflow functions.
 """
@@ -38,6 +47,9 @@ from latentlab.analysis.edit_evaluation import edit_effects
 from latentlab.analysis.orthogonal import orthogonalization_report
 from latentlab.analysis.pca import PCADirections
 from latentlab.analysis.results import DirectionResult, PCAResult, check_latent_shape, load_direction_file
+from latentlab.analysis.text_directions import (
+    TextDirection, as_clip, clip_label_samples, default_prompts, prompt_name, sample_embeddings, text_target,
+)
 from latentlab.codes import encode_dataset, label_samples
 from latentlab.data.spec import choose_data
 from latentlab.data.stats import random_subset
@@ -49,6 +61,7 @@ __all__ = [
     "DirectionResult",
     "PCAResult",
     "find_direction",
+    "find_text_direction",
     "pca_directions",
     "auto_pca_codes",
     "PCA_CODES",
@@ -57,8 +70,8 @@ __all__ = [
     "check_latent_shape",
 ]
 
-LabelSource = Literal["auto", "classifier", "data"]
-LABEL_SOURCES = ("auto", "classifier", "data")
+LabelSource = Literal["auto", "classifier", "data", "clip"]
+LABEL_SOURCES = ("auto", "classifier", "data", "clip")
 
 # Each class needs one code to train on and one to validate on.
 _MIN_PER_CLASS = 2
@@ -128,14 +141,36 @@ def _load_data(data, model, name: str, n: int, seed: int, data_options: dict | N
     return random_subset(dataset, n, seed=seed), data_name, options, choice.note
 
 
+def _prompt_sets(clip, names: Sequence[str], prompts: dict | None) -> dict:
+    """``{name: (prompts, negatives)}`` for every name: those given, else the CLIP's default prompts."""
+    prompts = dict(prompts or {})
+    unused = [a for a in prompts if a not in names]
+    if unused:
+        raise ValueError(f"prompts given for {unused[0]!r}, which is neither the attribute nor a condition "
+                         f"({', '.join(names)})")
+    return {name: tuple(prompts[name]) if name in prompts else default_prompts(clip, name) for name in names}
+
+
+def _clip_source(clip_name: str, prompt_sets: dict, name: str) -> str:
+    yes, no = ([s] if isinstance(s, str) else list(s) for s in prompt_sets[name])
+    said = lambda side: repr(side[0]) + (f" (+{len(side) - 1})" if len(side) > 1 else "")  # noqa: E731
+    return f"CLIP {clip_name}: {said(yes)} vs {said(no)}"
+
+
 def _labelled_codes(model, model_name, attribute, conditions, labels_from, classifier, data, n, seed,
-                    data_options, batch_size, progress, device, encode_options=None):
+                    data_options, batch_size, progress, device, encode_options=None, clip=None, prompts=None):
     """``(codes (n, *latent_shape), targets {name: (n,)}, labels {name: (n,) 0/1}, source, data options)``.
 
-    ``targets`` are the classifier's log-odds (ranked by the estimator) or the data's
-    0/1 labels.
+    ``targets`` are the classifier's log-odds or the CLIP zero-shot scores (ranked by the
+    estimator), or the data's 0/1 labels.
     """
 
+    if labels_from == "clip":
+        clip_model = as_clip(clip, device)
+        sets = _prompt_sets(clip_model, [attribute, *conditions], prompts)
+        codes = clip_label_samples(model, clip_model, sets, n=n, seed=seed, batch_size=batch_size, progress=progress)
+        name = str(clip) if isinstance(clip, (str, os.PathLike)) else type(clip_model).__name__
+        return codes.z, codes.scores, codes.attrs, _clip_source(name, sets, attribute), {}
     if labels_from == "classifier":
         clf, clf_name = _as_model(classifier, "classifier", device)
         _check_attributes(attribute, conditions, clf.attr_levels, f"the classifier {clf_name}")
@@ -185,6 +220,8 @@ def find_direction(
     device=None,
     progress: bool = False,
     encode_options: dict | None = None,
+    clip=None,
+    prompts: dict | None = None,
 ) -> DirectionResult:
     """Find the direction of ``attribute`` in ``model``'s latent space.
 
@@ -196,7 +233,7 @@ def find_direction(
     conditions : sequence of str
         Attributes the edit must leave alone: the returned ``direction`` is the
         attribute's normal made orthogonal to theirs (fitted on the same codes).
-    labels_from : {"auto", "classifier", "data"}
+    labels_from : {"auto", "classifier", "data", "clip"}
         See the module docstring; ``"auto"`` is ``"classifier"`` when ``classifier`` is given.
     classifier : AttributeClassifier, path of its checkpoint, or None
     data : None, str, path or Dataset
@@ -226,6 +263,12 @@ def find_direction(
     encode_options : dict, optional
         Data labels: keyword arguments of the model's ``encode`` (for a GAN, ``steps``
         and ``restarts`` of its inversion; see :meth:`latentlab.models.gan.GAN.invert`).
+    clip : CLIP, path of its checkpoint, or None
+        The image-text model of ``labels_from="clip"``.
+    prompts : dict of str -> (prompts, negatives), optional
+        CLIP labels: the prompt ensembles (each side a str or a list of str) of the
+        attribute and of conditions; those not given are the CLIP's defaults for faces
+        attributes (:func:`~latentlab.analysis.text_directions.default_prompts`).
 
     Returns
     -------
@@ -236,7 +279,7 @@ def find_direction(
     ValueError
         For an unknown or non-binary attribute (the message lists the binary ones), a
         ``labels_from`` not in ``LABEL_SOURCES``, classifier labels without a
-        classifier, a model that cannot encode with data labels, or labels where one
+        classifier, CLIP labels without a CLIP model or with bad prompts, a model that cannot encode with data labels, or labels where one
         class has fewer than 2 codes.
     """
 
@@ -254,10 +297,15 @@ def find_direction(
             "labels_from='classifier' needs an attribute classifier "
             "(train one with `latentlab classifier train`); or use labels_from='data'"
         )
+    if labels_from == "clip" and clip is None:
+        raise ValueError("labels_from='clip' needs a CLIP image-text model (train one with "
+                         "`latentlab train faces-clip-tiny`)")
+    if prompts is not None and labels_from != "clip":
+        raise ValueError(f"prompts are for labels_from='clip'; labels_from={labels_from!r} does not read them")
     gen, model_name = _as_model(model, "model", device)
     z, targets, labels, source, used_options = _labelled_codes(
         gen, model_name, attribute, conditions, labels_from, classifier, data, int(n), seed, data_options,
-        batch_size, progress, device, encode_options,
+        batch_size, progress, device, encode_options, clip, prompts,
     )
     for name in (attribute, *conditions):
         _check_both_classes(name, labels[name], source)
@@ -291,6 +339,120 @@ def find_direction(
         model=model_name,
         distances=primal.decision_function(z),
         labels=np.asarray(labels[attribute], np.int64),
+        estimator=primal,
+    )
+
+
+def find_text_direction(
+    model,
+    clip,
+    attribute: str | None = None,
+    *,
+    prompts=None,
+    negatives=None,
+    conditions: Sequence[str] = (),
+    n: int = 5000,
+    seed: int = 0,
+    kind: str = "affine",
+    alpha: float = 1.0,
+    validation: float = 0.2,
+    batch_size: int = 256,
+    device=None,
+    progress: bool = False,
+) -> DirectionResult:
+    """The latent direction of a text: a text target pulled back through a map from codes to CLIP embeddings.
+
+    ``n`` codes are drawn from ``model``'s prior and their images embedded by ``clip``; a
+    linear map ``e ≈ A z + b`` is fitted on a training share of them and the text target
+    ``t`` (prompts minus negatives, :func:`~latentlab.analysis.text_directions.text_target`)
+    is pulled back as the unit vector along ``Aᵀ t``: the latent step that raises the
+    predicted zero-shot score most (:class:`~latentlab.analysis.text_directions.TextDirection`).
+    No labels and no attribute classifier are needed.
+
+    Parameters
+    ----------
+    model : Generator or checkpoint path
+    clip : CLIP or checkpoint path
+    attribute : str, optional
+        Name of the direction (the attribute a classifier scores its edits for, e.g.
+        ``"glasses"``); with no ``prompts`` its default faces prompts are used. Default:
+        a name made of the first prompt's words.
+    prompts, negatives : str or sequence of str, optional
+        What the attribute looks like and what its absence looks like; give both or neither.
+    conditions : sequence of str
+        Faces attributes to make the direction orthogonal to: their text directions (default
+        prompts) through the same map.
+    n : int
+        Codes drawn (``seed``) and embedded.
+    kind, alpha
+        The map (:class:`~latentlab.analysis.maps.LatentMap`); ``alpha`` for ``kind="ridge"``.
+    validation : float in (0, 0.5]
+        Share of the codes held out of the map's fit; ``val_accuracy`` is how often the sign
+        of the predicted score (the side of the direction's hyperplane) matches CLIP's
+        zero-shot label on them.
+
+    Returns
+    -------
+    DirectionResult
+        ``labels_from="text"``, ``method="text"``; ``labels`` are the zero-shot labels of
+        the codes and ``distances`` their signed distances from the hyperplane of
+        predicted score 0. ``estimator`` is the fitted TextDirection (``r2_``, ``gain_``).
+    """
+
+    check_int(n, "n", min=2 * _MIN_PER_CLASS, noun="number of codes")
+    check_float(validation, "validation", min=0, max=0.5, min_open=True)
+    if (prompts is None) != (negatives is None):
+        raise ValueError("give both prompts and negatives (what the attribute looks like and what its absence "
+                         "looks like), or neither for an attribute's default prompts")
+    if attribute is None and prompts is None:
+        raise ValueError("give an attribute (for its default prompts) or prompts and negatives")
+    if isinstance(conditions, str):
+        conditions = [conditions]
+    conditions = tuple(conditions)
+    if attribute is None:
+        attribute = prompt_name(prompts if isinstance(prompts, str) else next(iter(prompts), ""))
+    if attribute in conditions or len(set(conditions)) != len(conditions):
+        raise ValueError(f"conditions must be attributes other than {attribute!r}, each once; got {', '.join(conditions)}")
+    gen, model_name = _as_model(model, "model", device)
+    clip_model = as_clip(clip, device)
+    given = {attribute: (prompts, negatives)} if prompts is not None else None
+    sets = _prompt_sets(clip_model, [attribute, *conditions], given)
+    targets = {name: text_target(clip_model, yes, no) for name, (yes, no) in sets.items()}
+    z, embeddings = sample_embeddings(gen, clip_model, int(n), seed=seed, batch_size=batch_size, progress=progress)
+    order = np.random.default_rng(seed).permutation(len(z))
+    held = max(1, int(round(validation * len(z))))
+    val, train = order[:held], order[held:]
+    fitted = {name: TextDirection(t, kind=kind, alpha=alpha).fit(z[train], embeddings[train])
+              for name, t in targets.items()}
+    primal = fitted[attribute]
+    scores = embeddings @ targets[attribute]
+    labels = (scores > 0).astype(np.int64)
+    distances = primal.decision_function(z)
+    agree = (distances > 0) == labels.astype(bool)
+    report = orthogonalization_report(primal.direction_, [fitted[c].direction_ for c in conditions])
+    clip_name = str(clip) if isinstance(clip, (str, os.PathLike)) else type(clip_model).__name__
+    return DirectionResult(
+        attribute=attribute,
+        direction=report.direction,
+        primal=primal.direction_.copy(),
+        intercept=float(primal.intercept_),
+        conditions=conditions,
+        condition_directions=(np.stack([fitted[c].direction_ for c in conditions]) if conditions
+                              else np.zeros((0, *primal.direction_.shape))),
+        cosines_before=np.asarray(report.cosines_before, np.float64),
+        cosines_after=np.asarray(report.cosines_after, np.float64),
+        val_accuracy=float(agree[val].mean()),
+        train_accuracy=float(agree[train].mean()),
+        labels_from="text",
+        label_source=_clip_source(clip_name, sets, attribute),
+        data_options={},
+        method="text",
+        fraction=math.nan,
+        n=int(len(z)),
+        seed=int(seed),
+        model=model_name,
+        distances=distances,
+        labels=labels,
         estimator=primal,
     )
 
@@ -410,6 +572,25 @@ def pca_directions(model, *, k: int = 10, codes: PCACodes = "auto", n: int = 500
                      seed=int(seed), source=source)
 
 
+def _column_names(results: Sequence[DirectionResult]) -> list[tuple[str, str]]:
+    """``(primal column, conditioned column)`` names of each result: ``"glasses"``, ``"glasses|age"``.
+
+    Directions of one attribute found in different ways are told apart by how their
+    codes were labelled (``"glasses~classifier"``, ``"glasses~clip"``, ``"glasses~text"``;
+    :func:`~latentlab.analysis.edit_evaluation.edit_effects` reads the attribute before ``~``).
+    """
+    attributes = [r.attribute for r in results]
+    names = []
+    for r in results:
+        tag = f"~{r.labels_from}" if attributes.count(r.attribute) > 1 else ""
+        names.append((r.attribute + tag, r.name.replace(r.attribute, r.attribute + tag, 1)))
+    primal = [p for p, _ in names]
+    twice = next((p for p in primal if primal.count(p) > 1), None)
+    if twice is not None:
+        raise ValueError(f"two directions named {twice!r} (same attribute, found the same way); give each once")
+    return names
+
+
 def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *, n: int = 256, step: float = 2.0,
                         seed: int = 0, batch_size: int = 256, device=None):
     """Measure the edits of attribute directions, before and after their conditioning.
@@ -430,7 +611,8 @@ def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *
     Returns
     -------
     before : EditEffects
-        One column per result, editing along its primal direction (named by attribute).
+        One column per result, editing along its primal direction (named by attribute;
+        ``"ATTR~LABELS_FROM"`` when several results share an attribute).
     after : EditEffects or None
         One column per conditioned result, editing along its orthogonalized direction
         (named ``"attr|cond..."``); ``None`` when no result has conditions.
@@ -441,15 +623,13 @@ def evaluate_directions(model, classifier, results: Sequence[DirectionResult], *
     gen, _ = _as_model(model, "model", device)
     clf, _ = _as_model(classifier, "classifier", device)
     directions, before_names, after_names = {}, [], []
-    for i, r in enumerate(results):
+    for i, r, (primal_name, name) in zip(range(len(results)), results, _column_names(results)):
         r.check_model(gen, what=f"direction {i} ({r.name})")
-        if r.attribute in directions:
-            raise ValueError(f"two directions for {r.attribute!r}; give each attribute once")
-        directions[r.attribute] = r.primal
-        before_names.append(r.attribute)
+        directions[primal_name] = r.primal
+        before_names.append(primal_name)
         if r.conditions:
-            directions[r.name] = r.direction
-            after_names.append(r.name)
+            directions[name] = r.direction
+            after_names.append(name)
     effects = edit_effects(gen, clf, directions, n=n, step=step, seed=seed, batch_size=batch_size)
 
     def columns(names):
