@@ -29,11 +29,15 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _one_line_warnings(show):
-    """``warnings.showwarning`` printing warnings about the user's input as one line each,
-    and others with ``show`` (Python's own)."""
+    """``warnings.showwarning`` printing each distinct warning about the user's input once, as
+    one line, and others with ``show`` (Python's own)."""
+    shown = set()
+
     def show_warning(message, category, *args, **kwargs):
         if issubclass(category, InputWarning):
-            click.echo(f"latentlab: warning: {message}", err=True)
+            if str(message) not in shown:
+                shown.add(str(message))
+                click.echo(f"latentlab: warning: {message}", err=True)
         else:
             show(message, category, *args, **kwargs)
     return show_warning

@@ -29,15 +29,13 @@ def score(model, prompts, data_name, options, n, seed, device):
     CLIP score = 100 * max(cos(image, text), 0) (Hessel et al. 2021), averaged over the
     images; words the model never saw in training are named in a warning.
     """
-    import latentlab
     from latentlab import data
+    from latentlab.analysis.text_directions import as_clip
     from latentlab.data.spec import choose_data
     from latentlab.data.stats import random_subset
     from latentlab.metrics.retrieval import clip_score
 
-    clip = latentlab.load(model, device=device)
-    if not callable(getattr(clip, "encode_text", None)):
-        raise ValueError(f"{model} holds a {type(clip).__name__}; clip score needs a CLIP model (kind 'clip')")
+    clip = as_clip(model, device=device, what="MODEL")
     choice = choose_data(data_name, parse_data_options(options), {str(model): clip})
     click.echo(choice.note)
     opts = dict(choice.options)

@@ -8,8 +8,6 @@ the CLIP model (for directions from text) ``clip.pt``.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from pathlib import Path
 
 import click
@@ -90,21 +88,6 @@ def resolve_classifier(classifier: str | None, required: bool = False) -> str | 
 def resolve_clip(clip: str | None) -> str:
     """``clip``, or ``clip.pt`` in the current folder (announced on stdout); a usage error when neither."""
     return _in_folder(clip, DEFAULT_CLIP, "CLIP model", "--clip", "latentlab train faces-clip-tiny --out clip.pt", True)
-
-
-@contextlib.contextmanager
-def _echo_unknown_words():
-    """Print each warning about words the CLIP model never saw once, as one line on stderr."""
-    from latentlab.data.tokenizer import UnknownWordsWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UnknownWordsWarning)
-        yield
-    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UnknownWordsWarning)):
-        click.echo(f"latentlab: warning: {message}", err=True)
-    for w in caught:
-        if not issubclass(w.category, UnknownWordsWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def load_kind(path: str) -> str:
@@ -218,18 +201,17 @@ def direction(attribute, conditions, model, labels_from, classifier, clip, promp
             how = f" ({gan.describe_inversion(**encode_options)})"
         why = " (no classifier given or found in this folder)" if asked == "auto" else ""
         click.echo(f"labels: the {attribute!r} labels of {n} images of {data_name}, encoded by {model}{how}{why}")
-    with _echo_unknown_words():
-        if labels_from == "text":
-            result = find_text_direction(
-                model, clip, attribute, prompts=list(prompts) or None, negatives=list(negatives) or None,
-                conditions=_conditions(conditions), n=n, seed=seed, device=device, progress=not quiet)
-        else:
-            result = find_direction(
-                model, attribute, conditions=_conditions(conditions), labels_from=labels_from, classifier=classifier,
-                data=data_name, data_options=data_options, n=n, seed=seed, method=method, fraction=fraction,
-                device=device, progress=not quiet, encode_options=encode_options, clip=clip,
-                prompts={attribute: (list(prompts), list(negatives))} if prompts else None,
-            )
+    if labels_from == "text":
+        result = find_text_direction(
+            model, clip, attribute, prompts=list(prompts) or None, negatives=list(negatives) or None,
+            conditions=_conditions(conditions), n=n, seed=seed, device=device, progress=not quiet)
+    else:
+        result = find_direction(
+            model, attribute, conditions=_conditions(conditions), labels_from=labels_from, classifier=classifier,
+            data=data_name, data_options=data_options, n=n, seed=seed, method=method, fraction=fraction,
+            device=device, progress=not quiet, encode_options=encode_options, clip=clip,
+            prompts={attribute: (list(prompts), list(negatives))} if prompts else None,
+        )
     for line in result.summary():
         click.echo(line)
     if text:
