@@ -1,8 +1,8 @@
 """Directions from text: zero-shot labels by a CLIP model, and text directions pulled back into a latent space.
 
 A CLIP-style model (:class:`~latentlab.models.clip.CLIP`) embeds images and texts as unit
-vectors in one space. Two prompt ensembles — what the attribute looks like ("a person
-with glasses") and what its absence looks like ("a person, no glasses") — give the
+vectors in one space. Two prompt ensembles — what the attribute looks like ("a man
+with glasses") and what its absence looks like ("a man, no glasses") — give the
 *text target* ``t = ȳ − n̄``, where ``ȳ`` and ``n̄`` are each side's mean text embedding
 renormalised to unit length (the prompt ensembles of Radford et al. 2021, section 3.1.4).
 An image's zero-shot score is then ``cos(image, ȳ) − cos(image, n̄) = ⟨image, t⟩``.
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -104,27 +103,6 @@ def default_prompts(clip, attribute: str) -> tuple[list[str], list[str]]:
     return prompts[attribute]
 
 
-def _texts(texts, what: str) -> list[str]:
-    texts = [texts] if isinstance(texts, str) else list(texts if texts is not None else [])
-    if not texts:
-        raise ValueError(f"give at least one {what} prompt")
-    for text in texts:
-        if not isinstance(text, str) or not split_words(text):
-            raise ValueError(f"the {what} prompt {text!r} is empty: give it some words")
-    return texts
-
-
-def _check_known_words(clip, texts: list[str], what: str) -> None:
-    """``ValueError`` for a prompt none of whose words the model's captions used (it would read as noise)."""
-    tokenizer = clip.tokenizer
-    for text in texts:
-        words = [w for w in split_words(text) if re.match(r"[a-z0-9]", w)]
-        if words and all(w not in tokenizer.ids for w in words):
-            known = [w for w in tokenizer.vocabulary[4:] if re.match(r"[a-z]", w)][:12]
-            raise ValueError(f"the {what} prompt {text!r} has no word the CLIP model learnt (its captions use words "
-                             f"such as: {', '.join(known)})")
-
-
 def _ensemble(clip, texts: list[str]) -> torch.Tensor:
     """The unit mean of the unit text embeddings of ``texts`` (float64)."""
     mean = clip.encode_text(texts).double().mean(0)
@@ -152,9 +130,8 @@ def text_target(clip, prompts, negatives) -> np.ndarray:
         training captions used, or two ensembles that embed alike. Prompts with some
         unknown words warn (:class:`~latentlab.data.tokenizer.UnknownWordsWarning`).
     """
-    prompts, negatives = _texts(prompts, "positive"), _texts(negatives, "negative")
-    _check_known_words(clip, prompts, "positive")
-    _check_known_words(clip, negatives, "negative")
+    prompts = clip.tokenizer.check_prompts(prompts, "positive", "CLIP model")
+    negatives = clip.tokenizer.check_prompts(negatives, "negative", "CLIP model")
     target = (_ensemble(clip, prompts) - _ensemble(clip, negatives)).numpy()
     if not np.linalg.norm(target) > _MIN_TARGET_NORM:
         raise ValueError(f"the prompts {prompts} and the negatives {negatives} embed alike; "

@@ -63,6 +63,31 @@ class Tokenizer:
         """The words of ``text`` that are not in the vocabulary, in order, each once."""
         return list(dict.fromkeys(w for w in split_words(text) if w not in self.ids))
 
+    def check_prompts(self, texts, what: str = "", model: str = "model") -> list[str]:
+        """``texts`` (one str or a sequence of str) as a list of prompts this vocabulary can read.
+
+        Raises ``ValueError`` for something other than text, no prompt, a prompt without
+        words, or one none of whose words the vocabulary holds (it would read as noise);
+        ``what`` (e.g. "negative") and ``model`` name them in the message.
+        """
+        what = f"{what} " if what else ""
+        if isinstance(texts, str):
+            texts = [texts]
+        elif not isinstance(texts, Sequence) or not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"{what}prompts must be a str or a sequence of str, not {texts!r}")
+        texts = list(texts)
+        if not texts:
+            raise ValueError(f"give at least one {what}prompt")
+        for text in texts:
+            words = [w for w in split_words(text) if w[0].isalnum()]
+            if not words:
+                raise ValueError(f"the {what}prompt {text!r} is empty: give it some words")
+            if all(w not in self.ids for w in words):
+                known = [w for w in self.vocabulary[len(SPECIAL_TOKENS):] if w[0].isalpha()][:12]
+                raise ValueError(f"the {what}prompt {text!r} has no word the {model} learnt (its captions use words "
+                                 f"such as: {', '.join(known)})")
+        return texts
+
     def encode(self, texts: str | Sequence[str], max_length: int = 32, warn: bool = True) -> torch.Tensor:
         """Token ids ``(N, max_length)`` (int64): ``<bos>`` words ``<eos>``, then ``<pad>``.
 

@@ -51,7 +51,7 @@ from latentlab._validation import check_int
 from latentlab.checkpoint import load_checkpoint
 from latentlab.errors import InputWarning
 from latentlab.data.captions import CAPTION_KINDS, CaptionSource
-from latentlab.data.tokenizer import PAD, split_words
+from latentlab.data.tokenizer import PAD
 from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
@@ -251,24 +251,12 @@ class DDPM(TrainableGenerator):
         """
         if not self.text_conditional:
             raise ValueError("prompts were given but this DDPM is not text-conditioned (model.condition = 'text')")
-        if isinstance(prompts, str):
-            prompts = [prompts]
-        elif not isinstance(prompts, Sequence) or not all(isinstance(p, str) for p in prompts):
-            raise ValueError(f"prompts must be a str or a sequence of str, not {prompts!r}")
-        prompts = list(prompts)
+        prompts = self.clip.tokenizer.check_prompts(prompts)
         n = len(prompts) if n is None else n
         if len(prompts) == 1:
             prompts = prompts * n
         if len(prompts) != n:
             raise ValueError(f"give one prompt or one per sample ({n}), not {len(prompts)}")
-        tokenizer = self.clip.tokenizer
-        for p in dict.fromkeys(prompts):
-            if not p.strip():
-                raise ValueError(f"prompt {p!r} is empty: describe the image in words, e.g. {_example_prompt(self)!r}")
-            words = split_words(p)
-            if words and len(tokenizer.unknown_words(p)) == len(words):
-                raise ValueError(f"the model knows none of the words of the prompt {p!r}; it learned the words of its "
-                                 f"training captions, e.g. {_example_prompt(self)!r}")
         ids = self.clip.tokenize(prompts).to(self.device)
         with torch.no_grad():
             pooled, tokens = self.clip.text_features(ids)
@@ -476,7 +464,7 @@ class DDPM(TrainableGenerator):
 
 def _read_text_encoder(path: str) -> tuple[dict, dict]:
     """The config and weights (EMA when saved) of the CLIP checkpoint at ``path``."""
-    hint = "train one with: latentlab train faces-clip-tiny (it writes faces-clip-tiny.pt here)"
+    hint = "train one with: latentlab train faces-clip-tiny --out clip.pt"
     if not path:
         raise ValueError(f"model.condition = 'text' needs model.text_encoder, the path of a CLIP checkpoint; {hint}")
     if not Path(path).is_file():
@@ -488,6 +476,3 @@ def _read_text_encoder(path: str) -> tuple[dict, dict]:
     weights = checkpoint.weights.get("ema")
     return dict(checkpoint.config["model"]), weights if weights is not None else checkpoint.weights["model"]
 
-
-def _example_prompt(model: DDPM) -> str:
-    return "a smiling old man with glasses" if model.clip.config.captions == "faces" else "a large heart in the centre"

@@ -102,7 +102,7 @@ def test_resume_continues_identically(tiny_clip, faces, tmp_path):
 def test_bad_prompts_are_refused_in_one_line(model):
     with pytest.raises(ValueError, match="prompt '' is empty"):
         model.sample(2, prompts="")
-    with pytest.raises(ValueError, match="knows none of the words of the prompt 'xyzzy plugh'"):
+    with pytest.raises(ValueError, match="the prompt 'xyzzy plugh' has no word the model learnt"):
         model.sample(2, prompts="xyzzy plugh")
     with pytest.raises(ValueError, match="one prompt or one per sample \\(3\\), not 2"):
         model.sample(3, prompts=["a man", "a woman"])
