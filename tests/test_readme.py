@@ -43,6 +43,12 @@ NOT_RUN = {
     "latentlab train faces-vae-tiny --out vae-tb.pt --tensorboard runs/vae-tiny":
         "a minute of training; tests/training/test_tensorboard.py logs a run and its resume and reads the events",
     "tensorboard --logdir runs": "starts TensorBoard's server; tests/training/test_tensorboard.py reads its event files",
+    "latentlab train faces-clip-tiny --out clip.pt":
+        "minutes of training; the folder holds the session's small CLIP as clip.pt, and tests/models/test_clip.py "
+        "trains faces-clip-tiny from the command line",
+    "latentlab train faces-ddpm-text-tiny --out ddpm-text.pt":
+        "minutes of training; the folder holds a 2-step one, and tests/models/test_text_ddpm.py trains this line "
+        "(shortened by --set) beside a clip.pt",
 }
 
 
@@ -75,8 +81,9 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 @pytest.fixture(scope="module")
-def quickstart_folder(tiny_faces_models, tmp_path_factory, single_thread_context):
-    """A folder with gan.pt, vae.pt, ddpm.pt and classifier.pt, as the quickstart leaves it."""
+def quickstart_folder(tiny_faces_models, tiny_clip, tmp_path_factory, single_thread_context):
+    """A folder with gan.pt, vae.pt, ddpm.pt and classifier.pt, as the quickstart leaves it, and
+    clip.pt and ddpm-text.pt, as the text section's training lines leave them."""
     from latentlab.training import train
 
     folder = tmp_path_factory.mktemp("readme")
@@ -86,6 +93,10 @@ def quickstart_folder(tiny_faces_models, tmp_path_factory, single_thread_context
         train("faces-ddpm-tiny", out=folder / "ddpm.pt", progress=False,
               overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "data.options.nuisance=0.0",
                          "train.checkpoint_every=0", "model.decode_steps=2"])
+        shutil.copy(tiny_clip[1], folder / "clip.pt")
+        train("faces-ddpm-text-tiny", out=folder / "ddpm-text.pt", progress=False,
+              overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "train.checkpoint_every=0",
+                         "model.decode_steps=2", f"model.clip_model={folder / 'clip.pt'}"])
     return folder
 
 
@@ -107,7 +118,8 @@ def test_readme_runs_as_typed(quickstart_folder, monkeypatch, single_thread_cont
                 assert result.exit_code == 0, f"{command}\n{result.output}\n{result.exception!r}"
     # what the commands promise to leave behind
     for name in ("glasses.npz", "age.npz", "gan2vae.npz", "table.csv", "table.png", "table.data.csv",
-                 "entanglement.pdf", "my-vae.pt", "api-vae.pt", "betavae.pt", "glasses-carried.npz"):
+                 "entanglement.pdf", "my-vae.pt", "api-vae.pt", "betavae.pt", "glasses-carried.npz",
+                 "old-man-glasses.png", "glasses-clip.npz", "glasses-text.npz"):
         assert (quickstart_folder / name).is_file(), name
     assert namespace["glasses"].direction.shape == (32,)  # found in MyGAN, the 32-d GAN
     assert namespace["gan2vae"].coef_.shape == (16, 32)  # VAE codes from GAN codes

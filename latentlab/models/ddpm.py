@@ -21,7 +21,7 @@ use classifier-free guidance (Ho & Salimans 2022):
 
 Text conditioning (optional, ``condition = "text"``; the decoder of DALL-E 2 and
 GLIDE, on a small scale): a caption is read by the frozen text encoder of a trained
-CLIP-style model (:class:`~latentlab.models.clip.CLIP`, named by ``text_encoder`` and
+CLIP-style model (:class:`~latentlab.models.clip.CLIP`, named by ``clip_model`` and
 copied into this model, so its checkpoint stands alone). Its unit text embedding is
 added to the U-Net's time embedding and its per-token features are attended to by
 cross-attention (:class:`~latentlab.models.unet.UNet`). During training each image gets
@@ -102,9 +102,9 @@ class DDPMConfig:
     label_dropout: float = field(default=0.1, metadata={"min": 0, "max": 1})  # of the label or the caption
     guidance_scale: float = field(default=1.0, metadata={"min": 0})
     # text conditioning: condition = "text" reads captions with the frozen text encoder of
-    # the CLIP checkpoint `text_encoder` (a path, read once when the model is built)
+    # the CLIP checkpoint `clip_model` (a path, read once when the model is built)
     condition: Literal["", "text"] = ""  # "": class labels when cond_attr is set, else none
-    text_encoder: str = ""
+    clip_model: str = ""
     cross_attention_resolutions: list = field(default_factory=list)  # sides; the middle block always has one
     clip_config: dict = field(default_factory=dict)  # the text encoder's CLIP config (filled when built)
 
@@ -122,8 +122,8 @@ class DDPMConfig:
         if self.condition == "text" and self.cond_attr:
             raise ValueError("model.condition = 'text' conditions on captions; it cannot also take class labels "
                              f"(model.cond_attr = {self.cond_attr!r}): set one of the two")
-        if self.condition != "text" and (self.text_encoder or self.clip_config or self.cross_attention_resolutions):
-            raise ValueError("model.text_encoder and model.cross_attention_resolutions need model.condition = 'text'")
+        if self.condition != "text" and (self.clip_model or self.clip_config or self.cross_attention_resolutions):
+            raise ValueError("model.clip_model and model.cross_attention_resolutions need model.condition = 'text'")
 
 
 class DDPM(TrainableGenerator):
@@ -143,7 +143,7 @@ class DDPM(TrainableGenerator):
         if config.condition == "text":
             if not config.clip_config:
                 raise ValueError("model.clip_config is empty: build a text-conditioned DDPM with DDPM.build(config, dataset), "
-                                 "which reads the CLIP checkpoint named by model.text_encoder")
+                                 "which reads the CLIP checkpoint named by model.clip_model")
             # frozen: the diffusion loss never changes how captions are read
             self.clip = CLIP(validate_section(ClipConfig, dict(config.clip_config), "model.clip_config"))
             self.clip.requires_grad_(False).eval()
@@ -180,12 +180,12 @@ class DDPM(TrainableGenerator):
             return super().build(config, dataset)
         weights = None
         if not config.clip_config:
-            clip_config, weights = _read_text_encoder(config.text_encoder)
+            clip_config, weights = _read_clip_model(config.clip_model)
             config = dataclasses.replace(config, clip_config=clip_config)
         source = CaptionSource.from_dataset(dataset)
         read = config.clip_config.get("captions")
         if read in CAPTION_KINDS and source.kind in CAPTION_KINDS and read != source.kind:
-            raise ValueError(f"the text encoder {config.text_encoder} was trained on {read} captions and {dataset.name} "
+            raise ValueError(f"the text encoder {config.clip_model} was trained on {read} captions and {dataset.name} "
                              f"has {source.kind} captions: train a CLIP on this data first")
         model = super().build(config, dataset)
         if weights is not None:
@@ -462,16 +462,16 @@ class DDPM(TrainableGenerator):
         return errors
 
 
-def _read_text_encoder(path: str) -> tuple[dict, dict]:
+def _read_clip_model(path: str) -> tuple[dict, dict]:
     """The config and weights (EMA when saved) of the CLIP checkpoint at ``path``."""
     hint = "train one with: latentlab train faces-clip-tiny --out clip.pt"
     if not path:
-        raise ValueError(f"model.condition = 'text' needs model.text_encoder, the path of a CLIP checkpoint; {hint}")
+        raise ValueError(f"model.condition = 'text' needs model.clip_model, the path of a CLIP checkpoint; {hint}")
     if not Path(path).is_file():
-        raise ValueError(f"model.text_encoder = {path!r}: no such file; {hint}, or --set model.text_encoder=PATH")
+        raise ValueError(f"model.clip_model = {path!r}: no such file; {hint}, or --set model.clip_model=PATH")
     checkpoint = load_checkpoint(path)
     if checkpoint.kind != "clip":
-        raise ValueError(f"model.text_encoder = {path!r} holds a model of kind {checkpoint.kind!r}; "
+        raise ValueError(f"model.clip_model = {path!r} holds a model of kind {checkpoint.kind!r}; "
                          "it must be a CLIP image-text model (kind 'clip')")
     weights = checkpoint.weights.get("ema")
     return dict(checkpoint.config["model"]), weights if weights is not None else checkpoint.weights["model"]

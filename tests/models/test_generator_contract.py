@@ -36,7 +36,7 @@ def build(request):
     def _build(name):
         config, overrides = CASES[name]
         if "text" in config:
-            overrides = [*overrides, f"model.text_encoder={request.getfixturevalue('tiny_clip')[1]}"]
+            overrides = [*overrides, f"model.clip_model={request.getfixturevalue('tiny_clip')[1]}"]
         return _build_from(config, overrides)
     return _build
 

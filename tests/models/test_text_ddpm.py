@@ -25,7 +25,7 @@ def _config(clip_path, **train_fields):
     """faces-ddpm-text-tiny made smaller: base 8, 4 decoding steps."""
     return {"model": {"kind": "ddpm", "base_channels": 8, "channel_mults": [1, 2], "num_res_blocks": 1,
                       "norm_groups": 8, "attention_heads": 2, "schedule": "cosine", "prediction": "v",
-                      "decode_steps": 4, "condition": "text", "text_encoder": str(clip_path),
+                      "decode_steps": 4, "condition": "text", "clip_model": str(clip_path),
                       "cross_attention_resolutions": [16], "guidance_scale": 3.0},
             "train": {"steps": 6, "batch_size": 8, "lr": 2e-3, "log_every": 2, "checkpoint_every": 0,
                       "ema_decay": 0.0, **train_fields}}
@@ -127,8 +127,8 @@ def test_prompts_for_a_model_without_text_are_refused(tiny_faces_models):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"text_encoder": ""}, "needs model.text_encoder, the path of a CLIP checkpoint"),
-    ({"text_encoder": "nowhere.pt"}, "model.text_encoder = 'nowhere.pt': no such file; train one with"),
+    ({"clip_model": ""}, "needs model.clip_model, the path of a CLIP checkpoint"),
+    ({"clip_model": "nowhere.pt"}, "model.clip_model = 'nowhere.pt': no such file; train one with"),
     ({"cond_attr": "glasses"}, "cannot also take class labels"),
     ({"condition": "", "cross_attention_resolutions": [8]}, "need model.condition = 'text'"),
 ])
@@ -188,3 +188,19 @@ def test_samples_follow_the_colour_the_prompt_names(shapes_models):
     red = _colour(model.decode(z, prompts="a red disc", guidance_scale=3.0))
     blue = _colour(model.decode(z, prompts="a blue square", guidance_scale=3.0))
     assert (red > 0).float().mean() > 0.8 and (blue < 0).float().mean() > 0.8, (red, blue)
+
+
+def test_the_tiny_config_trains_from_the_command_line_beside_a_clip(tiny_clip, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    short = ["--set", "train.steps=2", "--set", "train.batch_size=4", "--set", "data.options.n=32",
+             "--set", "train.checkpoint_every=0", "--set", "model.decode_steps=2"]
+    missing = CliRunner().invoke(cli, ["train", "faces-ddpm-text-tiny", "--out", "ddpm-text.pt", *short])
+    assert missing.exit_code == 2 and missing.output.count("\n") == 1
+    assert "model.clip_model = 'clip.pt': no such file; train one with: latentlab train faces-clip-tiny --out clip.pt" \
+        in missing.output
+    (tmp_path / "clip.pt").write_bytes(tiny_clip[1].read_bytes())  # the README's order: the CLIP first
+    result = CliRunner().invoke(cli, ["train", "faces-ddpm-text-tiny", "--out", "ddpm-text.pt", "--quiet", *short])
+    assert result.exit_code == 0, result.output
+    model = latentlab.load(tmp_path / "ddpm-text.pt")
+    assert model.text_conditional and model.config.guidance_scale == 3.0
+    assert model.clip.tokenizer.vocabulary == latentlab.load(tmp_path / "clip.pt").tokenizer.vocabulary
