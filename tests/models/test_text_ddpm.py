@@ -204,3 +204,18 @@ def test_the_tiny_config_trains_from_the_command_line_beside_a_clip(tiny_clip, t
     model = latentlab.load(tmp_path / "ddpm-text.pt")
     assert model.text_conditional and model.config.guidance_scale == 3.0
     assert model.clip.tokenizer.vocabulary == latentlab.load(tmp_path / "clip.pt").tokenizer.vocabulary
+
+
+def test_the_gpu_config_builds_on_64_px_faces(small_clip_config, tmp_path):
+    faces = load("faces", n=16, size=64, seed=0)
+    clip_file = tmp_path / "clip64.pt"
+    train({**small_clip_config, "train": {**small_clip_config["train"], "steps": 1, "batch_size": 8}}, dataset=faces,
+          out=clip_file, progress=False)
+    cfg = load_config("faces-ddpm-text", [f"model.clip_model={clip_file}", "model.decode_steps=1"])
+    torch.manual_seed(0)
+    model = DDPM.build(cfg.model, faces)
+    assert model.text_conditional and model.latent_shape == (3, 64, 64)
+    loss = model(faces.get(np.arange(2)), prompts=["a man with a hat", "a woman"], generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(loss)
+    x = model.sample(1, generator=torch.Generator().manual_seed(0), prompts="a man with a hat")
+    assert x.shape == (1, 3, 64, 64) and torch.isfinite(x).all()
