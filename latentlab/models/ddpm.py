@@ -51,7 +51,6 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-
 from torch import nn
 
 from latentlab._validation import check_int
@@ -149,7 +148,7 @@ class DDPM(FrozenClipUser, TrainableGenerator):
             if not config.clip_config:
                 raise ValueError(f"model.clip_config is empty: build a {config.condition}-conditioned DDPM with "
                                  "DDPM.build(config, dataset), which reads the CLIP checkpoint named by model.clip_model")
-            # frozen: the diffusion loss never changes how captions are read
+            # frozen: the diffusion loss never changes how captions or images are read
             self.clip = self.frozen_clip(config.clip_config)
         context_dim = self.clip.config.width if self.clip else 0
         if config.condition == "image":
