@@ -78,6 +78,9 @@ def _sampling_help() -> dict[str, str]:
         "eta": "DDIM: 0 deterministic, >0 stochastic. Default: 0.",
         "prompt": "Text-conditioned diffusion models: what to draw, in words of the training captions "
                   "(e.g. 'an old man with glasses'). Default: no prompt (the unconditional model).",
+        "like": "Image-conditioned diffusion models (the unCLIP decoder, model.condition = 'image'): draw "
+                "variations of the first min(8, --n) images of DATA (a built-in dataset name, drawn with --seed, "
+                "or a path to your images), an equal share of --n each (rounded up), one row per image.",
         "guidance": "Conditional diffusion models: classifier-free guidance weight w (0 = unconditional, "
                     "1 = conditional, >1 follows the prompt more closely). Default: the config's guidance_scale.",
     }
@@ -95,12 +98,13 @@ _SAMPLING_HELP = _sampling_help()
 @click.option("--steps", type=click.IntRange(1), default=None, help=_SAMPLING_HELP["steps"])
 @click.option("--eta", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["eta"])
 @click.option("--prompt", default=None, help=_SAMPLING_HELP["prompt"])
+@click.option("--like", "like", type=InputPath(), default=None, metavar="DATA", help=_SAMPLING_HELP["like"])
 @click.option("--guidance", type=click.FloatRange(0), default=None, help=_SAMPLING_HELP["guidance"])
 @seed_option
 @device_option
 @force_option
 @quiet_option
-def sample(model, n, out, sampler, steps, eta, prompt, guidance, seed, device, force, quiet):
+def sample(model, n, out, sampler, steps, eta, prompt, like, guidance, seed, device, force, quiet):
     """Draw samples from a trained MODEL checkpoint and save them as an image grid.
 
     A diffusion model runs its network once per step for every sample: by default DDIM
@@ -126,14 +130,23 @@ def sample(model, n, out, sampler, steps, eta, prompt, guidance, seed, device, f
                          "was not trained on captions (try: latentlab train faces-ddpm-text-tiny)")
     if "progress" in accepted:
         extra["progress"] = not quiet
-    x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
+    nrow = None
+    if like is not None:
+        if not getattr(gen, "image_conditional", False):
+            raise ValueError(f"--like needs a diffusion model conditioned on CLIP image embeddings (model.condition = "
+                             f"'image'); {model} is not (try: latentlab train faces-ddpm-image-tiny)")
+        x, nrow = _variations(gen, like, n, seed, extra)
+    else:
+        x = gen.sample(n, generator=torch.Generator().manual_seed(seed), **extra)
     if not torch.isfinite(x).all():
         raise ValueError(f"{model} drew samples holding NaN or infinite values (its weights are finite but too large); "
                          f"nothing was written")
     if x.ndim == 4:
         what = f"{n} samples of {prompt!r}, guidance {guidance if guidance is not None else gen.config.guidance_scale:g}" \
             if prompt is not None else f"{n} samples"
-        fig = image_grid(x, title=f"{Path(model).name}: {what} (seed {seed})")
+        if like is not None:
+            what = f"variations of {len(x) // nrow} images of {like} (first column)"
+        fig = image_grid(x, nrow=nrow, title=f"{Path(model).name}: {what} (seed {seed})")
     else:
         from latentlab.plots import new_figure
         from latentlab.plots.style import attach_data
@@ -145,6 +158,24 @@ def sample(model, n, out, sampler, steps, eta, prompt, guidance, seed, device, f
         attach_data(fig, x=pts[:, 0], y=pts[:, 1])
     written = save_figure(fig, out, overwrite=force)
     click.echo(f"wrote {', '.join(str(p) for p in written)}")
+
+
+def _variations(gen, like: str, n: int, seed: int, options: dict):
+    """``(images, nrow)`` for ``sample --like``: each source image, then its variations, one row each."""
+    import math
+
+    import numpy as np
+    import torch
+
+    from latentlab import data
+
+    opts = {"seed": seed} if like in data.available() and "seed" in data.builtin_options(like) else {}
+    dataset = data.load_for_model(like, gen, **opts)
+    k = min(8, n, len(dataset))
+    sources = dataset.get(np.arange(k))
+    per = math.ceil(n / k)
+    x = gen.variations(sources, per, torch.Generator().manual_seed(seed), **options)
+    return torch.cat([sources[:, None].to(x), x], dim=1).flatten(0, 1), per + 1
 
 
 @click.command()

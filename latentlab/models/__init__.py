@@ -23,6 +23,7 @@ MODEL_KINDS: dict[str, str] = {
     "progan": "latentlab.models.progan:ProGAN",
     "aae": "latentlab.models.aae:AAE",
     "clip": "latentlab.models.clip:CLIP",
+    "prior": "latentlab.models.prior:DiffusionPrior",
 }
 
 

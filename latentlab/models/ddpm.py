@@ -30,6 +30,14 @@ a caption from its attributes with a new wording each step, dropped with probabi
 Without a prompt (``decode(z)``, ``encode(x)``, every analysis through the Generator
 interface) the model is its own unconditional model.
 
+Image-embedding conditioning (optional, ``condition = "image"``; the decoder of unCLIP,
+DALL-E 2, Ramesh et al. 2022): the same frozen CLIP reads each training image, and its
+unit image embedding takes the caption's place: it is added to the time embedding and a
+learned linear map turns it into ``image_tokens`` extra tokens for the cross-attention.
+It is dropped with probability ``label_dropout``, for classifier-free guidance. Sampling
+takes ``image_embeddings`` (a CLIP's image embeddings, or the prior's from a caption:
+:mod:`latentlab.models.prior`); :meth:`DDPM.variations` draws new images around given ones.
+
 The network is told the noise level as its log-SNR (:mod:`latentlab.models.schedules`),
 so it never depends on how the levels are indexed.
 """
@@ -37,23 +45,18 @@ so it never depends on how the levels are indexed.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from latentlab._config import validate_section
 from latentlab._validation import check_int
-from latentlab.checkpoint import load_checkpoint
-from latentlab.errors import InputWarning
-from latentlab.data.captions import CAPTION_KINDS, CaptionSource
 from latentlab.data.tokenizer import PAD
-from latentlab.models.clip import CLIP, ClipConfig
 from latentlab.models import DEFAULT_DECODE_STEPS, DEFAULT_SAMPLER, DEFAULT_TIMESTEPS
+from latentlab.models.frozen_clip import FrozenClipUser
 from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert, sample_loop
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, min_snr_weight, prediction_target,
@@ -102,11 +105,13 @@ class DDPMConfig:
     label_dropout: float = field(default=0.1, metadata={"min": 0, "max": 1})  # of the label or the caption
     guidance_scale: float = field(default=1.0, metadata={"min": 0})
     # text conditioning: condition = "text" reads captions with the frozen text encoder of
-    # the CLIP checkpoint `clip_model` (a path, read once when the model is built)
-    condition: Literal["", "text"] = ""  # "": class labels when cond_attr is set, else none
+    # the CLIP checkpoint `clip_model` (a path, read once when the model is built);
+    # condition = "image" reads the CLIP image embedding instead (the unCLIP decoder)
+    condition: Literal["", "text", "image"] = ""  # "": class labels when cond_attr is set, else none
     clip_model: str = ""
     cross_attention_resolutions: list = field(default_factory=list)  # sides; the middle block always has one
     clip_config: dict = field(default_factory=dict)  # the text encoder's CLIP config (filled when built)
+    image_tokens: int = field(default=4, metadata={"min": 1})  # condition = "image": context tokens made from the embedding
 
     def validate(self):
         for name in ("channel_mults", "attention_resolutions", "cross_attention_resolutions"):
@@ -119,20 +124,19 @@ class DDPMConfig:
             raise ValueError(f"model.decode_steps = {self.decode_steps} cannot exceed model.timesteps = {self.timesteps}")
         if self.num_classes > 0 and not self.cond_attr:
             raise ValueError("model.num_classes > 0 needs model.cond_attr, the dataset attribute that holds the class")
-        if self.condition == "text" and self.cond_attr:
-            raise ValueError("model.condition = 'text' conditions on captions; it cannot also take class labels "
-                             f"(model.cond_attr = {self.cond_attr!r}): set one of the two")
-        if self.condition != "text" and (self.clip_model or self.clip_config or self.cross_attention_resolutions):
-            raise ValueError("model.clip_model and model.cross_attention_resolutions need model.condition = 'text'")
+        if self.condition and self.cond_attr:
+            what = "captions" if self.condition == "text" else "CLIP image embeddings"
+            raise ValueError(f"model.condition = {self.condition!r} conditions on {what}; it cannot also take class "
+                             f"labels (model.cond_attr = {self.cond_attr!r}): set one of the two")
+        if not self.condition and (self.clip_model or self.clip_config or self.cross_attention_resolutions):
+            raise ValueError("model.clip_model and model.cross_attention_resolutions need model.condition = 'text' "
+                             "or 'image'")
 
 
-class DDPM(TrainableGenerator):
+class DDPM(FrozenClipUser, TrainableGenerator):
     """A diffusion model whose latent code is the DDIM starting noise ``x_T``, shape ``(C, H, W)``."""
 
     Config = DDPMConfig
-    #: Where a text-conditioned model's training captions come from; set by :meth:`build`
-    #: (not saved: a resumed run builds the model again from its data).
-    caption_source: CaptionSource | None = None
 
     def __init__(self, config: DDPMConfig):
         super().__init__(config)
@@ -140,19 +144,23 @@ class DDPM(TrainableGenerator):
         if len(shape) != 3 or shape[1] != shape[2]:
             raise ValueError(f"the DDPM takes square images (C, H, H); the data has samples of shape {tuple(shape)}")
         self.clip = None
-        if config.condition == "text":
+        if config.condition:
             if not config.clip_config:
-                raise ValueError("model.clip_config is empty: build a text-conditioned DDPM with DDPM.build(config, dataset), "
-                                 "which reads the CLIP checkpoint named by model.clip_model")
-            # frozen: the diffusion loss never changes how captions are read
-            self.clip = CLIP(validate_section(ClipConfig, dict(config.clip_config), "model.clip_config"))
-            self.clip.requires_grad_(False).eval()
+                raise ValueError(f"model.clip_config is empty: build a {config.condition}-conditioned DDPM with "
+                                 "DDPM.build(config, dataset), which reads the CLIP checkpoint named by model.clip_model")
+            # frozen: the diffusion loss never changes how captions or images are read
+            self.clip = self.frozen_clip(config.clip_config)
+        context_dim = self.clip.config.width if self.clip else 0
+        if config.condition == "image":
+            # unCLIP: the embedding also becomes a few tokens for the cross-attention to read
+            context_dim = self.clip.config.embed_dim
+            self.embedding_tokens = nn.Linear(context_dim, config.image_tokens * context_dim)
         self.net = UNet(
             shape[0], shape[1], base_channels=config.base_channels, channel_mults=config.channel_mults,
             num_res_blocks=config.num_res_blocks, attention_resolutions=config.attention_resolutions,
             attention_heads=config.attention_heads, dropout=config.dropout, norm_groups=config.norm_groups,
             num_classes=config.num_classes,
-            text_dim=self.clip.config.embed_dim if self.clip else 0, context_dim=self.clip.config.width if self.clip else 0,
+            text_dim=self.clip.config.embed_dim if self.clip else 0, context_dim=context_dim,
             cross_attention_resolutions=config.cross_attention_resolutions,
         )
         # the schedule's levels travel with the weights (state_dict) and the device (.to)
@@ -176,32 +184,11 @@ class DDPM(TrainableGenerator):
                     f"model.num_classes = {config.num_classes} but attribute {config.cond_attr!r} has {levels} values"
                 )
             config = dataclasses.replace(config, num_classes=n_classes, cond_column=names.index(config.cond_attr))
-        if config.condition != "text":
+        if not config.condition:
             return super().build(config, dataset)
-        weights = None
-        if not config.clip_config:
-            clip_config, weights = _read_clip_model(config.clip_model)
-            config = dataclasses.replace(config, clip_config=clip_config)
-        source = CaptionSource.from_dataset(dataset)
-        read = config.clip_config.get("captions")
-        if read in CAPTION_KINDS and source.kind in CAPTION_KINDS and read != source.kind:
-            raise ValueError(f"the text encoder {config.clip_model} was trained on {read} captions and {dataset.name} "
-                             f"has {source.kind} captions: train a CLIP on this data first")
-        model = super().build(config, dataset)
-        if weights is not None:
-            model.clip.load_state_dict(weights)
-        model.caption_source = source
-        unknown = model.clip.tokenizer.unknown_words(" ".join(source.vocabulary_texts(dataset, 4)))
-        if unknown:
-            warnings.warn(f"the text encoder reads {len(unknown)} word(s) of {dataset.name}'s captions as unknown "
-                          f"(e.g. {', '.join(unknown[:8])}): it was trained on other captions", InputWarning, stacklevel=2)
-        return model
-
-    def train(self, mode: bool = True) -> "DDPM":
-        super().train(mode)
-        if self.clip is not None:
-            self.clip.eval()
-        return self
+        text = config.condition == "text"
+        return cls.build_with_clip(config, dataset, f"model.condition = {config.condition!r}", captions=text,
+                                   images=not text)
 
     # -- the denoiser -------------------------------------------------------------------
     @property
@@ -217,7 +204,12 @@ class DDPM(TrainableGenerator):
     @property
     def text_conditional(self) -> bool:
         """Whether the model takes prompts (``condition = "text"``)."""
-        return self.clip is not None
+        return self.config.condition == "text"
+
+    @property
+    def image_conditional(self) -> bool:
+        """Whether the model takes CLIP image embeddings (``condition = "image"``, the unCLIP decoder)."""
+        return self.config.condition == "image"
 
     def denoise(self, x: torch.Tensor, log_snr: torch.Tensor, labels: torch.Tensor | None = None,
                 guidance_scale: float = 1.0, text: TextContext | None = None) -> torch.Tensor:
@@ -251,16 +243,34 @@ class DDPM(TrainableGenerator):
         """
         if not self.text_conditional:
             raise ValueError("prompts were given but this DDPM is not text-conditioned (model.condition = 'text')")
-        prompts = self.clip.tokenizer.check_prompts(prompts)
-        n = len(prompts) if n is None else n
-        if len(prompts) == 1:
-            prompts = prompts * n
-        if len(prompts) != n:
-            raise ValueError(f"give one prompt or one per sample ({n}), not {len(prompts)}")
-        ids = self.clip.tokenize(prompts).to(self.device)
-        with torch.no_grad():
-            pooled, tokens = self.clip.text_features(ids)
+        ids, pooled, tokens = self.prompt_features(prompts, n)
         return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))
+
+    def image_context(self, image_embeddings, n: int | None = None) -> TextContext:
+        """CLIP image embeddings ``(n, embed_dim)`` (or one row for all ``n``) as the network reads them.
+
+        Rows are scaled to unit length, as CLIP's are. The pooled vector is the embedding, the
+        tokens its learned projection ``(n, image_tokens, embed_dim)`` (differentiable).
+        Raises ``ValueError`` for a model without image conditioning, a shape other than
+        ``(1 or n, embed_dim)``, or rows that are not finite or are zero.
+        """
+        if not self.image_conditional:
+            raise ValueError("image_embeddings were given but this DDPM is not conditioned on CLIP image embeddings "
+                             "(model.condition = 'image')")
+        dim = self.clip.config.embed_dim
+        e = torch.as_tensor(image_embeddings)
+        e = e.reshape(1, -1) if e.ndim <= 1 else e
+        n = len(e) if n is None else n
+        if e.ndim != 2 or e.shape[1] != dim or len(e) not in (1, n) or not e.is_floating_point():
+            raise ValueError(f"image_embeddings must be a float tensor of shape (1 or {n}, {dim}), "
+                             f"not {tuple(e.shape)} {e.dtype}")
+        norm = e.norm(dim=1, keepdim=True)
+        if not torch.isfinite(e).all() or (norm == 0).any():
+            raise ValueError("image_embeddings must be finite and non-zero (CLIP image embeddings are unit vectors)")
+        e = (e / norm).expand(n, -1).to(self.device, torch.float32)
+        tokens = self.embedding_tokens(e).reshape(n, self.config.image_tokens, dim)
+        ones = torch.ones(n, self.config.image_tokens, dtype=torch.bool, device=e.device)
+        return TextContext(e, tokens, ones, ones[:, 0])
 
     # -- training -----------------------------------------------------------------------
     def _training_loss(self, x0: torch.Tensor, labels: torch.Tensor | None, draws,
@@ -293,27 +303,28 @@ class DDPM(TrainableGenerator):
         """The training loss (scalar) of images ``x`` ``(N, C, H, W)``; levels and noise drawn with ``generator``.
 
         ``labels`` ``(N,)`` for a class-conditional model, ``prompts`` (N captions) for a
-        text-conditioned one; ``None``: no condition.
+        text-conditioned one; ``None``: no condition. An image-conditioned model reads the
+        CLIP embeddings of ``x``, as in training.
         """
         x = self.check_samples(x).to(self.device, torch.float32)
         if labels is not None:
             labels = torch.as_tensor(labels, device=self.device).long()
         text = None if prompts is None else self.text_context(prompts, x.shape[0])
+        if self.image_conditional:
+            text = self._training_image(x)
         return self._training_loss(x, labels if self.conditional else None, NoiseDraws(generator, self.device), text)
 
     def _training_text(self, y: torch.Tensor, step) -> TextContext | None:
         if not self.text_conditional:
             return None
-        if self.caption_source is None:
-            raise ValueError("a text-conditioned DDPM trains on its data's captions: make it with DDPM.build(config, dataset)")
-        ids = self.clip.tokenize(self.caption_source.draw_for_step(step.indices, y, step.generator),
-                                 warn=False).to(y.device)
-        with torch.no_grad():
-            pooled, tokens = self.clip.text_features(ids)
+        ids, pooled, tokens = self.training_caption_features(y, step)
         return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))
 
+    def _training_image(self, x: torch.Tensor) -> TextContext:
+        return self.image_context(self.clip.encode_image(x).to(x.device), len(x))
+
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
-        text = self._training_text(y, step)
+        text = self._training_image(x) if self.image_conditional else self._training_text(y, step)
         with step.autocast():
             loss = self._training_loss(x, self._labels_from(y), step, text)
         step.update("model", loss)
@@ -353,28 +364,32 @@ class DDPM(TrainableGenerator):
             raise ValueError(f"class labels must lie in 0..{self.config.num_classes - 1}")
         return labels
 
-    def _conditions(self, labels, prompts, n: int, batch_size: int):
+    def _conditions(self, labels, prompts, n: int, batch_size: int, image_embeddings=None):
         """Per batch of ``batch_size``: the labels and text context of samples ``i..i+batch_size``."""
         check_int(batch_size, "batch_size", min=1)
         labels = self._label_tensor(labels, n)
+        if prompts is not None and image_embeddings is not None:
+            raise ValueError("give prompts or image_embeddings, not both")
         text = None if prompts is None else self.text_context(prompts, n)
+        if image_embeddings is not None:
+            text = self.image_context(image_embeddings, n)
         for i in range(0, n, batch_size):
             part = slice(i, i + batch_size)
             yield (part, labels[part].to(self.device) if labels is not None else None,
                    TextContext(*(t[part] for t in text)) if text is not None else None)
 
     def _run(self, z: torch.Tensor, scheduler, labels, guidance_scale, generator, batch_size: int,
-             progress: bool = False, prompts=None) -> torch.Tensor:
+             progress: bool = False, prompts=None, image_embeddings=None) -> torch.Tensor:
         z = self.check_latents(z)
         scale = self.config.guidance_scale if guidance_scale is None else float(guidance_scale)
         outs = []
-        for part, lab, text in self._conditions(labels, prompts, z.shape[0], batch_size):
+        for part, lab, text in self._conditions(labels, prompts, z.shape[0], batch_size, image_embeddings):
             denoiser = lambda x, lam: self.denoise(x, lam, lab, scale, text)  # noqa: E731
             x = sample_loop(denoiser, scheduler, z[part].to(self.device, torch.float32), generator, progress)
             outs.append(x.clamp(-1, 1).to(z.device))
         return torch.cat(outs) if outs else torch.empty(0, *self.latent_shape)
 
-    def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
+    def decode(self, z: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None, image_embeddings=None,
                guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """Deterministic DDIM (η = 0) from codes ``z`` ``(N, C, H, W)``: images ``(N, C, H, W)`` in [-1, 1].
 
@@ -389,6 +404,9 @@ class DDPM(TrainableGenerator):
         prompts : str or sequence of N str, optional
             Captions for a text-conditioned model, one for all or one per code (``None``:
             unconditional).
+        image_embeddings : Tensor ``(N, embed_dim)`` or ``(embed_dim,)``, optional
+            CLIP image embeddings for an image-conditioned model (``condition = "image"``),
+            one per code or one for all; rows are scaled to unit length (``None``: unconditional).
         guidance_scale : float, optional
             Classifier-free guidance weight; ``config.guidance_scale`` by default.
         batch_size : int
@@ -400,39 +418,60 @@ class DDPM(TrainableGenerator):
         (:meth:`decode_with_grad` is the differentiable path).
         """
         with torch.no_grad():
-            return self.decode_with_grad(z, steps, labels=labels, prompts=prompts, guidance_scale=guidance_scale,
-                                         batch_size=batch_size, progress=progress)
+            return self.decode_with_grad(z, steps, labels=labels, prompts=prompts, image_embeddings=image_embeddings,
+                                         guidance_scale=guidance_scale, batch_size=batch_size, progress=progress)
 
     def decode_with_grad(self, z: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
-                         guidance_scale: float | None = None, batch_size: int = 256,
+                         image_embeddings=None, guidance_scale: float | None = None, batch_size: int = 256,
                          progress: bool = False) -> torch.Tensor:
         """:meth:`decode`, differentiable through every DDIM step (Jacobians of the decoder)."""
-        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress, prompts)
+        return self._run(z, self.scheduler("ddim", steps), labels, guidance_scale, None, batch_size, progress, prompts,
+                         image_embeddings)
 
     def sample(self, n: int, generator: torch.Generator | None = None, sampler: str = DEFAULT_SAMPLER,
                steps: int | None = None, eta: float = 0.0, *, clip: bool | None = None, labels=None, prompts=None,
-               guidance_scale: float | None = None, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
+               image_embeddings=None, guidance_scale: float | None = None, batch_size: int = 256,
+               progress: bool = False) -> torch.Tensor:
         """``n`` new images ``(n, C, H, W)`` in [-1, 1], on the CPU.
 
         x_T is drawn with ``generator`` (as :meth:`sample_latents`), and so is the noise of
         stochastic samplers (``"ddpm"``, or ``"ddim"`` with ``eta > 0``). ``steps``
         defaults to ``config.decode_steps`` for DDIM and to T for DDPM; ``clip`` (x̂0
         clipping) to ``config.clip_denoised`` for DDIM and to on for DDPM. ``labels``,
-        ``prompts`` and ``guidance_scale`` as in :meth:`decode`; ``progress`` shows a bar over the steps of each batch.
+        ``prompts``, ``image_embeddings`` and ``guidance_scale`` as in :meth:`decode`; ``progress``
+        shows a bar over the steps of each batch.
         """
         z = self.sample_latents(n, generator)
         with torch.no_grad():
             return self._run(z, self.scheduler(sampler, steps, eta, clip), labels, guidance_scale, generator, batch_size,
-                             progress, prompts)
+                             progress, prompts, image_embeddings)
+
+    def variations(self, images: torch.Tensor, n_per_image: int = 4, generator: torch.Generator | None = None,
+                   guidance_scale: float | None = None, **sample_options) -> torch.Tensor:
+        """Image variations (unCLIP): new images drawn with the CLIP image embedding of each of ``images``.
+
+        ``images`` ``(N, C, H, W)`` in [-1, 1] (the model's sample shape); ``n_per_image``
+        variations of each, all starting noise drawn with ``generator``; ``guidance_scale``
+        and ``sample_options`` (sampler, steps, ...) as in :meth:`sample`. Returns
+        ``(N, n_per_image, C, H, W)`` in [-1, 1], on the CPU. Needs ``condition = "image"``.
+        """
+        if not self.image_conditional:
+            raise ValueError("variations need a DDPM conditioned on CLIP image embeddings (model.condition = 'image'); "
+                             "this one is not (try: latentlab train faces-ddpm-image-tiny)")
+        check_int(n_per_image, "n_per_image", min=1)
+        embeddings = self.clip.encode_image(self.check_samples(images)).repeat_interleave(n_per_image, dim=0)
+        x = self.sample(len(embeddings), generator, image_embeddings=embeddings, guidance_scale=guidance_scale,
+                        **sample_options)
+        return x.reshape(-1, n_per_image, *self.latent_shape)
 
     # -- inversion ----------------------------------------------------------------------
-    def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None,
+    def encode(self, x: torch.Tensor, steps: int | None = None, *, labels=None, prompts=None, image_embeddings=None,
                fixed_point_iters: int = 0, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
         """DDIM inversion: codes ``(N, C, H, W)`` from which :meth:`decode` regenerates ``x``.
 
         ``x`` are images ``(N, C, H, W)`` in [-1, 1]; ``steps`` defaults to
-        ``config.decode_steps`` (use the same number for decoding); ``labels`` and
-        ``prompts`` as in :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
+        ``config.decode_steps`` (use the same number for decoding); ``labels``, ``prompts``
+        and ``image_embeddings`` as in :meth:`decode` (inversion is run without guidance); ``fixed_point_iters`` extra
         network calls per step make each step a closer inverse of the decoding step;
         ``progress`` shows a bar over the steps of each batch. Results are on ``x``'s device.
         """
@@ -440,7 +479,7 @@ class DDPM(TrainableGenerator):
         sch = self.scheduler("ddim", steps, clip=False)
         outs = []
         with torch.no_grad():
-            for part, lab, text in self._conditions(labels, prompts, x.shape[0], batch_size):
+            for part, lab, text in self._conditions(labels, prompts, x.shape[0], batch_size, image_embeddings):
                 denoiser = lambda xt, lam: self.denoise(xt, lam, lab, text=text)  # noqa: E731
                 outs.append(ddim_invert(denoiser, sch, x[part].to(self.device, torch.float32),
                                         fixed_point_iters, progress).to(x.device))
@@ -460,19 +499,4 @@ class DDPM(TrainableGenerator):
             rec = self.decode(z, k, labels=labels, guidance_scale=1.0, batch_size=batch_size)
             errors[int(k)] = ((rec.float() - x.float().to(rec.device)) ** 2).flatten(1).mean(1).cpu()
         return errors
-
-
-def _read_clip_model(path: str) -> tuple[dict, dict]:
-    """The config and weights (EMA when saved) of the CLIP checkpoint at ``path``."""
-    hint = "train one with: latentlab train faces-clip-tiny --out clip.pt"
-    if not path:
-        raise ValueError(f"model.condition = 'text' needs model.clip_model, the path of a CLIP checkpoint; {hint}")
-    if not Path(path).is_file():
-        raise ValueError(f"model.clip_model = {path!r}: no such file; {hint}, or --set model.clip_model=PATH")
-    checkpoint = load_checkpoint(path)
-    if checkpoint.kind != "clip":
-        raise ValueError(f"model.clip_model = {path!r} holds a model of kind {checkpoint.kind!r}; "
-                         "it must be a CLIP image-text model (kind 'clip')")
-    weights = checkpoint.weights.get("ema")
-    return dict(checkpoint.config["model"]), weights if weights is not None else checkpoint.weights["model"]
 
