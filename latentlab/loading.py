@@ -21,7 +21,7 @@ ROLES = {"generator": "a generative model (a VAE, GAN or DDPM checkpoint, or a d
          "translator": "an image-to-image translator (a CycleGAN checkpoint)"}
 _KIND_NAMES = {"vae": "a VAE", "gan": "a GAN", "ddpm": "a DDPM", "classifier": "an attribute classifier",
                "cyclegan": "a CycleGAN", "aae": "an adversarial autoencoder", "progan": "a progressive GAN",
-               "clip": "a CLIP image-text model"}
+               "clip": "a CLIP image-text model", "prior": "an unCLIP prior (captions to CLIP image embeddings)"}
 
 
 def role_of(model_or_class) -> str | None:

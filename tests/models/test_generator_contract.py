@@ -23,6 +23,7 @@ CASES = {
     "2-D gan (rings-gan-nonsat)": ("rings-gan-nonsat", ["model.hidden=16"]),
     "ddpm (faces-ddpm-tiny)": ("faces-ddpm-tiny", ["model.decode_steps=2"]),
     "text ddpm (faces-ddpm-text-tiny)": ("faces-ddpm-text-tiny", ["model.decode_steps=2"]),
+    "unclip decoder (faces-ddpm-image-tiny)": ("faces-ddpm-image-tiny", ["model.decode_steps=2"]),
     "progan (faces-progan-tiny)": ("faces-progan-tiny", []),
     "aae (faces-aae-tiny)": ("faces-aae-tiny", []),
     "petal aae (digits-aae-flower)": ("digits-aae-flower", ["model.base_channels=4"]),
@@ -35,7 +36,7 @@ def build(request):
     """Builds the model of a case untrained; a text-conditioned one reads the session's small CLIP."""
     def _build(name):
         config, overrides = CASES[name]
-        if "text" in config:
+        if "text" in config or "image" in config:
             overrides = [*overrides, f"model.clip_model={request.getfixturevalue('tiny_clip')[1]}"]
         return _build_from(config, overrides)
     return _build
