@@ -67,6 +67,7 @@ _EXPORTS = {
     "ImageEditScores": "latentlab.analysis.edit_evaluation",
     "translation_rows": "latentlab.analysis.translation",
     "domain_images": "latentlab.analysis.translation",
+    **dict.fromkeys(("edit_by_prompt", "attribute_prompt_pairs", "PromptEdit"), "latentlab.analysis.prompt_editing"),
 }
 
 __all__ = sorted(_EXPORTS)

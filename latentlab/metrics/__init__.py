@@ -39,7 +39,8 @@ from latentlab.metrics.sample_quality import (
 # public name -> module, imported on first access
 _LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image",
          **dict.fromkeys(("retrieval_recall", "zero_shot_accuracy", "evaluate_clip", "clip_score"),
-                        "latentlab.metrics.retrieval")}
+                        "latentlab.metrics.retrieval"),
+         **dict.fromkeys(("prompt_accuracy", "guidance_sweep"), "latentlab.metrics.text_to_image")}
 
 __all__ = [
     "ModeCoverage",
