@@ -18,7 +18,7 @@ diffusion model that reads captions with that model's frozen text encoder
   (the same caption at w = 1: the inversion round trip), and the young among them
   made old ("a young man" -> "an old man").
 
-    python examples/text_to_image.py --quick --out text_to_image       # CPU, about 15 minutes (32 px)
+    python examples/text_to_image.py --quick --out text_to_image       # CPU, 23 minutes on one shared core (32 px)
     python examples/text_to_image.py --quick --models . --out t2i      # reuse clip.pt, ddpm-text.pt, classifier.pt
     python examples/text_to_image.py --out text_to_image               # the configs as bundled, more samples
 
@@ -64,7 +64,7 @@ def settings(args) -> dict:
 
 def parse_args(argv):
     parser = example_parser(__doc__, "text_to_image", "faces-clip-tiny and faces-ddpm-text-tiny on 32 px centred "
-                            "faces (CPU, about 15 minutes)")
+                            "faces (CPU, about 20 minutes)")
     parser.add_argument("--models", metavar="FOLDER",
                         help="reuse clip.pt (or faces-clip-tiny.pt), ddpm-text.pt (or faces-ddpm-text-tiny.pt) and "
                              "classifier.pt from FOLDER, trained on the faces this run uses; those missing are trained")

@@ -31,7 +31,7 @@ def guidance_tradeoff_figure(guidance, fid, accuracy, *, clip_score=None, xlabel
     fid, accuracy : arrays ``(W,)``
         FID-domain (squared feature units) and mean prompt accuracy in [0, 1] at each weight.
     clip_score : array ``(W,)``, optional
-        Mean CLIP score at each weight, written in each point's label.
+        Mean CLIP score at each weight, kept with the figure's data (the table of the sweep).
     xlabel, ylabel, title : str
     width : "one", "two" or inches
     aspect : float
@@ -48,11 +48,11 @@ def guidance_tradeoff_figure(guidance, fid, accuracy, *, clip_score=None, xlabel
     fig, ax = new_figure(width=width, aspect=aspect)
     ax.plot(fid, accuracy, color=PALETTE[0], marker="o", ms=4, lw=1)
     for i, (x, y) in enumerate(zip(fid, accuracy)):
-        label = f"w={w[i]:g}" + (f" (CLIP {clip[i]:.1f})" if clip is not None else "")
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6)
+        ax.annotate(f"w={w[i]:g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=6)
     if (w == 0).any():
         ax.axhline(accuracy[np.flatnonzero(w == 0)[0]], color="0.6", lw=0.6, ls=":", label="w = 0 (chance)")
-        ax.legend(frameon=False, loc="lower right")
+        ax.legend(frameon=False, loc="best")
+    ax.margins(x=0.12, y=0.1)  # room for the labels right of the points
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

@@ -75,7 +75,8 @@ def test_the_tradeoff_figure_is_redrawn_from_its_table(tmp_path):
     written = save_figure(fig, tmp_path / "tradeoff.png")
     assert tmp_path / "tradeoff.data.csv" in written
     again = redraw(tmp_path / "tradeoff.data.csv")
-    assert [t.get_text() for t in again.axes[0].texts] == [t.get_text() for t in fig.axes[0].texts]
+    assert [t.get_text() for t in again.axes[0].texts] == ["w=0", "w=1", "w=3"]
+    assert redraw(tmp_path / "tradeoff.data.csv").axes[0].lines[0].get_ydata().tolist() == [0.5, 0.7, 0.8]
     assert again.axes[0].get_title() == "t"
     with pytest.raises(ValueError, match="fid must hold one value per guidance weight \\(3\\); got 2"):
         guidance_tradeoff_figure([0, 1, 3], [4.0, 5.5], [0.5, 0.7, 0.8])
