@@ -55,7 +55,7 @@ def test_every_example_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     tested = {"mode_collapse", "glasses_direction", "entanglement", "comparing_spaces", "ddpm_vs_ddim",
               "latent_size_vs_intrinsic_dim", "own_generator", "translate_or_edit",
-              "progressive_growth", "aae_flower", "zero_shot_directions"}
+              "progressive_growth", "aae_flower", "zero_shot_directions", "text_to_image"}
     assert scripts == tested
 
 
@@ -212,3 +212,19 @@ def test_zero_shot_directions_with_trained_models(tmp_path, tiny_faces_models, t
     cosines, flips = result["cosines"], result["flip_rate"]
     assert cosines["glasses~clip"] > 0.7 and cosines["glasses~text"] > 0.7 and abs(cosines["glasses~random"]) < 0.5
     assert min(flips["glasses~clip"], flips["glasses~text"]) > 0.7 > 0.2 > flips["glasses~random"], flips
+
+
+def test_text_to_image(tmp_path, capsys):
+    # smoke: models of a few steps (no answer to check); the tables printed, every output
+    # written, and the sweep's w = 0 row is the chance level of the prompt accuracy
+    result = run_example("text_to_image", tmp_path)
+    text = capsys.readouterr().out
+    assert all(printed_rows(text, ["prompt accuracy of", "guidance sweep", "=> prompt accuracy", "identity (w=1)",
+                                   "with glasses (w=3)"]).values()), text
+    sweep = csv_rows(tmp_path / "sweep.csv")
+    assert [float(r["guidance"]) for r in sweep] == [0, 1, 2, 3, 5, 8]
+    assert float(sweep[0]["accuracy_mean"]) == pytest.approx(result["accuracy"].chance.mean)
+    assert [r["edit"] for r in csv_rows(tmp_path / "edits.csv")][:2] == ["identity (w=1)", "with glasses (w=3)"]
+    for name in ("prompts.png", "prompts.data.npz", "tradeoff.png", "tradeoff.data.csv", "edits.png",
+                 "edits.data.npz", "accuracy.csv"):
+        assert (tmp_path / name).exists(), name

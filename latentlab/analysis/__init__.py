@@ -14,6 +14,8 @@ scikit-learn estimator contract (``fit`` returns ``self``, results end in ``_``)
 * :func:`edit_effects` — entanglement matrix, flip rate, off-target change (edit_evaluation.py)
 * :func:`score_image_edits`, :func:`edit_images` — edits of real images, latent or by a translator, scored alike
 * :func:`domain_images`, :func:`translation_rows` — a Translator's inputs, translations and round trips (translation.py)
+* :func:`edit_by_prompt`, :func:`attribute_prompt_pairs` — edits of real images by prompt with a text-conditioned
+  diffusion model, scored as the others (prompt_editing.py)
 * :func:`find_direction`, :func:`pca_directions`, :func:`evaluate_directions` — the same with a model (workflow.py)
 * :class:`TextDirection`, :func:`pull_back`, :func:`zero_shot_scores`, :func:`clip_label_samples`,
   :func:`text_target` — directions from text with a CLIP model (text_directions.py); with a model:
@@ -67,6 +69,7 @@ _EXPORTS = {
     "ImageEditScores": "latentlab.analysis.edit_evaluation",
     "translation_rows": "latentlab.analysis.translation",
     "domain_images": "latentlab.analysis.translation",
+    **dict.fromkeys(("edit_by_prompt", "attribute_prompt_pairs", "PromptEdit"), "latentlab.analysis.prompt_editing"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -112,6 +112,7 @@ def _register() -> None:
     from latentlab.cli import plots as plot_cmds
     from latentlab.cli import quickstart as quickstart_cmds
     from latentlab.cli import translate as translate_cmds
+    from latentlab.cli.prompt_edit import edit_prompt
 
     cli.add_command(data_cmds.data)
     cli.add_command(classifier_cmds.classifier)
@@ -124,6 +125,7 @@ def _register() -> None:
     for command in (direction_cmds.direction, direction_cmds.directions, direction_cmds.edit, direction_cmds.evaluate_edit):
         cli.add_command(command)
     cli.add_command(translate_cmds.translate)
+    cli.add_command(edit_prompt)
     for command in (model_cmds.train, model_cmds.sample, model_cmds.encode, model_cmds.export):
         cli.add_command(command)
 

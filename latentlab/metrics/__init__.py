@@ -8,6 +8,7 @@
 * :mod:`~latentlab.metrics.evaluate` — :func:`evaluate_models`, the table across models;
 * :mod:`~latentlab.metrics.image` — :func:`ssim`, structural similarity of paired images;
 * :mod:`~latentlab.metrics.retrieval` — retrieval recall and zero-shot accuracy of a CLIP model;
+* :mod:`~latentlab.metrics.text_to_image` — prompt accuracy of a text-conditioned model and its guidance sweep;
 * ``evaluate_disentanglement`` (from :mod:`latentlab.metrics.disentanglement`) and ``ssim``
   are imported on first use.
 """
@@ -39,7 +40,8 @@ from latentlab.metrics.sample_quality import (
 # public name -> module, imported on first access
 _LAZY = {"evaluate_disentanglement": "latentlab.metrics.disentanglement", "ssim": "latentlab.metrics.image",
          **dict.fromkeys(("retrieval_recall", "zero_shot_accuracy", "evaluate_clip", "clip_score"),
-                        "latentlab.metrics.retrieval")}
+                        "latentlab.metrics.retrieval"),
+         **dict.fromkeys(("prompt_accuracy", "guidance_sweep"), "latentlab.metrics.text_to_image")}
 
 __all__ = [
     "ModeCoverage",

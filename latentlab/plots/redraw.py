@@ -26,7 +26,7 @@ __all__ = ["redrawable", "drawers", "load_figure_data", "redraw"]
 _DRAWERS: dict[str, Callable] = {}
 # every module of figure functions; the lightweight ones are imported by latentlab.plots itself
 _FIGURE_MODULES = ("latentlab.plots", "latentlab.plots.aae", "latentlab.plots.intrinsic_dim", "latentlab.plots.maps",
-                   "latentlab.plots.metrics", "latentlab.plots.training")
+                   "latentlab.plots.metrics", "latentlab.plots.text_to_image", "latentlab.plots.training")
 
 
 def redrawable(name: str):

@@ -31,6 +31,7 @@ from latentlab.plots.aae import petal_figure, style_transfer_figure
 from latentlab.plots.intrinsic_dim import id_comparison_figure
 from latentlab.plots.maps import map_table_figure, mapped_samples_figure, support_curve_figure
 from latentlab.plots.style import attach_data
+from latentlab.plots.text_to_image import guidance_tradeoff_figure
 from latentlab.plots.training import training_curves_figure
 
 RNG = np.random.default_rng(0)
@@ -75,6 +76,8 @@ FIGURES = {
     "training_curves": lambda: training_curves_figure({"VAE": {"step": np.arange(1.0, 6.0), "loss": RNG.normal(size=5)},
                                                        "GAN": {"step": np.arange(1.0, 4.0), "loss_d": RNG.normal(size=3),
                                                                "loss_g": RNG.normal(size=3)}}),
+    "guidance_tradeoff": lambda: guidance_tradeoff_figure([0, 1, 3, 8], RNG.uniform(1, 9, 4), RNG.uniform(size=4),
+                                                          clip_score=RNG.uniform(20, 30, 4), title="w"),
 }
 
 
@@ -121,7 +124,8 @@ def test_every_figure_function_of_the_package_is_covered():
     assert set(drawers()) >= {"image_grid", "traversal_figure", "cosine_heatmap", "entanglement_figure",
                               "distance_histogram", "heatmap_figure", "curve_figure", "embedding_figure",
                               "map_table_figure", "mapped_samples_figure", "support_curve_figure", "id_comparison_figure", "evaluation_figure",
-                              "training_curves_figure", "petal_figure", "style_transfer_figure"}
+                              "training_curves_figure", "petal_figure", "style_transfer_figure",
+                              "guidance_tradeoff_figure"}
 
 
 def test_options_can_be_changed_when_redrawing(tmp_path):
