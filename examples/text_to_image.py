@@ -90,7 +90,7 @@ def models(args, s, out, options):
                   out=clip_path, device=args.device, progress=False, force=True)
         ddpm_path = out / "ddpm-text.pt"
         train("faces-ddpm-text-tiny", overrides=[f"train.seed={args.seed}", "train.checkpoint_every=0",
-                                                 f"model.text_encoder={clip_path}", *s["ddpm"]],
+                                                 f"model.clip_model={clip_path}", *s["ddpm"]],
               dataset=faces, out=ddpm_path, device=args.device, progress=False, force=True)
     clf_path = _found(args.models, "classifier")
     clf = latentlab.load(clf_path) if clf_path else train_faces_classifier(options, s["clf_steps"], args.seed,

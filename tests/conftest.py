@@ -133,7 +133,7 @@ def tiny_text_models(tmp_path_factory, single_thread_context, tiny_clip):
     paths = {"ddpm": folder / "ddpm.pt", "classifier": folder / "classifier.pt"}
     config = {"model": {"kind": "ddpm", "base_channels": 8, "channel_mults": [1, 2], "num_res_blocks": 1,
                         "norm_groups": 8, "attention_heads": 2, "schedule": "cosine", "prediction": "v",
-                        "decode_steps": 10, "condition": "text", "text_encoder": str(tiny_clip[1]),
+                        "decode_steps": 10, "condition": "text", "clip_model": str(tiny_clip[1]),
                         "cross_attention_resolutions": [16], "guidance_scale": 3.0, "label_dropout": 0.2},
               "train": {"steps": 350, "batch_size": 32, "lr": 2e-3, "log_every": 50, "checkpoint_every": 0,
                         "ema_decay": 0.0}}

@@ -67,10 +67,10 @@ class PromptEdit:
                                  name=name, batch_size=batch_size)
 
 
-def _per_image(prompts, n: int, name: str) -> list[str]:
+def _per_image(prompts, n: int, name: str, model) -> list[str]:
     if isinstance(prompts, str):
         prompts = [prompts] * n
-    return check_prompts(prompts, n, name)
+    return check_prompts(prompts, n, name, model)
 
 
 def edit_by_prompt(model, images, source, target, *, guidance_scale: float | None = None, steps: int | None = None,
@@ -100,7 +100,7 @@ def edit_by_prompt(model, images, source, target, *, guidance_scale: float | Non
     x = torch.as_tensor(images).detach().float().cpu()
     if x.ndim != 4 or len(x) == 0:
         raise ValueError(f"images must be a non-empty batch (N, C, H, W) in [-1, 1]; got shape {tuple(x.shape)}")
-    source, target = _per_image(source, len(x), "source"), _per_image(target, len(x), "target")
+    source, target = _per_image(source, len(x), "source", model), _per_image(target, len(x), "target", model)
     steps = model.config.decode_steps if steps is None else check_int(steps, "steps", min=1)
     scale = model.config.guidance_scale if guidance_scale is None else check_float(guidance_scale, "guidance_scale",
                                                                                    min=0)

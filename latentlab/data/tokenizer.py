@@ -35,6 +35,14 @@ def split_words(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def prompt_words(text: str, what: str = "") -> list[str]:
+    """The words of a prompt (punctuation left out); ``ValueError`` when it has none."""
+    words = [w for w in split_words(text) if w[0].isalnum()]
+    if not words:
+        raise ValueError(f"the {what + ' ' if what else ''}prompt {text!r} is empty: give it some words")
+    return words
+
+
 class Tokenizer:
     """Words to ids and back, from a fixed vocabulary.
 
@@ -79,10 +87,7 @@ class Tokenizer:
         if not texts:
             raise ValueError(f"give at least one {what}prompt")
         for text in texts:
-            words = [w for w in split_words(text) if w[0].isalnum()]
-            if not words:
-                raise ValueError(f"the {what}prompt {text!r} is empty: give it some words")
-            if all(w not in self.ids for w in words):
+            if all(w not in self.ids for w in prompt_words(text, what.strip())):
                 known = [w for w in self.vocabulary[len(SPECIAL_TOKENS):] if w[0].isalpha()][:12]
                 raise ValueError(f"the {what}prompt {text!r} has no word the {model} learnt (its captions use words "
                                  f"such as: {', '.join(known)})")

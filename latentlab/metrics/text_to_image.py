@@ -28,7 +28,7 @@ import torch
 from latentlab._progress import batch_starts, progress_bar
 from latentlab._validation import check_float, check_int
 from latentlab.data.captions import read_face_caption
-from latentlab.data.tokenizer import UnknownWordsWarning
+from latentlab.data.tokenizer import UnknownWordsWarning, prompt_words
 from latentlab.metrics.features import extract_features
 from latentlab.metrics.retrieval import clip_score
 from latentlab.metrics.sample_quality import SampleSizeWarning, frechet_distance
@@ -47,16 +47,18 @@ def check_text_model(model) -> None:
                          f"got a {type(model).__name__} that takes no prompts")
 
 
-def check_prompts(prompts, n: int | None = None, name: str = "prompts") -> list[str]:
-    """``prompts`` as a list of non-empty str (one per image when ``n`` is given), or ``ValueError``."""
+def check_prompts(prompts, n: int | None = None, name: str = "prompts", model=None) -> list[str]:
+    """``prompts`` as a list of non-empty str (one per image when ``n`` is given), or ``ValueError``;
+    with a text-conditioned ``model``, each must also hold a word its text encoder knows."""
     if isinstance(prompts, str) or not isinstance(prompts, Sequence) or not all(isinstance(p, str) for p in prompts):
         raise ValueError(f"{name} must be a list of str, one per sample, not {prompts!r:.60}")
     prompts = list(prompts)
     if not prompts:
         raise ValueError(f"{name} is empty: give at least one prompt")
-    empty = [i for i, p in enumerate(prompts) if not p.strip()]
-    if empty:
-        raise ValueError(f"{name}[{empty[0]}] is empty: describe the image in words, e.g. 'an old man with glasses'")
+    if model is not None:
+        model.clip.tokenizer.check_prompts(prompts)
+    for p in prompts:
+        prompt_words(p)
     if n is not None and len(prompts) != n:
         raise ValueError(f"{name} holds {len(prompts)} prompts for {n} images: give one per image")
     return prompts
@@ -169,7 +171,7 @@ def prompt_samples(model, prompts, *, guidance_scale: float | None = None, seed:
     check_text_model(model)
     n = len(codes) if codes is not None else None
     if prompts is not None:
-        prompts = check_prompts(prompts, n)
+        prompts = check_prompts(prompts, n, model=model)
         n = len(prompts)
     if n is None:
         raise ValueError("give prompts or codes: how many samples to draw")
@@ -249,7 +251,7 @@ def prompt_accuracy(model, classifier, prompts: Sequence[str], *, guidance_scale
     PromptAccuracy
     """
     check_text_model(model)
-    prompts = check_prompts(prompts)
+    prompts = check_prompts(prompts, model=model)
     codes = model.sample_latents(len(prompts), generator=torch.Generator().manual_seed(int(seed)))
     run = {"steps": steps, "codes": codes, "batch_size": batch_size, "progress": progress}
     samples = prompt_samples(model, prompts, guidance_scale=guidance_scale, **run)
@@ -328,7 +330,7 @@ def guidance_sweep(model, classifier, feature_network, real_images, prompts: Seq
         Its rows, in the order of ``guidances``.
     """
     check_text_model(model)
-    prompts = check_prompts(prompts)
+    prompts = check_prompts(prompts, model=model)
     guidances = [check_float(w, "guidance", min=0) for w in guidances]
     if not guidances:
         raise ValueError("guidances is empty: give the guidance weights to compare, e.g. (0, 1, 3)")

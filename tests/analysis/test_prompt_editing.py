@@ -72,7 +72,7 @@ def test_bad_input_is_named(models, young):
         attribute_prompt_pairs(attrs, "age")
     with pytest.raises(ValueError, match="target holds 2 prompts for 32 images"):
         edit_by_prompt(model, x, source, target[:2])
-    with pytest.raises(ValueError, match=r"source\[0\] is empty"):
+    with pytest.raises(ValueError, match=r"is empty: give it some words"):
         edit_by_prompt(model, x[:1], "", "a man with a hat")
     with pytest.raises(ValueError, match="images must be a non-empty batch"):
         edit_by_prompt(model, x[0], source[0], target[0])
