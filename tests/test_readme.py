@@ -49,6 +49,10 @@ NOT_RUN = {
     "latentlab train faces-ddpm-text-tiny --out ddpm-text.pt":
         "minutes of training; the folder holds a 2-step one, and tests/models/test_text_ddpm.py trains this line "
         "(shortened by --set) beside a clip.pt",
+    "latentlab train faces-ddpm-image-tiny --out decoder.pt":
+        "minutes of training; the folder holds a 2-step one, and tests/models/test_unclip.py trains decoders",
+    "latentlab train faces-prior-tiny --out prior.pt":
+        "minutes of training; the folder holds a 2-step one, and tests/models/test_unclip.py trains priors",
 }
 
 
@@ -83,7 +87,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
 @pytest.fixture(scope="module")
 def quickstart_folder(tiny_faces_models, tiny_clip, tmp_path_factory, single_thread_context):
     """A folder with gan.pt, vae.pt, ddpm.pt and classifier.pt, as the quickstart leaves it, and
-    clip.pt and ddpm-text.pt, as the text section's training lines leave them."""
+    clip.pt, ddpm-text.pt, decoder.pt and prior.pt, as the text section's training lines leave them."""
     from latentlab.training import train
 
     folder = tmp_path_factory.mktemp("readme")
@@ -97,6 +101,11 @@ def quickstart_folder(tiny_faces_models, tiny_clip, tmp_path_factory, single_thr
         train("faces-ddpm-text-tiny", out=folder / "ddpm-text.pt", progress=False,
               overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "train.checkpoint_every=0",
                          "model.decode_steps=2", f"model.clip_model={folder / 'clip.pt'}"])
+        for config, out, steps in (("faces-ddpm-image-tiny", "decoder.pt", "model.decode_steps=2"),
+                                   ("faces-prior-tiny", "prior.pt", "model.sample_steps=5")):
+            train(config, out=folder / out, progress=False,
+                  overrides=["train.steps=2", "train.batch_size=4", "data.options.n=64", "train.checkpoint_every=0",
+                             f"model.clip_model={folder / 'clip.pt'}", steps])
     return folder
 
 
@@ -119,7 +128,9 @@ def test_readme_runs_as_typed(quickstart_folder, monkeypatch, single_thread_cont
     # what the commands promise to leave behind
     for name in ("glasses.npz", "age.npz", "gan2vae.npz", "table.csv", "table.png", "table.data.csv",
                  "entanglement.pdf", "my-vae.pt", "api-vae.pt", "betavae.pt", "glasses-carried.npz",
-                 "old-man-glasses.png", "glasses-clip.npz", "glasses-text.npz"):
+                 "old-man-glasses.png", "glasses-clip.npz", "glasses-text.npz", "add-glasses.png", "young-to-old.png",
+                 "variations.png"):
         assert (quickstart_folder / name).is_file(), name
     assert namespace["glasses"].direction.shape == (32,)  # found in MyGAN, the 32-d GAN
     assert namespace["gan2vae"].coef_.shape == (16, 32)  # VAE codes from GAN codes
+    assert namespace["images"].shape == (8, 3, 32, 32)  # unCLIP: text -> prior -> decoder
