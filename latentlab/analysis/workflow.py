@@ -203,6 +203,25 @@ def _check_both_classes(name: str, labels: np.ndarray, source: str) -> None:
 
 
 # -- the workflow functions ----------------------------------------------------------------
+def _direction_result(attribute: str, primal, conditions, fitted_conditions, **fields) -> DirectionResult:
+    """A :class:`DirectionResult` from fitted estimators (``direction_``, ``intercept_``): the
+    primal direction made orthogonal to the conditions' directions, with the cosines before and
+    after; ``fields`` are the rest of the result."""
+    report = orthogonalization_report(primal.direction_, [c.direction_ for c in fitted_conditions])
+    return DirectionResult(
+        attribute=attribute,
+        direction=report.direction,
+        primal=primal.direction_.copy(),
+        intercept=float(primal.intercept_),
+        conditions=conditions,
+        condition_directions=(np.stack([c.direction_ for c in fitted_conditions]) if fitted_conditions
+                              else np.zeros((0, *primal.direction_.shape))),
+        cosines_before=np.asarray(report.cosines_before, np.float64),
+        cosines_after=np.asarray(report.cosines_after, np.float64),
+        **fields,
+    )
+
+
 def find_direction(
     model,
     attribute: str,
@@ -314,19 +333,8 @@ def find_direction(
         return AttributeDirection(method=method, fraction=fraction, random_state=seed).fit(z, targets[name])
 
     primal = fit(attribute)
-    fitted_conditions = [fit(c) for c in conditions]
-    report = orthogonalization_report(primal, fitted_conditions)
-    shape = primal.direction_.shape
-    return DirectionResult(
-        attribute=attribute,
-        direction=report.direction,
-        primal=primal.direction_.copy(),
-        intercept=float(primal.intercept_),
-        conditions=conditions,
-        condition_directions=(np.stack([c.direction_ for c in fitted_conditions]) if fitted_conditions
-                              else np.zeros((0, *shape))),
-        cosines_before=np.asarray(report.cosines_before, np.float64),
-        cosines_after=np.asarray(report.cosines_after, np.float64),
+    return _direction_result(
+        attribute, primal, conditions, [fit(c) for c in conditions],
         val_accuracy=float(primal.val_accuracy_),
         train_accuracy=float(primal.train_accuracy_),
         labels_from=labels_from,
@@ -429,18 +437,9 @@ def find_text_direction(
     labels = (scores > 0).astype(np.int64)
     distances = primal.decision_function(z)
     agree = (distances > 0) == labels.astype(bool)
-    report = orthogonalization_report(primal.direction_, [fitted[c].direction_ for c in conditions])
     clip_name = str(clip) if isinstance(clip, (str, os.PathLike)) else type(clip_model).__name__
-    return DirectionResult(
-        attribute=attribute,
-        direction=report.direction,
-        primal=primal.direction_.copy(),
-        intercept=float(primal.intercept_),
-        conditions=conditions,
-        condition_directions=(np.stack([fitted[c].direction_ for c in conditions]) if conditions
-                              else np.zeros((0, *primal.direction_.shape))),
-        cosines_before=np.asarray(report.cosines_before, np.float64),
-        cosines_after=np.asarray(report.cosines_after, np.float64),
+    return _direction_result(
+        attribute, primal, conditions, [fitted[c] for c in conditions],
         val_accuracy=float(agree[val].mean()),
         train_accuracy=float(agree[train].mean()),
         labels_from="text",

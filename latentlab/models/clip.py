@@ -140,7 +140,9 @@ class CLIP(TrainableModel):
         """``exp(t)``, the inverse temperature, clipped at 100."""
         return self.log_scale.exp().clamp(max=_MAX_LOGIT_SCALE)
 
-    def _image_embedding(self, x: torch.Tensor) -> torch.Tensor:
+    def image_embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """Unit image embeddings ``(N, embed_dim)`` of images ``x`` on the model's device, kept there;
+        gradients flow if enabled (:meth:`encode_image` is the batched, CPU-returning path)."""
         return F.normalize(self.image_projection(self.image_encoder(x)).float(), dim=1)
 
     def _text_embedding(self, ids: torch.Tensor) -> torch.Tensor:
@@ -171,7 +173,7 @@ class CLIP(TrainableModel):
     def encode_image(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Unit-length image embeddings ``(N, embed_dim)`` (float32, on the CPU), without gradients."""
         x = self.check_samples(x).to(torch.float32)
-        return self._batched(self._image_embedding, x, batch_size)
+        return self._batched(self.image_embedding, x, batch_size)
 
     def encode_text(self, texts: str | Sequence[str], batch_size: int = 512, warn: bool = True) -> torch.Tensor:
         """Unit-length text embeddings ``(N, embed_dim)`` (float32, on the CPU), without gradients.
@@ -191,7 +193,7 @@ class CLIP(TrainableModel):
         return self._loss(x, ids)[0]
 
     def _loss(self, x, ids):
-        image, text = self._image_embedding(x), self._text_embedding(ids)
+        image, text = self.image_embedding(x), self._text_embedding(ids)
         logits = self.logit_scale * image @ text.T  # (N images, N texts); pair i is the diagonal
         target = torch.arange(len(x), device=logits.device)
         loss = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))

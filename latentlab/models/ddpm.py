@@ -321,7 +321,7 @@ class DDPM(FrozenClipUser, TrainableGenerator):
         return TextContext(pooled, tokens, ids != PAD, torch.ones(len(ids), dtype=torch.bool, device=ids.device))
 
     def _training_image(self, x: torch.Tensor) -> TextContext:
-        return self.image_context(self.clip.encode_image(x).to(x.device), len(x))
+        return self.image_context(self.image_features(x), len(x))
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         text = self._training_image(x) if self.image_conditional else self._training_text(y, step)

@@ -119,6 +119,12 @@ class FrozenClipUser:
             pooled, tokens = self.clip.text_features(ids)
         return ids, pooled, tokens
 
+    def image_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Unit CLIP image embeddings ``(N, embed_dim)`` of images ``x`` on the model's device, kept
+        there (a training step's: no round trip through the CPU), without gradients."""
+        with torch.no_grad():
+            return self.clip.image_embedding(x.to(self.device, torch.float32))
+
     def training_caption_features(self, y: torch.Tensor, step):
         """:meth:`prompt_features` of the captions drawn for a training batch (label rows ``y``,
         ``step.indices``, drawn with ``step.generator``)."""

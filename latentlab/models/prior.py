@@ -175,12 +175,12 @@ class DiffusionPrior(FrozenClipUser, TrainableModel):
         levels, noise and caption dropout drawn with ``generator``."""
         x = self.check_samples(x).to(torch.float32)
         _, text, _ = self.prompt_features(prompts, len(x))
-        image = self.clip.encode_image(x).to(self.device)
+        image = self.image_features(x)
         return self._training_loss(image, text, NoiseDraws(generator, self.device))
 
     def train_step(self, x, y, step) -> dict[str, torch.Tensor]:
         _, text, _ = self.training_caption_features(y, step)
-        image = self.clip.encode_image(x).to(x.device)
+        image = self.image_features(x)
         with step.autocast():
             loss = self._training_loss(image, text, step)
         step.update("model", loss)
