@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
 from latentlab.models.priors import make_prior
-from latentlab.models.trainable import ClassConditionalGenerator, resolve_arch
+from latentlab.models.trainable import ClassConditionalGenerator, attribute_classes, resolve_arch
 
 __all__ = ["AAE", "AAEConfig"]
 
@@ -115,12 +115,8 @@ class AAE(ClassConditionalGenerator):
     @classmethod
     def build(cls, config, dataset):
         if config.label_attr:
-            if config.label_attr not in dataset.attrs:
-                raise ValueError(f"model.label_attr = {config.label_attr!r} is not an attribute of {dataset.name}; "
-                                 f"choose one of: {', '.join(dataset.attribute_names) or 'none'}")
-            levels = dataset.attr_levels.get(config.label_attr)
-            k = len(levels) if levels else int(dataset.attrs[config.label_attr].max()) + 1
-            config = dataclasses.replace(config, num_classes=k, label_index=dataset.attribute_names.index(config.label_attr))
+            column, k = attribute_classes(dataset, config.label_attr, "label_attr")
+            config = dataclasses.replace(config, num_classes=k, label_index=column)
         return super().build(config, dataset)
 
     # -- labels -------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from torch import nn
 
 from latentlab._config import field_range as _range
 from latentlab.models.base import Translator
-from latentlab.models.trainable import TrainableModel
+from latentlab.models.trainable import TrainableModel, attribute_classes
 
 __all__ = ["CycleGAN", "CycleGANConfig", "CycleGANLosses", "FakePool", "domain_split"]
 
@@ -183,9 +183,7 @@ def domain_split(dataset, attr: str) -> tuple[np.ndarray, np.ndarray]:
         When ``attr`` is not an attribute of ``dataset``, has other values than 0 and 1,
         or leaves one domain empty; the message says what the attribute holds.
     """
-    if attr not in dataset.attrs:
-        raise ValueError(f"model.domain_attr = {attr!r} is not an attribute of {dataset.name}; "
-                         f"choose one of: {', '.join(dataset.attribute_names) or 'none (the data has no attributes)'}")
+    attribute_classes(dataset, attr, "domain_attr")
     values = np.asarray(dataset.attrs[attr])
     levels = dataset.attr_levels[attr]
     a, b = np.flatnonzero(values == 0), np.flatnonzero(values == 1)

@@ -61,7 +61,7 @@ from latentlab.models.samplers import DDIMScheduler, DDPMScheduler, ddim_invert,
 from latentlab.models.schedules import (
     add_noise, continuous_log_snr, is_continuous, log_snr_table, min_snr_weight, prediction_target,
 )
-from latentlab.models.trainable import NoiseDraws, TrainableGenerator
+from latentlab.models.trainable import NoiseDraws, TrainableGenerator, attribute_classes
 from latentlab.models.unet import TextContext, UNet
 
 __all__ = ["DDPM", "DDPMConfig", "SAMPLERS"]
@@ -171,19 +171,13 @@ class DDPM(FrozenClipUser, TrainableGenerator):
     def build(cls, config: DDPMConfig, dataset) -> "DDPM":
         """The model for ``dataset``: image shape, and the class column when conditioning."""
         if config.cond_attr:
-            names = list(dataset.attribute_names)
-            if config.cond_attr not in names:
-                raise ValueError(
-                    f"model.cond_attr = {config.cond_attr!r} is not an attribute of {dataset.name}; "
-                    f"its attributes: {', '.join(names) or 'none'}"
-                )
-            levels = len(dataset.attr_levels[config.cond_attr])
+            column, levels = attribute_classes(dataset, config.cond_attr, "cond_attr")
             n_classes = config.num_classes or levels
             if levels > n_classes:
                 raise ValueError(
                     f"model.num_classes = {config.num_classes} but attribute {config.cond_attr!r} has {levels} values"
                 )
-            config = dataclasses.replace(config, num_classes=n_classes, cond_column=names.index(config.cond_attr))
+            config = dataclasses.replace(config, num_classes=n_classes, cond_column=column)
         if not config.condition:
             return super().build(config, dataset)
         text = config.condition == "text"

@@ -41,7 +41,7 @@ from torch import nn
 
 from latentlab._progress import batch_starts, progress_bar
 from latentlab.models.nets import MLP, ConvDecoder, ConvEncoder
-from latentlab.models.trainable import ClassConditionalGenerator, NoiseDraws, frozen, resolve_arch
+from latentlab.models.trainable import ClassConditionalGenerator, NoiseDraws, attribute_classes, frozen, resolve_arch
 
 __all__ = ["GAN", "GANConfig", "GANLosses", "GAN_LOSSES"]
 
@@ -150,11 +150,8 @@ class GAN(ClassConditionalGenerator):
     @classmethod
     def build(cls, config, dataset):
         if config.cond_attr:
-            if config.cond_attr not in dataset.attrs:
-                raise ValueError(f"model.cond_attr = {config.cond_attr!r} is not an attribute of {dataset.name}; "
-                                 f"choose one of: {', '.join(dataset.attribute_names) or 'none'}")
-            config = dataclasses.replace(config, num_classes=len(dataset.attr_levels[config.cond_attr]),
-                                         cond_index=dataset.attribute_names.index(config.cond_attr))
+            column, k = attribute_classes(dataset, config.cond_attr, "cond_attr")
+            config = dataclasses.replace(config, num_classes=k, cond_index=column)
         return super().build(config, dataset)
 
     @property

@@ -58,6 +58,17 @@ class NoiseDraws:
         return self._draw(lambda size, **kw: torch.randint(high, size, **kw), n, shape)
 
 
+def attribute_classes(dataset, name: str, field: str) -> tuple[int, int]:
+    """The label column and number of values of ``dataset``'s attribute ``name``, which the
+    config field ``model.<field>`` names; ``ValueError`` listing the attributes when it has none such."""
+    if name not in dataset.attrs:
+        raise ValueError(f"model.{field} = {name!r} is not an attribute of {dataset.name}; "
+                         f"choose one of: {', '.join(dataset.attribute_names) or 'none (the data has no attributes)'}")
+    levels = dataset.attr_levels.get(name)
+    k = len(levels) if levels else int(dataset.attrs[name].max()) + 1
+    return list(dataset.attribute_names).index(name), k
+
+
 def resolve_arch(arch: str, sample_shape) -> str:
     """``"auto"`` -> ``"conv"`` for images ``(C, H, W)``, ``"mlp"`` for vectors; checks the choice."""
     is_image = len(sample_shape) == 3

@@ -386,7 +386,7 @@ def test_bad_config_fields_are_named(override, message):
     [
         ({"attention_resolutions": [16]}, r"model.attention_resolutions contains \[16\].*choose from \[8, 4\]"),
         ({"channel_mults": [1, 2, 2, 2, 2]}, "model.channel_mults has 5 levels.*divisible by 16"),
-        ({"cond_attr": "smile"}, "model.cond_attr = 'smile' is not an attribute of quadrants; its attributes: top"),
+        ({"cond_attr": "smile"}, "model.cond_attr = 'smile' is not an attribute of quadrants; choose one of: top"),
         ({"attention_resolutions": [4], "attention_heads": 3}, "model.attention_heads = 3 must divide"),
     ],
 )
